@@ -1,0 +1,44 @@
+# okr-kpi: the two set-up commands are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The demo company is pinned so that the demo is reproducible.
+DEMO_AS_OF ?= 2026-08-31
+DEMO_ROWS ?= 500000
+DEMO_SEED ?= 42
+
+.PHONY: install demo test test-fast lint bench browser clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/okr-kpi generate --rows $(DEMO_ROWS) --seed $(DEMO_SEED)
+	$(BIN)/okr-kpi run --as-of $(DEMO_AS_OF)
+
+# Headless Chromium for the report's browser test (Debian's package; no browser download).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; } || \
+	  echo "chromium could not be installed: the browser test will be skipped"
+
+test: $(STAMP) browser
+	$(BIN)/ruff check scripts tests
+	$(BIN)/python -m pytest tests/python
+
+lint: $(STAMP)
+	$(BIN)/ruff check scripts tests
+	$(BIN)/sqlfluff lint models analyses
+
+bench: $(STAMP)
+	$(BIN)/python -m okr_kpi.bench
+
+clean:
+	rm -rf target target_* logs reports okr_kpi.duckdb spark-warehouse metastore_db

@@ -1,0 +1,158 @@
+"""The `okr-kpi` command line. Each sub-command is a thin wrapper around a module function."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from okr_kpi import __version__
+from okr_kpi.exit_codes import ExitCode
+from okr_kpi.project import TARGETS, OkrKpiError, Project
+
+target_option = click.option(
+    "--target", "-t", default="duckdb", show_default=True,
+    type=click.Choice(list(TARGETS)), envvar="OKR_KPI_TARGET",
+    help="dbt target (warehouse) to work on; settings come from the environment (see profiles.yml).",
+)
+out_option = click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Directory for published results (default: reports/ in the project).",
+)
+as_of_option = click.option(
+    "--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+    help="The dbt var as_of_date: the last day with complete data (default: yesterday).",
+)
+
+
+def _fail(err: Exception, code: int = ExitCode.USAGE) -> None:
+    click.secho(f"okr-kpi: {err}", fg="red", err=True)
+    sys.exit(int(code))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="okr-kpi")
+def main() -> None:
+    """okr-kpi: KPIs and OKRs kept, scored and checked in your warehouse.
+
+    \b
+    Typical use:
+      okr-kpi generate            # demo company's raw tables into the warehouse
+      okr-kpi run                 # dbt build -> checks -> breaches -> publish
+      okr-kpi report              # write the HTML report again
+    """
+
+
+@main.command()
+@target_option
+@click.option("--rows", default=500_000, show_default=True, type=click.IntRange(min=100),
+              help="Approximate number of raw rows across all tables.")
+@click.option("--seed", default=42, show_default=True, type=int, help="Random seed: same seed, same tables.")
+@click.option("--start", "start", default="2025-01-01", show_default=True, metavar="YYYY-MM-DD",
+              help="First day of the demo company's history.")
+@click.option("--end", "end", default="2026-08-31", show_default=True, metavar="YYYY-MM-DD",
+              help="Last day of the demo company's history.")
+def generate(target: str, rows: int, seed: int, start: str, end: str) -> None:
+    """Write the demo company's raw tables into the target warehouse's raw schema.
+
+    Deterministic: the same --rows, --seed, --start and --end give identical tables.
+    The raw schema is OKR_KPI_RAW_SCHEMA (default "raw"). Planted incidents are listed
+    in the table demo_incidents of that schema.
+    """
+    from okr_kpi.generate import generate_into_warehouse
+
+    try:
+        summary = generate_into_warehouse(Project(target=target), rows=rows, seed=seed, start=start, end=end)
+    except OkrKpiError as err:
+        _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
+    for table, count in summary.items():
+        click.echo(f"  {table:<22} {count:>12,} rows")
+
+
+@main.command()
+@target_option
+@out_option
+@as_of_option
+@click.option("--quiet", "-q", is_flag=True, help="Only errors and the final summary line.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one JSON object per line, for schedulers.")
+@click.option("--skip-publish", is_flag=True, help="Build and check, but send nothing.")
+def run(target: str, out: Path | None, as_of: str | None, quiet: bool, log_format: str,
+        skip_publish: bool) -> None:
+    """The scheduled job: dbt build -> checks -> breach lifecycle -> publish.
+
+    The exit status tells the scheduler what happened (see README, "Exit codes"):
+    0 clean, 10 breaches, 20 delivery failed, 30 data quality, 40 build failed,
+    50 warehouse unavailable, 1 unexpected error.
+    """
+    from okr_kpi.run import run_job
+
+    try:
+        code = run_job(Project(target=target, out_dir=out), as_of=as_of, quiet=quiet,
+                       log_format=log_format, publish=not skip_publish)
+    except OkrKpiError as err:
+        _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
+    sys.exit(int(code))
+
+
+@main.command()
+@target_option
+@out_option
+@as_of_option
+def check(target: str, out: Path | None, as_of: str | None) -> None:
+    """Run the Great Expectations suites alone, on what is built, and print a summary."""
+    from okr_kpi.checks import run_checks_command
+
+    try:
+        code = run_checks_command(Project(target=target, out_dir=out), as_of=as_of)
+    except OkrKpiError as err:
+        _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
+    sys.exit(int(code))
+
+
+@main.command()
+@target_option
+@out_option
+def publish(target: str, out: Path | None) -> None:
+    """Publish the latest results to the configured channels (never re-sends what was sent)."""
+    from okr_kpi.publish import publish_command
+
+    try:
+        code = publish_command(Project(target=target, out_dir=out))
+    except OkrKpiError as err:
+        _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
+    sys.exit(int(code))
+
+
+@main.command()
+@target_option
+@out_option
+def report(target: str, out: Path | None) -> None:
+    """Write the HTML report (and the JSON and Markdown summaries) from the built marts."""
+    from okr_kpi.report import report_command
+
+    try:
+        path = report_command(Project(target=target, out_dir=out))
+    except OkrKpiError as err:
+        _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
+    click.echo(f"report: {path}")
+
+
+@main.command()
+@click.option("--seeds-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Directory holding the OKR/KPI seed CSVs (default: the project's seeds, searched).")
+@click.option("--strict", is_flag=True, help="Treat warnings (advice) as errors.")
+def lint(seeds_dir: Path | None, strict: bool) -> None:
+    """Check the OKR/KPI seeds against OKR practice; errors fail, advice is printed as warnings."""
+    from okr_kpi.lint import lint_command
+
+    try:
+        code = lint_command(seeds_dir=seeds_dir, strict=strict)
+    except OkrKpiError as err:
+        _fail(err)
+    sys.exit(int(code))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

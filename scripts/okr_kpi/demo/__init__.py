@@ -1,0 +1,1 @@
+"""The demo company: raw table schemas and the deterministic generator's constants."""
