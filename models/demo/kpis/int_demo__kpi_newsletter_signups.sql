@@ -1,0 +1,6 @@
+{{ okr_kpi.kpi_input(
+    kpi_id='newsletter_signups',
+    relation=ref('stg_demo__newsletter_signups'),
+    date_column='signed_up_at',
+    aggregation='count',
+) }}

@@ -1,0 +1,7 @@
+{{ okr_kpi.kpi_input(
+    kpi_id='peak_response_time',
+    relation=ref('stg_demo__app_requests'),
+    date_column='requested_at',
+    aggregation='max',
+    value='response_ms',
+) }}

@@ -1,0 +1,8 @@
+{{ okr_kpi.kpi_input(
+    kpi_id='revenue',
+    relation=ref('stg_demo__orders'),
+    date_column='ordered_at',
+    aggregation='sum',
+    value='amount',
+    where="status = 'completed'",
+) }}
