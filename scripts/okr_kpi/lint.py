@@ -234,7 +234,7 @@ def _objective_rules(ctx: _Context) -> Iterable[SeedIssue]:
             yield objective.issue("parent_objective_id", WARNING, "okr-company-parent",
                                   f"company objective {objective_id!r} has a parent ({parent_id!r}): "
                                   "company objectives are the top of the alignment tree")
-        if (parent["cycle_id"] is not None and objective["cycle_id"] is not None
+        if (parent["cycle_id"] in ctx.cycles and objective["cycle_id"] in ctx.cycles
                 and parent["cycle_id"] != objective["cycle_id"]):
             yield objective.issue("parent_objective_id", WARNING, "okr-parent-cycle",
                                   f"parent {parent_id!r} is in cycle {parent['cycle_id']!r}, "

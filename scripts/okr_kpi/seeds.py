@@ -270,11 +270,9 @@ def read_seed(path: Path, spec: SeedSpec | str) -> SeedTable:
             return table
         seen.add(name)
     missing = [c.name for c in spec.columns if c.name not in seen]
-    for name in missing:
+    for name in missing:  # the rows are still read, with the missing column null
         file_issue(header_line, name, "seed-missing-column",
                    f"required column {name!r} is missing (header: {', '.join(table.header)})")
-    if missing:
-        return table
 
     for number, (line, cells) in enumerate(records[1:], start=1):
         if len(cells) != len(table.header):
@@ -283,7 +281,7 @@ def read_seed(path: Path, spec: SeedSpec | str) -> SeedTable:
                 f"row has {len(cells)} cells but the header has {len(table.header)}", number))
             continue
         raw = {name: cell.strip() for name, cell in zip(table.header, cells, strict=True)}
-        row = SeedRow(path, number, line, {}, raw)
+        row = SeedRow(path, number, line, dict.fromkeys(missing), raw, set(missing))
         for name, text in raw.items():
             column = spec.column(name) or Column(name)
             if text == "":
