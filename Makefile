@@ -29,13 +29,12 @@ browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; } || \
 	  echo "chromium could not be installed: the browser test will be skipped"
 
-test: $(STAMP) browser
-	$(BIN)/ruff check scripts tests
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest tests/python
 
 lint: $(STAMP)
 	$(BIN)/ruff check scripts tests
-	$(BIN)/sqlfluff lint models analyses
+	$(BIN)/sqlfluff lint models analyses --disable-progress-bar
 
 bench: $(STAMP)
 	$(BIN)/python -m okr_kpi.bench
