@@ -107,9 +107,11 @@ def test_clean_set_through_the_cli_exits_0():
 
 # --- structure ----------------------------------------------------------------------------------
 
-def test_missing_required_file(seeds):
-    (seeds / CYC).unlink()
-    assert found(seeds) == {E("seed-missing-file", CYC, 0, None)}
+@pytest.mark.parametrize("file", [KPI, THR, CYC, OBJ, KR])
+def test_missing_required_file(seeds, file):
+    (seeds / file).unlink()
+    # only the missing file is reported: no broken links to it, no "KPI without thresholds" for each KPI
+    assert found(seeds) == {E("seed-missing-file", file, 0, None)}
 
 
 def test_check_ins_file_may_be_absent(seeds):
