@@ -7,8 +7,10 @@ The Python side reads contract tables written by dbt and writes the few tables i
 from __future__ import annotations
 
 import contextlib
+import io
 import os
-from typing import Any, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from okr_kpi.exit_codes import ExitCode
 from okr_kpi.project import OkrKpiError, Project
@@ -20,6 +22,66 @@ class WarehouseUnavailable(OkrKpiError):
 
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+# Logical column types (okr_kpi.demo.schema.RAW_TABLES) -> each warehouse's type.
+LOGICAL_TYPES: dict[str, dict[str, str]] = {
+    "bigint": {"duckdb": "bigint", "postgres": "bigint"},
+    "int": {"duckdb": "integer", "postgres": "integer"},
+    "double": {"duckdb": "double", "postgres": "double precision"},
+    "varchar": {"duckdb": "varchar", "postgres": "text"},
+    "date": {"duckdb": "date", "postgres": "date"},
+    "timestamp": {"duckdb": "timestamp", "postgres": "timestamp without time zone"},
+    "boolean": {"duckdb": "boolean", "postgres": "boolean"},
+}
+# Tables are loaded under this suffix, then swapped in (a failed load leaves the old tables).
+STAGING_SUFFIX = "__okr_kpi_staging"
+
+Columns = list[tuple[str, str, bool]]  # (name, logical type, nullable)
+
+
+def infer_columns(frame) -> Columns:
+    """Logical column types of a DataFrame, every column nullable."""
+    columns = []
+    for name, dtype in frame.dtypes.items():
+        kind = str(dtype)
+        if kind.startswith("datetime64"):
+            logical = "timestamp"
+        elif kind in ("int64", "Int64", "uint32", "UInt32"):
+            logical = "bigint"
+        elif kind in ("int32", "Int32", "int16", "Int16", "int8", "Int8"):
+            logical = "int"
+        elif kind.startswith(("float", "Float")):
+            logical = "double"
+        elif kind in ("bool", "boolean"):
+            logical = "boolean"
+        elif "date32" in kind:
+            logical = "date"
+        else:
+            logical = "varchar"
+        columns.append((str(name), logical, True))
+    return columns
+
+
+def column_ddl(columns: Columns, target: str) -> str:
+    parts = []
+    for name, logical, nullable in columns:
+        try:
+            sql_type = LOGICAL_TYPES[logical][target]
+        except KeyError:
+            raise OkrKpiError(f"column {name}: unknown type {logical!r} for {target}") from None
+        parts.append(f"{quote_ident(name)} {sql_type}{'' if nullable else ' not null'}")
+    return ", ".join(parts)
+
+
+def _select_columns(table: str, columns: Columns, frame):
+    """The frame's columns in contract order; a missing column is a clear error."""
+    names = [name for name, _, _ in columns]
+    missing = [name for name in names if name not in frame.columns]
+    if missing:
+        raise OkrKpiError(f"table {table}: the data has no column {', '.join(missing)} "
+                          f"(expected {', '.join(names)})")
+    return frame[names]
 
 
 class Warehouse:
@@ -34,6 +96,37 @@ class Warehouse:
         raise NotImplementedError
 
     def load_dataframe(self, schema: str, table: str, frame, replace: bool = True) -> None:
+        """Load one DataFrame, types inferred from its dtypes; replace=False appends."""
+        if replace:
+            self.load_table(schema, table, frame)
+        else:
+            self.append_dataframe(schema, table, frame)
+
+    def append_dataframe(self, schema: str, table: str, frame) -> None:
+        raise NotImplementedError
+
+    def load_table(self, schema: str, table: str, frames, columns: Columns | None = None) -> int:
+        """Replace one table with a DataFrame (or an iterable of them, appended in turn).
+
+        columns: (name, logical type, nullable) as in okr_kpi.demo.schema.RAW_TABLES; inferred
+        from the first frame's dtypes when omitted. Returns the number of rows loaded.
+        """
+        import pandas as pd
+
+        frames = [frames] if isinstance(frames, pd.DataFrame) else list(frames)
+        if columns is None:
+            if not frames:
+                raise OkrKpiError(f"table {table}: no data and no column types to create it from")
+            columns = infer_columns(frames[0])
+        return self.replace_tables(schema, [(table, columns, frames)])[table]
+
+    def replace_tables(self, schema: str, tables: Iterable[tuple[str, Columns, Iterable]]) -> dict[str, int]:
+        """Replace several tables, all or nothing, with explicit column types.
+
+        tables: (table, columns, frames), frames an iterable of DataFrames (consumed lazily, so a
+        generator bounds memory). If anything fails, every previous table is left as it was.
+        Returns the rows loaded per table, in order.
+        """
         raise NotImplementedError
 
     def table_exists(self, schema: str, table: str) -> bool:
@@ -44,6 +137,12 @@ class Warehouse:
 
     def close(self) -> None:
         pass
+
+
+def duckdb_error():
+    import duckdb
+
+    return duckdb.Error
 
 
 class DuckDBWarehouse(Warehouse):
@@ -70,19 +169,58 @@ class DuckDBWarehouse(Warehouse):
     def query(self, sql, params=None):
         cur = self.con.execute(sql, params or ())
         cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, row)) for row in cur.fetchall()]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
-    def load_dataframe(self, schema, table, frame, replace=True):
-        self.con.execute(f"create schema if not exists {quote_ident(schema)}")
+    def _insert(self, schema, table, frame, columns=None):
+        """Insert a DataFrame, casting each column to its declared type."""
+        if columns is None:
+            select = "*"
+        else:
+            frame = _select_columns(table, columns, frame)
+            select = ", ".join(f"cast({quote_ident(name)} as {LOGICAL_TYPES[logical]['duckdb']})"
+                               for name, logical, _ in columns)
         self.con.register("_okr_kpi_frame", frame)
         try:
-            if replace:
-                self.con.execute(f"create or replace table {self.ident(schema, table)} as "
-                                 "select * from _okr_kpi_frame")
-            else:
-                self.con.execute(f"insert into {self.ident(schema, table)} select * from _okr_kpi_frame")
+            self.con.execute(f"insert into {self.ident(schema, table)} select {select} from _okr_kpi_frame")
+        except duckdb_error() as err:
+            raise OkrKpiError(f"loading {schema}.{table} failed: {err}") from None
         finally:
             self.con.unregister("_okr_kpi_frame")
+
+    def append_dataframe(self, schema, table, frame):
+        self._insert(schema, table, frame)
+
+    def replace_tables(self, schema, tables):
+        # Load every table under a staging name, then swap them all in one transaction.
+        self.con.execute(f"create schema if not exists {quote_ident(schema)}")
+        staged: dict[str, str] = {}
+        counts: dict[str, int] = {}
+        try:
+            for table, columns, frames in tables:
+                staging = table + STAGING_SUFFIX
+                self.con.execute(f"create or replace table {self.ident(schema, staging)} "
+                                 f"({column_ddl(columns, 'duckdb')})")
+                staged[table] = staging
+                counts[table] = 0
+                for frame in frames:
+                    self._insert(schema, staging, frame, columns)
+                    counts[table] += len(frame)
+            self.con.execute("begin transaction")
+            try:
+                for table, staging in staged.items():
+                    self.con.execute(f"drop table if exists {self.ident(schema, table)}")
+                    self.con.execute(f"alter table {self.ident(schema, staging)} "
+                                     f"rename to {quote_ident(table)}")
+                self.con.execute("commit")
+            except BaseException:
+                self.con.execute("rollback")
+                raise
+        except BaseException:
+            for staging in staged.values():
+                with contextlib.suppress(Exception):
+                    self.con.execute(f"drop table if exists {self.ident(schema, staging)}")
+            raise
+        return counts
 
     def table_exists(self, schema, table):
         rows = self.query("select 1 from information_schema.tables where table_schema = ? and table_name = ?",
@@ -121,24 +259,64 @@ class PostgresWarehouse(Warehouse):
         with self.con.cursor() as cur:
             cur.execute(sql.replace("?", "%s") if params else sql, params)
             cols = [d[0] for d in cur.description]
-            return [dict(zip(cols, row)) for row in cur.fetchall()]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
-    def load_dataframe(self, schema, table, frame, replace=True):
-        import io
+    def _copy(self, cur, schema, table, frame, columns=None):
+        """COPY a DataFrame in (CSV written by pyarrow: fast; nulls are unquoted empty fields)."""
+        import psycopg2
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
 
-        from okr_kpi.demo.schema import postgres_type
-
-        ident = self.ident(schema, table)
-        self.execute(f"create schema if not exists {quote_ident(schema)}")
-        if replace:
-            self.execute(f"drop table if exists {ident}")
-            cols = ", ".join(f"{quote_ident(c)} {postgres_type(frame[c].dtype)}" for c in frame.columns)
-            self.execute(f"create table {ident} ({cols})")
-        buf = io.StringIO()
-        frame.to_csv(buf, index=False, header=False, na_rep="\\N")
+        if columns is not None:
+            frame = _select_columns(table, columns, frame)
+        names = ", ".join(quote_ident(str(name)) for name in frame.columns)
+        buf = io.BytesIO()
+        pa_csv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), buf,
+                         pa_csv.WriteOptions(include_header=False))
         buf.seek(0)
+        try:
+            cur.copy_expert(f"copy {self.ident(schema, table)} ({names}) from stdin with (format csv)", buf)
+        except psycopg2.Error as err:
+            raise OkrKpiError(f"loading {schema}.{table} failed: {str(err).strip()}") from None
+
+    def append_dataframe(self, schema, table, frame):
         with self.con.cursor() as cur:
-            cur.copy_expert(f"copy {ident} from stdin with (format csv, null '\\N')", buf)
+            self._copy(cur, schema, table, frame)
+
+    def _has_columns(self, cur, schema, table, columns) -> bool:
+        cur.execute("select column_name, data_type, is_nullable from information_schema.columns "
+                    "where table_schema = %s and table_name = %s order by ordinal_position", (schema, table))
+        wanted = [(name, LOGICAL_TYPES[logical]["postgres"], "YES" if nullable else "NO")
+                  for name, logical, nullable in columns]
+        return [tuple(row) for row in cur.fetchall()] == wanted
+
+    def replace_tables(self, schema, tables):
+        # One transaction for all tables: a failure rolls everything back. A table whose columns
+        # already match is truncated and refilled (views built on it by dbt survive); otherwise it
+        # is dropped (with dependent views: dbt build recreates them) and created.
+        counts: dict[str, int] = {}
+        self.con.autocommit = False
+        try:
+            with self.con.cursor() as cur:
+                cur.execute(f"create schema if not exists {quote_ident(schema)}")
+                for table, columns, frames in tables:
+                    ident = self.ident(schema, table)
+                    if self._has_columns(cur, schema, table, columns):
+                        cur.execute(f"truncate table {ident}")
+                    else:
+                        cur.execute(f"drop table if exists {ident} cascade")
+                        cur.execute(f"create table {ident} ({column_ddl(columns, 'postgres')})")
+                    counts[table] = 0
+                    for frame in frames:
+                        self._copy(cur, schema, table, frame, columns)
+                        counts[table] += len(frame)
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        finally:
+            self.con.autocommit = True
+        return counts
 
     def table_exists(self, schema, table):
         return bool(self.query("select 1 from information_schema.tables where table_schema = %s "

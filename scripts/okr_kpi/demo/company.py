@@ -33,7 +33,7 @@ CHUNK_ROWS = 1_000_000
 
 # --- smooth shape shared by every volume ---------------------------------------------------------
 # Growth: volumes multiply by this factor every 365 days (continuous, no steps).
-GROWTH_PER_YEAR = 1.8
+GROWTH_PER_YEAR = 1.5
 # Gentle yearly seasonality: cos wave on the day of the year, lowest around SEASON_LOW_DAY (mid-August).
 SEASON_AMPLITUDE = 0.06
 SEASON_LOW_DAY = 225
@@ -105,21 +105,25 @@ RESPONSE_SIGMA = 0.55
 # The tail: a small share of requests hit a slow path (cache miss, cold start).
 RESPONSE_TAIL_SHARE = 0.02
 RESPONSE_TAIL_FACTOR = 6.0
-RESPONSE_MAX_MS = 60_000  # the load balancer's timeout
+# Slow queries are cut off at this many ms (so the daily peak has a ceiling in normal times);
+# the planted outage multiplies after the cut-off, up to the load balancer's timeout.
+RESPONSE_CUTOFF_MS = 2_500
+RESPONSE_MAX_MS = 60_000
 STATUS_CODES = (200, 201, 204, 400, 401, 404, 500, 503)
 STATUS_WEIGHTS = (0.925, 0.03, 0.015, 0.01, 0.005, 0.01, 0.004, 0.001)
 
 # --- expenses -----------------------------------------------------------------------------------
 EXPENSE_CATEGORIES = ("payroll", "cloud", "marketing", "office", "tools")
 EXPENSE_WEIGHTS = (0.20, 0.25, 0.25, 0.15, 0.15)
-EXPENSE_MEDIAN = {"payroll": 4000.0, "cloud": 350.0, "marketing": 600.0, "office": 120.0, "tools": 80.0}
-EXPENSE_SIGMA = 0.5
+EXPENSE_MEDIAN = {"payroll": 1500.0, "cloud": 400.0, "marketing": 500.0, "office": 150.0, "tools": 100.0}
+EXPENSE_SIGMA = 0.35
 
 # --- support tickets ----------------------------------------------------------------------------
 TICKET_CHANNELS = ("email", "chat", "phone")
 TICKET_CHANNEL_WEIGHTS = (0.50, 0.38, 0.12)
 FIRST_RESPONSE_MEDIAN_HOURS = 2.0  # lognormal
-FIRST_RESPONSE_SIGMA = 0.8
+FIRST_RESPONSE_SIGMA = 0.6
+FIRST_RESPONSE_MAX_HOURS = 24.0  # the support SLA: everything answered within a day
 WEEKEND_RESPONSE_FACTOR = 1.5  # slower first answers at weekends
 NEVER_ANSWERED_SHARE = 0.02
 RESOLUTION_MEDIAN_HOURS = 20.0  # after the first response, lognormal
