@@ -154,5 +154,32 @@ def lint(seeds_dir: Path | None, strict: bool) -> None:
     sys.exit(int(code))
 
 
+@main.command()
+@click.option("--seed", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The kpi_definitions CSV (default: the project's seeds/**/kpi_definitions.csv).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The metrics YAML to write (default: models/semantic/_kpi__metrics.yml).")
+@click.option("--enabled-var", default=None, metavar="VAR",
+              help="Enable the metrics only while this dbt var is true.")
+@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if the file is stale.")
+def semantic(seed: Path | None, out: Path | None, enabled_var: str | None, check_only: bool) -> None:
+    """Write one MetricFlow metric per KPI of the registry (kpi_definitions) as YAML."""
+    from okr_kpi import semantic as sem
+
+    try:
+        paths = sem.default_paths(seed=seed, out=out, enabled_var=enabled_var)
+        if check_only:
+            diff = sem.stale_diff(paths)
+            if diff:
+                click.echo(diff)
+                _fail(OkrKpiError(f"{paths.out} is out of date with {paths.seed}: run okr-kpi semantic"), 1)
+            click.echo(f"{paths.out}: up to date")
+            return
+        changed = sem.write(paths)
+    except OkrKpiError as err:
+        _fail(err)
+    click.echo(f"{paths.out}: {'written' if changed else 'unchanged'}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
