@@ -1,0 +1,111 @@
+{#- One row per KPI, grain and complete period that is a sudden change in the KPI's bad direction.
+
+    Method (docs/checks.md): each complete, fully covered period is compared with the trailing
+    window of the same grain -- the var okr_kpi_anomaly_window (default 28) previous periods, the
+    current one excluded. Daily values are compared only with the same weekday (the 28 previous
+    Mondays for a Monday), so weekly seasonality is not mistaken for an anomaly.
+    z_score = (value - trailing mean) / trailing sample standard deviation. An anomaly needs at
+    least okr_kpi_anomaly_min_periods trailing values and |z| >= okr_kpi_anomaly_sigma (default 3)
+    in the bad direction (below for higher_is_better, above for lower_is_better).
+    Severity: critical when |z| >= 2 x sigma, else warning.
+    Grains: by default only the KPI's reporting grain (reporting_frequency daily -> day, weekly ->
+    week, monthly -> month, quarterly -> quarter): the daily noise of a KPI watched monthly is not
+    news. Set the var okr_kpi_anomaly_grains to 'all' to scan every grain. -#}
+{%- set window = var('okr_kpi_anomaly_window', 28) | int -%}
+{%- set sigma = var('okr_kpi_anomaly_sigma', 3) | float -%}
+{%- set min_periods = var('okr_kpi_anomaly_min_periods', 8) | int -%}
+{%- set grains = var('okr_kpi_anomaly_grains', 'reporting') -%}
+{%- if grains not in ('reporting', 'all') -%}
+    {{ exceptions.raise_compiler_error("var okr_kpi_anomaly_grains must be 'reporting' or 'all', got '" ~ grains ~ "'") }}
+{%- endif -%}
+
+with periods as (
+    select
+        kpi_id,
+        grain,
+        period_start,
+        period_end,
+        value
+    from {{ ref('fct_kpi_periods') }}
+    where
+        is_complete
+        and is_fully_covered
+        and value is not null
+),
+
+kpis as (
+    select
+        kpi_id,
+        direction,
+        case reporting_frequency
+            when 'daily' then 'day'
+            when 'weekly' then 'week'
+            when 'monthly' then 'month'
+            when 'quarterly' then 'quarter'
+        end as reporting_grain
+    from {{ ref('dim_kpis') }}
+),
+
+seasoned as (
+    select
+        periods.*,
+        kpis.direction,
+        case
+            when periods.grain = 'day' then {{ okr_kpi.day_of_week('periods.period_start') }}
+            else 0
+        end as season_key
+    from periods
+    inner join kpis on periods.kpi_id = kpis.kpi_id
+    {%- if grains == 'reporting' %}
+    where periods.grain = kpis.reporting_grain
+    {%- endif %}
+),
+
+windowed as (
+    select
+        *,
+        avg(value) over (
+            partition by kpi_id, grain, season_key
+            order by period_start rows between {{ window }} preceding and 1 preceding
+        ) as trailing_mean,
+        stddev_samp(value) over (
+            partition by kpi_id, grain, season_key
+            order by period_start rows between {{ window }} preceding and 1 preceding
+        ) as trailing_stddev,
+        count(value) over (
+            partition by kpi_id, grain, season_key
+            order by period_start rows between {{ window }} preceding and 1 preceding
+        ) as trailing_count
+    from seasoned
+),
+
+scored as (
+    select
+        *,
+        (value - trailing_mean) / nullif(trailing_stddev, 0) as z_score
+    from windowed
+    where trailing_count >= {{ min_periods }}
+),
+
+final as (
+    select
+        kpi_id,
+        grain,
+        period_start,
+        period_end,
+        value,
+        case
+            when abs(z_score) >= {{ 2 * sigma }} then 'critical'
+            else 'warning'
+        end as severity,
+        trailing_mean as expected_value,
+        trailing_stddev,
+        trailing_count,
+        z_score
+    from scored
+    where
+        (direction = 'higher_is_better' and z_score <= -{{ sigma }})
+        or (direction = 'lower_is_better' and z_score >= {{ sigma }})
+)
+
+select * from final
