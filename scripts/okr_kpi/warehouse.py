@@ -171,19 +171,20 @@ class DuckDBWarehouse(Warehouse):
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
-    def _insert(self, schema, table, frame, columns=None):
-        """Insert a DataFrame, casting each column to its declared type."""
+    def _insert(self, schema, table, frame, columns=None, name=None):
+        """Insert a DataFrame, casting each column to its declared type (name: the table, for errors)."""
+        name = name or table
         if columns is None:
             select = "*"
         else:
-            frame = _select_columns(table, columns, frame)
+            frame = _select_columns(name, columns, frame)
             select = ", ".join(f"cast({quote_ident(name)} as {LOGICAL_TYPES[logical]['duckdb']})"
                                for name, logical, _ in columns)
         self.con.register("_okr_kpi_frame", frame)
         try:
             self.con.execute(f"insert into {self.ident(schema, table)} select {select} from _okr_kpi_frame")
         except duckdb_error() as err:
-            raise OkrKpiError(f"loading {schema}.{table} failed: {err}") from None
+            raise OkrKpiError(f"loading {schema}.{name} failed: {err}") from None
         finally:
             self.con.unregister("_okr_kpi_frame")
 
@@ -203,7 +204,7 @@ class DuckDBWarehouse(Warehouse):
                 staged[table] = staging
                 counts[table] = 0
                 for frame in frames:
-                    self._insert(schema, staging, frame, columns)
+                    self._insert(schema, staging, frame, columns, name=table)
                     counts[table] += len(frame)
             self.con.execute("begin transaction")
             try:
