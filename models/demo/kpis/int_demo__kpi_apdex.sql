@@ -1,4 +1,6 @@
 {#- Apdex with T = 300 ms: satisfied (<= T) count 1, tolerating (<= 4T) count 1/2, the rest and errors 0. -#}
+{{ config(**okr_kpi.kpi_input_incremental_config()) }}
+
 {{ okr_kpi.kpi_input(
     kpi_id='apdex',
     relation=ref('stg_demo__app_requests'),

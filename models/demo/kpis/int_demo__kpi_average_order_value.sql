@@ -1,3 +1,5 @@
+{{ config(**okr_kpi.kpi_input_incremental_config()) }}
+
 {{ okr_kpi.kpi_input(
     kpi_id='average_order_value',
     relation=ref('stg_demo__orders'),

@@ -1,3 +1,5 @@
+{{ config(**okr_kpi.kpi_input_incremental_config()) }}
+
 {{ okr_kpi.kpi_input(
     kpi_id='peak_response_time',
     relation=ref('stg_demo__app_requests'),

@@ -1,0 +1,641 @@
+"""`make bench`: how fast the pipeline is compared with what the engine can do.
+
+For each size (raw rows across the demo company's tables) it generates the demo company into
+a fresh DuckDB file and measures, on this machine, one after the other:
+
+1. the floor: FLOOR_SQL below, a plain DuckDB script that computes fct_kpi_daily from the
+   raw tables in one pass (independent of dbt; its result is checked equal to dbt's);
+2. a full `dbt build`;
+3. an incremental `dbt build` after one new day of raw data (plus late rows for an earlier
+   day inside the lookback window), checked equal to the floor on the new data;
+4. the checks (`okr-kpi check`);
+5. publishing (`okr-kpi report`, then `okr-kpi publish` with no channel configured).
+
+Each step runs in its own process; its wall time and its peak memory (the summed RSS of the
+process tree, polled from /proc) are reported, and each as a ratio to the floor. The table is
+written to docs/benchmarks.md with the machine described.
+
+    python -m okr_kpi.bench                      # sizes 1M, 5M, 20M (BENCH_ROWS=N: N/20, N/4, N)
+    python -m okr_kpi.bench --sizes 100000,500000 --no-docs
+    python -m okr_kpi.bench floor --db wh.duckdb --as-of 2026-08-31   # the floor alone
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from okr_kpi.demo.schema import RAW_TABLES
+from okr_kpi.project import OkrKpiError, find_project_dir
+
+AS_OF = dt.date(2026, 8, 31)  # the demo company's last day (generate's default --end)
+SEED = 42
+DEFAULT_ROWS = 20_000_000
+MEMORY_LIMIT = "2GB"  # DuckDB's limit in every step: larger data spills to disk instead of failing
+FLOOR_SCHEMA = "bench_floor"
+
+# ---------------------------------------------------------------------------------------------
+# 1. The floor: fct_kpi_daily from the raw tables, one scan per raw table, no dbt.
+#    {raw} is the raw schema, {as_of} the as_of_date (YYYY-MM-DD). Written from the SPEC and
+#    the KPI definitions (seeds/demo/kpi_definitions.csv), not from the dbt models' SQL.
+# ---------------------------------------------------------------------------------------------
+FLOOR_SQL = """
+create schema if not exists {floor};
+create or replace table {floor}.fct_kpi_daily as
+with
+web as (
+    select
+        cast(started_at as date) as date_day,
+        count(*) as sessions,
+        count(*) filter (where channel = 'organic') as organic,
+        count(*) filter (where landing_page like '/blog%') as blog,
+        sum(page_load_ms) as load_sum,
+        count(page_load_ms) as load_count
+    from {raw}.web_sessions
+    group by 1
+),
+app as (
+    select
+        cast(requested_at as date) as date_day,
+        sum(case when status_code >= 500 then 0.0 when response_ms <= 300 then 1.0
+                 when response_ms <= 1200 then 0.5 else 0.0 end) as apdex_sum,
+        count(*) as requests,
+        max(response_ms) as peak
+    from {raw}.app_requests
+    group by 1
+),
+ord as (
+    select
+        cast(ordered_at as date) as date_day,
+        sum(amount) as revenue,
+        count(*) as orders
+    from {raw}.orders
+    where status = 'completed'
+    group by 1
+),
+lead as (
+    select cast(created_at as date) as date_day, count(*) as leads from {raw}.leads group by 1
+),
+expense as (
+    select cast(spent_on as date) as date_day, sum(amount) as burn from {raw}.expenses group by 1
+),
+ticket as (
+    select
+        cast(opened_at as date) as date_day,
+        sum(satisfaction_score) as score_sum,
+        count(satisfaction_score) as score_count,
+        sum(date_diff('minute', opened_at, first_response_at) / 60.0) as response_hours,
+        count(first_response_at) as answered
+    from {raw}.support_tickets
+    group by 1
+),
+signup as (
+    select cast(signed_up_at as date) as date_day, count(*) as signups from {raw}.newsletter_signups group by 1
+),
+subscription_change as (
+    select date_day, sum(delta) as net_change, sum(cancelled) as cancelled
+    from (
+        select started_on as date_day, 1 as delta, 0 as cancelled from {raw}.subscriptions
+        union all
+        select cancelled_on, -1, 1 from {raw}.subscriptions where cancelled_on is not null
+    )
+    group by 1
+),
+inputs (kpi_id, date_day, numerator, denominator) as (
+    select 'organic_visits', date_day, organic, null from web where organic > 0
+    union all select 'blog_visits', date_day, blog, null from web where blog > 0
+    union all select 'min_daily_sessions', date_day, sessions, null from web
+    union all select 'page_load_time', date_day, load_sum, load_count from web
+    union all select 'apdex', date_day, apdex_sum, requests from app
+    union all select 'peak_response_time', date_day, peak, null from app
+    union all select 'revenue', date_day, revenue, null from ord
+    union all select 'average_order_value', date_day, revenue, orders from ord
+    union all select 'new_leads', date_day, leads, null from lead
+    union all select 'burn', date_day, burn, null from expense
+    union all select 'csat', date_day, score_sum, score_count from ticket
+    union all select 'first_response_time', date_day, response_hours, answered from ticket where answered > 0
+    union all select 'newsletter_signups', date_day, signups, null from signup
+    union all select 'churned_customers', date_day, cancelled, null from subscription_change where cancelled > 0
+    union all select 'active_customers', date_day,
+        sum(net_change) over (order by date_day rows between unbounded preceding and current row), null
+    from subscription_change
+),
+kpis (kpi_id, aggregation) as (
+    values ('revenue', 'sum'), ('average_order_value', 'ratio'), ('new_leads', 'count'),
+        ('organic_visits', 'count'), ('blog_visits', 'count'), ('min_daily_sessions', 'min'),
+        ('page_load_time', 'average'), ('apdex', 'ratio'), ('peak_response_time', 'max'),
+        ('burn', 'sum'), ('first_response_time', 'average'), ('csat', 'average'),
+        ('newsletter_signups', 'count'), ('active_customers', 'last'), ('churned_customers', 'count')
+),
+calendar as (
+    select cast(unnest(generate_series(
+        (select min(date_day) from inputs), cast('{as_of}' as date), interval 1 day)) as date) as date_day
+),
+joined as (
+    select
+        kpis.kpi_id,
+        kpis.aggregation,
+        calendar.date_day,
+        cast(inputs.numerator as double) as numerator,
+        cast(inputs.denominator as double) as denominator,
+        inputs.kpi_id is not null as has_data
+    from kpis
+    cross join calendar
+    left join inputs on inputs.kpi_id = kpis.kpi_id and inputs.date_day = calendar.date_day
+),
+filled as (
+    select
+        kpi_id,
+        aggregation,
+        date_day,
+        has_data,
+        case
+            when aggregation in ('sum', 'count', 'ratio', 'average') then coalesce(numerator, 0)
+            when aggregation = 'last' then last_value(numerator ignore nulls) over (
+                partition by kpi_id order by date_day rows between unbounded preceding and current row)
+            else numerator
+        end as numerator,
+        case when aggregation in ('ratio', 'average') then coalesce(denominator, 0) end as denominator
+    from joined
+)
+select
+    kpi_id,
+    date_day,
+    numerator,
+    denominator,
+    case when aggregation in ('ratio', 'average') then numerator / nullif(denominator, 0)
+         else numerator end as value,
+    has_data
+from filled;
+"""
+
+COMPARE_SQL = """
+select count(*) as differences
+from {a} as a
+full outer join {b} as b on a.kpi_id = b.kpi_id and a.date_day = b.date_day
+where a.kpi_id is null or b.kpi_id is null
+   or a.has_data is distinct from b.has_data
+   or not ({close_num}) or not ({close_den}) or not ({close_val})
+"""
+
+
+def _close(column: str) -> str:
+    a, b = f"a.{column}", f"b.{column}"
+    return (f"({a} is null and {b} is null) or abs({a} - {b}) <= 1e-9 * greatest(1, abs({a}), abs({b}))")
+
+
+def compare_daily(con, a: str, b: str) -> int:
+    """Rows of fct_kpi_daily that differ between relations a and b (missing, or values apart)."""
+    sql = COMPARE_SQL.format(a=a, b=b, close_num=_close("numerator"), close_den=_close("denominator"),
+                             close_val=_close("value"))
+    return int(con.execute(sql).fetchone()[0])
+
+
+def run_floor(db: str, as_of: str, raw_schema: str = "raw", memory_limit: str = MEMORY_LIMIT) -> None:
+    import duckdb
+
+    con = duckdb.connect(db)
+    try:
+        con.execute(f"set memory_limit = '{memory_limit}'")
+        con.execute("set preserve_insertion_order = false")
+        con.execute(FLOOR_SQL.format(raw=raw_schema, as_of=as_of, floor=FLOOR_SCHEMA))
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# New data: one more day, and late rows for an earlier day.
+# ---------------------------------------------------------------------------------------------
+def _event_column(table: str) -> str:
+    """The column that dates a raw table's rows (its first timestamp or date column)."""
+    for name, logical, _ in RAW_TABLES[table]:
+        if logical in ("timestamp", "date"):
+            return name
+    raise AssertionError(f"{table} has no date column")
+
+
+EVENT_TABLES = ("orders", "leads", "web_sessions", "app_requests", "expenses", "support_tickets",
+                "newsletter_signups", "subscriptions", "customers")
+
+
+def append_day(con, new_day: dt.date, late_day: dt.date | None = None, late_rows: int = 1,
+               raw_schema: str = "raw") -> dict[str, int]:
+    """Add the raw rows of new_day (a copy of the previous day's rows, moved one day on, with new
+    ids) and late_rows rows dated late_day (copies of that day's first rows, new ids) to every
+    event table; cancel on new_day every 50th subscription still active. Returns rows added."""
+    added: dict[str, int] = {}
+    previous = new_day - dt.timedelta(days=1)
+    for table in EVENT_TABLES:
+        columns = RAW_TABLES[table]
+        id_column = columns[0][0]
+        date_column = _event_column(table)
+        ident = f"{raw_schema}.{table}"
+        max_id = con.execute(f"select coalesce(max({id_column}), 0) from {ident}").fetchone()[0]
+
+        def shifted(days: int, offset: str, where: str, limit: str = "",
+                    columns=columns, id_column=id_column, ident=ident) -> str:
+            exprs = []
+            for name, logical, _ in columns:
+                if name == id_column:
+                    exprs.append(f"{offset} + row_number() over (order by {id_column}) as {name}")
+                elif logical in ("timestamp", "date") and days:
+                    exprs.append(f"cast({name} + interval {days} day as {'timestamp' if logical == 'timestamp' else 'date'})"
+                                 f" as {name}")
+                elif table == "subscriptions" and name == "cancelled_on":
+                    exprs.append("cast(null as date) as cancelled_on")
+                else:
+                    exprs.append(name)
+            return (f"insert into {ident} select {', '.join(exprs)} from (select * from {ident} "
+                    f"where {where} order by {id_column} {limit})")
+
+        same_day = f"cast({date_column} as date) = cast('{previous}' as date)"
+        before = con.execute(f"select count(*) from {ident}").fetchone()[0]
+        con.execute(shifted(1, str(max_id), same_day))
+        if late_day is not None and late_rows:
+            max_id = con.execute(f"select max({id_column}) from {ident}").fetchone()[0]
+            late = f"cast({date_column} as date) = cast('{late_day}' as date)"
+            con.execute(shifted(0, str(max_id), late, f"limit {int(late_rows)}"))
+        added[table] = con.execute(f"select count(*) from {ident}").fetchone()[0] - before
+    con.execute(f"update {raw_schema}.subscriptions set cancelled_on = cast('{new_day}' as date) "
+                f"where cancelled_on is null and started_on < cast('{previous}' as date) "
+                f"and subscription_id % 50 = 0")
+    return added
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring a step: wall time and the peak summed RSS of its process tree.
+# ---------------------------------------------------------------------------------------------
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def tree_rss(root: int) -> int:
+    """Bytes resident in process `root` and all its descendants, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * PAGE
+        except (OSError, IndexError, ValueError):
+            pass
+        stack.extend(children.get(pid, []))
+    return total
+
+
+@dataclass
+class Measurement:
+    step: str
+    seconds: float
+    peak_bytes: int
+    returncode: int
+    note: str = ""
+    output: str = field(default="", repr=False)
+
+
+def measure(step: str, cmd: list[str], env: dict[str, str], cwd: Path, interval: float = 0.05) -> Measurement:
+    peak = 0
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    chunks: list[str] = []
+    reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()), daemon=True)
+    reader.start()
+    while proc.poll() is None:
+        peak = max(peak, tree_rss(proc.pid))
+        time.sleep(interval)
+    seconds = time.perf_counter() - start
+    reader.join()
+    return Measurement(step, seconds, peak, proc.returncode, output="".join(chunks))
+
+
+# ---------------------------------------------------------------------------------------------
+# One size.
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class SizeResult:
+    rows: int
+    raw_rows: int = 0
+    generate_seconds: float = 0.0
+    parse_seconds: float = 0.0
+    steps: list[Measurement] = field(default_factory=list)
+    slowest_nodes: list[tuple[str, float]] = field(default_factory=list)
+    incremental_nodes: list[tuple[str, float]] = field(default_factory=list)
+    floor_matches_full: int | None = None
+    floor_matches_incremental: int | None = None
+
+    def step(self, name: str) -> Measurement | None:
+        return next((m for m in self.steps if m.step == name), None)
+
+
+def _node_timings(target_path: Path, top: int = 6) -> list[tuple[str, float]]:
+    path = target_path / "run_results.json"
+    if not path.exists():
+        return []
+    results = json.loads(path.read_text())["results"]
+    timed = sorted(((r["unique_id"].split(".")[-1], float(r["execution_time"])) for r in results),
+                   key=lambda item: -item[1])
+    return timed[:top]
+
+
+def _fail_step(m: Measurement) -> None:
+    if m.returncode != 0:
+        raise OkrKpiError(f"bench step {m.step} failed (exit {m.returncode}):\n{m.output[-4000:]}")
+
+
+def bench_size(rows: int, work: Path, project_dir: Path, log=print) -> SizeResult:
+    import duckdb
+
+    result = SizeResult(rows)
+    folder = work / f"rows_{rows}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    db = folder / "wh.duckdb"
+    target_path = folder / "target"
+    env = dict(os.environ)
+    env.update({
+        "OKR_KPI_TARGET": "duckdb",
+        "OKR_KPI_DUCKDB_PATH": str(db),
+        "OKR_KPI_SCHEMA": "okr_kpi",
+        "OKR_KPI_RAW_SCHEMA": "raw",
+        "OKR_KPI_DUCKDB_MEMORY_LIMIT": env.get("OKR_KPI_DUCKDB_MEMORY_LIMIT", MEMORY_LIMIT),
+        "DBT_TARGET_PATH": str(target_path),
+        "DBT_LOG_PATH": str(folder / "logs"),
+        "DBT_PROFILES_DIR": str(project_dir),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+    })
+    memory_limit = env["OKR_KPI_DUCKDB_MEMORY_LIMIT"]
+    py = sys.executable
+    dbt = str(Path(py).parent / "dbt")
+    okr = [py, "-m", "okr_kpi.cli"]
+    dbt_args = ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target", "duckdb"]
+    new_day = AS_OF + dt.timedelta(days=1)
+    late_day = AS_OF - dt.timedelta(days=1)
+
+    log(f"[{rows:,} rows] generating the demo company ...")
+    m = measure("generate", [*okr, "generate", "--rows", str(rows), "--seed", str(SEED)], env, project_dir)
+    _fail_step(m)
+    result.generate_seconds = m.seconds
+    con = duckdb.connect(str(db))
+    result.raw_rows = sum(con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in EVENT_TABLES)
+    con.close()
+
+    m = measure("parse", [dbt, "parse", *dbt_args], env, project_dir)
+    _fail_step(m)
+    result.parse_seconds = m.seconds
+
+    log(f"[{rows:,} rows] floor ...")
+    floor = [py, "-m", "okr_kpi.bench", "floor", "--db", str(db), "--as-of", str(AS_OF),
+             "--memory-limit", memory_limit]
+    m = measure("floor", floor, env, project_dir)
+    _fail_step(m)
+    result.steps.append(m)
+
+    log(f"[{rows:,} rows] full dbt build ...")
+    vars_full = json.dumps({"as_of_date": str(AS_OF)})
+    m = measure("full build", [dbt, "build", *dbt_args, "--vars", vars_full], env, project_dir)
+    _fail_step(m)
+    result.steps.append(m)
+    result.slowest_nodes = _node_timings(target_path)
+    con = duckdb.connect(str(db))
+    result.floor_matches_full = compare_daily(con, f"{FLOOR_SCHEMA}.fct_kpi_daily", "okr_kpi.fct_kpi_daily")
+    log(f"[{rows:,} rows] appending {new_day} (and a late row on {late_day}) ...")
+    append_day(con, new_day, late_day, late_rows=5)
+    con.close()
+
+    log(f"[{rows:,} rows] incremental dbt build ...")
+    vars_next = json.dumps({"as_of_date": str(new_day)})
+    m = measure("incremental build", [dbt, "build", *dbt_args, "--vars", vars_next], env, project_dir)
+    _fail_step(m)
+    result.steps.append(m)
+    result.incremental_nodes = _node_timings(target_path)
+    run_floor(str(db), str(new_day), memory_limit=memory_limit)  # the floor on the new data, untimed
+    con = duckdb.connect(str(db))
+    result.floor_matches_incremental = compare_daily(con, f"{FLOOR_SCHEMA}.fct_kpi_daily",
+                                                     "okr_kpi.fct_kpi_daily")
+    con.close()
+
+    reports = folder / "reports"
+    log(f"[{rows:,} rows] checks ...")
+    m = measure("checks", [*okr, "check", "--as-of", str(new_day), "--out", str(reports)], env, project_dir)
+    m.note = _exit_note(m)
+    result.steps.append(m)
+
+    log(f"[{rows:,} rows] publishing ...")
+    m = measure("report", [*okr, "report", "--out", str(reports)], env, project_dir)
+    m.note = _exit_note(m)
+    result.steps.append(m)
+    publish_env = {k: v for k, v in env.items()
+                   if k not in ("OKR_KPI_SLACK_WEBHOOK_URL", "OKR_KPI_WEBHOOK_URL")}
+    m = measure("publish", [*okr, "publish", "--out", str(reports)], publish_env, project_dir)
+    m.note = _exit_note(m)
+    result.steps.append(m)
+    return result
+
+
+def _exit_note(m: Measurement) -> str:
+    """Checks and publishing report findings through their exit status; a crash is noted."""
+    if m.returncode == 0:
+        return ""
+    last = [line for line in m.output.strip().splitlines() if line.strip()][-1:] or [""]
+    if "Traceback" in m.output or "No module named" in m.output or m.returncode == 1:
+        return f"exit {m.returncode}: {last[0][:120]}"
+    return f"exit {m.returncode}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The report.
+# ---------------------------------------------------------------------------------------------
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    import duckdb
+
+    try:
+        load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        load = "unknown"
+    return {"cpu": cpu, "cores": str(os.cpu_count()), "memory": memory, "os": platform.platform(),
+            "python": platform.python_version(), "duckdb": duckdb.__version__, "load": load}
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1024 ** 3:.2f}"
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b else "n/a"
+
+
+def render_table(results: list[SizeResult]) -> str:
+    lines = ["| raw rows | step | wall s | × floor | peak GB | × floor | note |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | --- |"]
+    for r in results:
+        floor = r.step("floor")
+        for m in r.steps:
+            lines.append(f"| {r.raw_rows:,} | {m.step} | {m.seconds:.2f} | {_ratio(m.seconds, floor.seconds)} | "
+                         f"{_gb(m.peak_bytes)} | {_ratio(m.peak_bytes, floor.peak_bytes)} | {m.note} |")
+    return "\n".join(lines)
+
+
+def render_targets(r: SizeResult) -> str:
+    floor, full, inc = r.step("floor"), r.step("full build"), r.step("incremental build")
+    checks = r.step("checks")
+    peak = max(m.peak_bytes for m in r.steps)
+    rows = [
+        ("full build ≤ 1.5 × floor", f"{full.seconds / floor.seconds:.2f} ×", full.seconds <= 1.5 * floor.seconds),
+        ("incremental build ≤ 5 % of the full build", f"{100 * inc.seconds / full.seconds:.0f} %",
+         inc.seconds <= 0.05 * full.seconds),
+        ("checks ≤ 25 % of the full build", f"{100 * checks.seconds / full.seconds:.0f} %"
+         + (f" ({checks.note})" if checks.note else ""), checks.returncode in (0, 10, 30)
+         and checks.seconds <= 0.25 * full.seconds),
+        ("peak memory < 4 GB", f"{_gb(peak)} GB", peak < 4 * 1024 ** 3),
+        ("floor = dbt fct_kpi_daily (full build)", f"{r.floor_matches_full} differing rows",
+         r.floor_matches_full == 0),
+        ("floor = dbt fct_kpi_daily (after the incremental build)",
+         f"{r.floor_matches_incremental} differing rows", r.floor_matches_incremental == 0),
+    ]
+    out = ["| target | measured | met |", "| --- | --- | --- |"]
+    out += [f"| {name} | {value} | {'yes' if ok else '**no**'} |" for name, value, ok in rows]
+    return "\n".join(out)
+
+
+def render_markdown(results: list[SizeResult], info: dict[str, str], memory_limit: str, started: str,
+                    command: str, notes: str = "") -> str:
+    largest = max(results, key=lambda r: r.rows)
+    smallest = min(results, key=lambda r: r.rows)
+    growth = []
+    for name in ("floor", "full build", "incremental build", "checks"):
+        a, b = smallest.step(name), largest.step(name)
+        if a and b and a.seconds:
+            growth.append(f"{name} ×{b.seconds / a.seconds:.1f}")
+    nodes = ", ".join(f"{n} {s:.2f}s" for n, s in largest.slowest_nodes)
+    inc_nodes = ", ".join(f"{n} {s:.2f}s" for n, s in largest.incremental_nodes)
+    return f"""# Benchmarks
+
+Generated by `make bench` (`{command}`) on {started}. Regenerate with `make bench`
+(`BENCH_ROWS=N make bench` for other sizes; `python -m okr_kpi.bench --help`).
+
+## Machine
+
+| | |
+| --- | --- |
+| CPU | {info['cpu']} |
+| cores (nproc) | {info['cores']} |
+| memory | {info['memory']} |
+| OS | {info['os']} |
+| Python / DuckDB | {info['python']} / {info['duckdb']} |
+| load average when the run ended (1/5/15 min) | {info['load']} |
+| DuckDB memory limit (OKR_KPI_DUCKDB_MEMORY_LIMIT) | {memory_limit} |
+
+## What is measured
+
+Each step is its own process, run one after the other on the same DuckDB file; wall time and
+peak memory (summed RSS of the process tree, polled from /proc every 50 ms).
+
+1. **floor** — a plain DuckDB SQL script (`okr_kpi.bench.FLOOR_SQL`) that computes
+   `fct_kpi_daily` from the raw tables, one scan per raw table, and writes it as a table. Its
+   result is compared with dbt's `fct_kpi_daily` row by row (guard below).
+2. **full build** — `dbt build` of the whole project (all models, seeds and tests), after a
+   `dbt parse` that is not counted (parsing is fixed cost: {largest.parse_seconds:.1f} s at the largest size).
+3. **incremental build** — `dbt build` after one new day of raw data (a copy of the last day's
+   rows, new ids), 5 late rows per table dated the day before the last, and some subscriptions
+   cancelled on the new day; `okr_kpi_lookback_days` = 3.
+4. **checks** — `okr-kpi check`.
+5. **publishing** — `okr-kpi report`, then `okr-kpi publish` (no channel configured: files only).
+
+## Results
+
+{render_table(results)}
+
+Time growth from the smallest to the largest size ({smallest.raw_rows:,} → {largest.raw_rows:,} raw rows,
+×{largest.raw_rows / max(smallest.raw_rows, 1):.0f}): {', '.join(growth)}.
+
+Slowest nodes of the full build at the largest size: {nodes}.
+Slowest nodes of the incremental build: {inc_nodes}.
+
+## Targets (largest size)
+
+{render_targets(largest)}
+
+{notes}
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m okr_kpi.bench", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    fl = sub.add_parser("floor", help="run the floor SQL alone on a DuckDB file")
+    fl.add_argument("--db", required=True)
+    fl.add_argument("--as-of", default=str(AS_OF))
+    fl.add_argument("--raw-schema", default="raw")
+    fl.add_argument("--memory-limit", default=MEMORY_LIMIT)
+    parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", DEFAULT_ROWS)),
+                        help="the largest size (raw rows); the others are rows/20 and rows/4")
+    parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES"),
+                        help="comma-separated sizes instead (e.g. 100000,500000)")
+    parser.add_argument("--work-dir", default=os.environ.get("BENCH_WORK_DIR", "/tmp/okr_kpi_bench"))
+    parser.add_argument("--no-docs", action="store_true", help="print the table, do not write docs/benchmarks.md")
+    parser.add_argument("--notes", default="", help="a paragraph added to docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    if args.command == "floor":
+        run_floor(args.db, args.as_of, args.raw_schema, args.memory_limit)
+        return 0
+
+    sizes = ([int(s) for s in args.sizes.split(",")] if args.sizes
+             else [args.rows // 20, args.rows // 4, args.rows])
+    os.environ.setdefault("OKR_KPI_DUCKDB_MEMORY_LIMIT", MEMORY_LIMIT)
+    project_dir = find_project_dir()
+    work = Path(args.work_dir)
+    started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    results = []
+    try:
+        for rows in sizes:
+            results.append(bench_size(rows, work, project_dir))
+    except OkrKpiError as err:
+        print(f"bench: {err}", file=sys.stderr)
+        return 1
+    command = "python -m okr_kpi.bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    text = render_markdown(results, machine(), os.environ["OKR_KPI_DUCKDB_MEMORY_LIMIT"], started,
+                           command.strip(), args.notes)
+    print(text)
+    if not args.no_docs:
+        (project_dir / "docs" / "benchmarks.md").write_text(text)
+        print(f"written: {project_dir / 'docs' / 'benchmarks.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
