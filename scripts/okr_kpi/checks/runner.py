@@ -1,0 +1,258 @@
+"""`okr-kpi check`: the Great Expectations suites, run inside the warehouse, and their summary.
+
+Suites are built on every run from the same definitions dbt uses:
+- kpi_thresholds (the seed, read from the warehouse): one expect_column_values_to_be_between per
+  threshold row, on a SQL query batch of fct_kpi_periods for that KPI and grain (complete, fully
+  covered periods) -- the same rule as the dbt test `kpi_thresholds` and fct_kpi_breaches;
+- the dbt source tests of the manifest (not_null, unique, accepted_values and okr_kpi's
+  values_between / row_count_between), mirrored one for one.
+
+GX runs in a subprocess (worker.py): its progress bars are off (gx/great_expectations.yml), and
+the lines the DuckDB extension prints at interpreter exit ("nanobind: leaked ...") are filtered
+out of its stderr, so the user only sees the summary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote_plus
+
+from okr_kpi.exit_codes import ExitCode
+from okr_kpi.project import OkrKpiError, Project
+
+CONNECTION_ENV = "OKR_KPI_GX_CONNECTION_STRING"
+NOISE = ("nanobind", "leaked", "Skipping doctests")
+
+# dbt generic test -> (GX expectation, kwargs builder)
+_MIRRORS = {
+    "not_null": ("ExpectColumnValuesToNotBeNull", lambda kw: {"column": kw["column_name"]}),
+    "unique": ("ExpectColumnValuesToBeUnique", lambda kw: {"column": kw["column_name"]}),
+    "accepted_values": ("ExpectColumnValuesToBeInSet",
+                        lambda kw: {"column": kw["column_name"], "value_set": list(kw["values"])}),
+    "values_between": ("ExpectColumnValuesToBeBetween",
+                       lambda kw: {"column": kw["column_name"], "min_value": kw.get("min_value"),
+                                   "max_value": kw.get("max_value")}),
+    "row_count_between": ("ExpectTableRowCountToBeBetween",
+                          lambda kw: {"min_value": kw.get("min_value"), "max_value": kw.get("max_value")}),
+}
+
+
+@dataclass
+class Outcome:
+    """One expectation's result. success is None when the engine failed (see error)."""
+
+    suite: str
+    expectation: str
+    kpi_id: str | None
+    grain: str | None
+    success: bool | None
+    unexpected_count: int | None
+    error: str | None
+    details: dict = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return self.details.get("kind", "")
+
+    @property
+    def severity(self) -> str:
+        return str(self.details.get("severity") or "error").lower()
+
+
+@dataclass
+class CheckResult:
+    outcomes: list[Outcome]
+    data_docs_path: str | None = None
+    fatal: str | None = None  # the run itself failed (GX could not start, warehouse unreachable ...)
+
+    @property
+    def errors(self) -> list[Outcome]:
+        """Engine errors: the expectation could not be computed. Never a pass, never a breach."""
+        return [o for o in self.outcomes if o.error is not None]
+
+    @property
+    def failures(self) -> list[Outcome]:
+        """Data-quality failures: source expectations of error severity that failed."""
+        return [o for o in self.outcomes if o.kind != "threshold" and o.success is False and o.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Outcome]:
+        """Source expectations of warn severity that failed (reported, not failing)."""
+        return [o for o in self.outcomes if o.kind != "threshold" and o.success is False and o.severity != "error"]
+
+    @property
+    def threshold_breaches(self) -> set[tuple[str, str, str]]:
+        """(kpi_id, grain, period_start 'YYYY-MM-DD') of every period outside a threshold."""
+        found = set()
+        for o in self.outcomes:
+            if o.kind == "threshold" and o.success is False:
+                for start in o.details.get("unexpected_period_starts", []):
+                    found.add((o.kpi_id, o.grain, start))
+        return found
+
+    def exit_code(self) -> int:
+        """ERROR (1) for an engine error or a failed run, DATA_QUALITY (30) for failures,
+        BREACHES (10) for threshold breaches, else OK (0). The most serious wins."""
+        if self.fatal or self.errors:
+            return ExitCode.ERROR
+        if self.failures:
+            return ExitCode.DATA_QUALITY
+        if self.threshold_breaches:
+            return ExitCode.BREACHES
+        return ExitCode.OK
+
+
+def gx_dir(project: Project) -> Path:
+    return Path(os.environ.get("OKR_KPI_GX_DIR", project.project_dir / "gx")).resolve()
+
+
+def connection_string(project: Project) -> tuple[str, str]:
+    """(dialect, SQLAlchemy URL) of the project's warehouse. The URL may hold a password: never print it."""
+    if project.target == "duckdb":
+        from okr_kpi.checks.duckdb_buffered import connection_string as duckdb_url
+
+        if not project.duckdb_path.exists():
+            raise OkrKpiError(f"no DuckDB warehouse at {project.duckdb_path}: run `okr-kpi run` (or dbt build) first")
+        return "duckdb", duckdb_url(str(project.duckdb_path))
+    if project.target == "postgres":
+        user = quote_plus(os.environ.get("PGUSER", "postgres"))
+        password = os.environ.get("PGPASSWORD", "")
+        auth = f"{user}:{quote_plus(password)}" if password else user
+        host = os.environ.get("PGHOST", "127.0.0.1")
+        port = os.environ.get("PGPORT", "5432")
+        db = os.environ.get("PGDATABASE", "postgres")
+        return "postgres", f"postgresql+psycopg2://{auth}@{host}:{port}/{db}"
+    raise OkrKpiError(f"okr-kpi check supports the duckdb and postgres targets, not {project.target!r} "
+                      "(on Spark, the dbt tests of `okr-kpi run` do the checking)")
+
+
+def load_manifest(project: Project) -> dict:
+    path = project.target_path / "manifest.json"
+    if not path.exists():
+        project.dbt("parse", capture=True, check=True)
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise OkrKpiError(f"cannot read the dbt manifest {path}: {err}") from None
+
+
+def _relation(manifest: dict, name: str, resource_type: str) -> str:
+    for node in manifest.get("nodes", {}).values():
+        if node.get("resource_type") == resource_type and node.get("name") == name and node.get("relation_name"):
+            return node["relation_name"]
+    raise OkrKpiError(f"the dbt manifest has no {resource_type} {name!r}: is okr_kpi installed and built?")
+
+
+def source_expectations(manifest: dict) -> list[dict]:
+    """The dbt tests on sources that GX mirrors (see _MIRRORS), as plain dicts."""
+    sources = manifest.get("sources", {})
+    out = []
+    for node in manifest.get("nodes", {}).values():
+        meta = node.get("test_metadata") or {}
+        if node.get("resource_type") != "test" or meta.get("name") not in _MIRRORS:
+            continue
+        deps = [d for d in node.get("depends_on", {}).get("nodes", []) if d.startswith("source.")]
+        if len(deps) != 1 or deps[0] not in sources:
+            continue
+        source = sources[deps[0]]
+        expectation, build = _MIRRORS[meta["name"]]
+        kwargs = {k: v for k, v in (meta.get("kwargs") or {}).items() if k != "model"}
+        if "column_name" in kwargs:
+            kwargs["column_name"] = str(kwargs["column_name"]).strip('"')
+        out.append({
+            "schema": source["schema"],
+            "table": source.get("identifier") or source["name"],
+            "source": f"{source['source_name']}.{source['name']}",
+            "test_name": node["name"],
+            "severity": str(node.get("config", {}).get("severity", "error")).lower(),
+            "expectation": expectation,
+            "kwargs": build(kwargs),
+        })
+    return sorted(out, key=lambda i: (i["table"], i["test_name"]))
+
+
+def _filtered(stderr: str) -> str:
+    return "\n".join(line for line in stderr.splitlines() if line.strip() and not any(n in line for n in NOISE))
+
+
+def run_checks(project: Project, as_of: str | None = None) -> CheckResult:
+    """Run every GX suite on what is built; never raises for an expectation's engine error."""
+    dialect, url = connection_string(project)
+    manifest = load_manifest(project)
+    spec = {
+        "gx_dir": str(gx_dir(project)),
+        "dialect": dialect,
+        "as_of": as_of,
+        "relations": {
+            "fct_kpi_periods": _relation(manifest, "fct_kpi_periods", "model"),
+            "kpi_thresholds": _relation(manifest, "kpi_thresholds", "seed"),
+        },
+        "source_expectations": source_expectations(manifest),
+    }
+    _ensure_gx_dir(Path(spec["gx_dir"]))
+    with tempfile.TemporaryDirectory(prefix="okr_kpi_check_") as tmp:
+        spec_path, result_path = Path(tmp) / "spec.json", Path(tmp) / "result.json"
+        spec_path.write_text(json.dumps(spec))
+        env = {**project.env(), CONNECTION_ENV: url, "GX_ANALYTICS_ENABLED": "false"}
+        proc = subprocess.run([sys.executable, "-m", "okr_kpi.checks.worker", str(spec_path), str(result_path)],
+                              env=env, capture_output=True, text=True)
+        if not result_path.exists():
+            detail = _filtered(proc.stderr)[-3000:]
+            return CheckResult(outcomes=[], fatal=f"the GX worker died (exit {proc.returncode}): {detail}")
+        data = json.loads(result_path.read_text())
+    if "fatal" in data:
+        return CheckResult(outcomes=[], fatal=data["fatal"].replace(url, "<connection>"))
+    return CheckResult(outcomes=[Outcome(**o) for o in data["outcomes"]], data_docs_path=data.get("data_docs_path"))
+
+
+def _ensure_gx_dir(path: Path) -> None:
+    """A project without gx/ (a consumer project) gets a copy of this package's context config."""
+    if (path / "great_expectations.yml").exists():
+        return
+    template = Path(__file__).resolve().parents[3] / "gx" / "great_expectations.yml"
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "great_expectations.yml").write_text(template.read_text())
+
+
+def summary_lines(result: CheckResult) -> list[str]:
+    lines = []
+    if result.fatal:
+        return [f"ERROR  the checks could not run: {result.fatal}"]
+    total = len(result.outcomes)
+    passed = sum(1 for o in result.outcomes if o.success is True)
+    lines.append(f"Great Expectations: {total} expectations, {passed} passed, {len(result.failures)} data-quality "
+                 f"failures, {len(result.warnings)} warnings, {len(result.threshold_breaches)} threshold breaches, "
+                 f"{len(result.errors)} engine errors")
+    for o in result.errors:
+        lines.append(f"ERROR    {o.suite}: {o.expectation}: {o.error}")
+    for o in result.failures:
+        lines.append(f"FAIL     {o.suite}: {o.expectation}: {o.unexpected_count} unexpected "
+                     f"(dbt test {o.details.get('test_name')})")
+    for o in result.warnings:
+        lines.append(f"WARN     {o.suite}: {o.expectation}: {o.unexpected_count} unexpected")
+    for o in result.outcomes:
+        if o.kind == "threshold" and o.success is False:
+            d = o.details
+            bounds = f"[{'' if d.get('lower_bound') is None else d['lower_bound']}, " \
+                     f"{'' if d.get('upper_bound') is None else d['upper_bound']}]"
+            lines.append(f"BREACH   {o.kpi_id} {o.grain} ({d.get('severity')}) outside {bounds}: "
+                         + ", ".join(d.get("unexpected_period_starts", [])))
+    if result.data_docs_path:
+        lines.append(f"Data Docs: {result.data_docs_path}")
+    return lines
+
+
+def run_checks_command(project: Project, as_of: str | None = None) -> int:
+    import click
+
+    result = run_checks(project, as_of=as_of)
+    for line in summary_lines(result):
+        color = {"ERROR": "red", "FAIL": "red", "WARN": "yellow", "BREACH": "yellow"}.get(line.split(" ")[0])
+        click.secho(line, fg=color, err=color == "red")
+    return int(result.exit_code())
