@@ -1,0 +1,81 @@
+{#- One row per key result per day of its cycle (up to as_of_date): a least-squares linear trend of
+    current_value over the cycle's days so far (x = elapsed_days, days with a value only),
+    extrapolated to the cycle's last day (docs/scoring.md, "Forecast").
+
+    Written with running sums (n, sum x, sum y, sum xx, sum xy, sum yy) so that it runs on every
+    warehouse: slope = Sxy / Sxx, intercept = (sum y - slope sum x) / n, with the centred sums
+    Sxx = sum xx - (sum x)^2 / n, Sxy = sum xy - sum x sum y / n, Syy = sum yy - (sum y)^2 / n.
+    Residual standard deviation s = sqrt((Syy - slope Sxy) / (n - 2)); the standard error of the
+    value predicted at x0 = cycle_days is s * sqrt(1 + 1/n + (x0 - mean x)^2 / Sxx).
+    forecast_value needs 2 days with a value, forecast_std_error 3. -#}
+{%- set double = okr_kpi.type_double() -%}
+
+with key_result_values as (
+    select
+        key_result_id,
+        date_day,
+        cycle_days,
+        cast(elapsed_days as {{ double }}) as x,
+        current_value as y
+    from {{ ref('int_okr_key_result_values') }}
+),
+
+sums as (
+    select
+        key_result_id,
+        date_day,
+        cast(cycle_days as {{ double }}) as x_end,
+        {%- for name, expression in [
+            ('n', 'case when y is not null then 1.0 else 0.0 end'),
+            ('sum_x', 'case when y is not null then x end'),
+            ('sum_y', 'y'),
+            ('sum_xx', 'case when y is not null then x * x end'),
+            ('sum_xy', 'x * y'),
+            ('sum_yy', 'y * y'),
+        ] %}
+        coalesce(sum({{ expression }}) over (
+            partition by key_result_id order by date_day rows between unbounded preceding and current row
+        ), 0) as {{ name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from key_result_values
+),
+
+centred as (
+    select
+        key_result_id,
+        date_day,
+        x_end,
+        n,
+        sum_x,
+        sum_y,
+        case when n >= 2 then sum_xx - sum_x * sum_x / n end as sxx,
+        case when n >= 2 then sum_xy - sum_x * sum_y / n end as sxy,
+        case when n >= 2 then sum_yy - sum_y * sum_y / n end as syy
+    from sums
+),
+
+fitted as (
+    select
+        *,
+        sxy / nullif(sxx, 0) as slope
+    from centred
+),
+
+final as (
+    select
+        key_result_id,
+        date_day,
+        cast(n as integer) as forecast_points,
+        slope as forecast_slope,
+        (sum_y - slope * sum_x) / nullif(n, 0) + slope * x_end as forecast_value,
+        case
+            when n >= 3 and sxx > 0
+                then sqrt(
+                    case when syy - slope * sxy > 0 then syy - slope * sxy else 0 end / (n - 2)
+                )
+                * sqrt(1 + 1 / n + (x_end - sum_x / n) * (x_end - sum_x / n) / sxx)
+        end as forecast_std_error
+    from fitted
+)
+
+select * from final

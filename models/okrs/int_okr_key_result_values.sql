@@ -1,0 +1,204 @@
+{#- One row per key result per day of its cycle (up to as_of_date): the key result's current value
+    that day (docs/scoring.md), and the latest check-in's confidence.
+
+    - latest_period: the KPI's value of the latest complete period of `grain` ending on or before
+      the day (periods entirely inside the KPI's data calendar only);
+    - cycle_to_date: the KPI aggregated by its own aggregation over the cycle's days up to the day
+      (sum/count: sum; ratio/average: sum of numerators / sum of denominators; min/max: extreme
+      day; last: the day's value); null until a day of the cycle has data;
+    - check-ins (no kpi_id): the latest check-in on or before the day. -#}
+with key_results as (
+    select * from {{ ref('int_okr_key_results') }}
+),
+
+days as (
+    select * from {{ ref('int_okr_key_result_days') }}
+),
+
+periods as (
+    select
+        kpi_id,
+        grain,
+        period_start,
+        period_end,
+        value,
+        lead(period_end) over (partition by kpi_id, grain order by period_end) as next_period_end
+    from {{ ref('fct_kpi_periods') }}
+    where is_fully_covered
+),
+
+daily as (
+    select
+        kpi_id,
+        date_day,
+        numerator,
+        denominator,
+        value,
+        has_data
+    from {{ ref('fct_kpi_daily') }}
+),
+
+check_ins as (
+    select * from {{ ref('int_okr_check_ins') }}
+),
+
+confidences as (
+    select
+        key_result_id,
+        check_in_date,
+        confidence,
+        lead(check_in_date) over (partition by key_result_id order by check_in_date) as next_check_in_date
+    from check_ins
+    where confidence is not null
+),
+
+kr_days as (
+    select
+        days.key_result_id,
+        days.date_day,
+        days.elapsed_days,
+        days.cycle_days,
+        key_results.kpi_id,
+        key_results.aggregation,
+        key_results.grain,
+        key_results.measure,
+        key_results.measured_by
+    from days
+    inner join key_results on days.key_result_id = key_results.key_result_id
+),
+
+latest_period as (
+    select
+        kr_days.key_result_id,
+        kr_days.date_day,
+        periods.value,
+        periods.period_start,
+        periods.period_end
+    from kr_days
+    inner join periods
+        on
+            kr_days.kpi_id = periods.kpi_id
+            and kr_days.grain = periods.grain
+            and kr_days.date_day >= periods.period_end
+            and (periods.next_period_end is null or kr_days.date_day < periods.next_period_end)
+    where kr_days.measured_by = 'kpi' and kr_days.measure = 'latest_period'
+),
+
+cycle_days_with_data as (
+    select
+        kr_days.key_result_id,
+        kr_days.date_day,
+        kr_days.aggregation,
+        daily.numerator,
+        daily.denominator,
+        daily.value,
+        case when daily.has_data then 1 else 0 end as has_data
+    from kr_days
+    left join daily
+        on
+            kr_days.kpi_id = daily.kpi_id
+            and kr_days.date_day = daily.date_day
+    where kr_days.measured_by = 'kpi' and kr_days.measure = 'cycle_to_date'
+),
+
+cycle_to_date_running as (
+    select
+        key_result_id,
+        date_day,
+        aggregation,
+        value,
+        sum(has_data) over (
+            partition by key_result_id order by date_day rows between unbounded preceding and current row
+        ) as days_with_data,
+        sum(numerator) over (
+            partition by key_result_id order by date_day rows between unbounded preceding and current row
+        ) as numerator_sum,
+        sum(denominator) over (
+            partition by key_result_id order by date_day rows between unbounded preceding and current row
+        ) as denominator_sum,
+        min(value) over (
+            partition by key_result_id order by date_day rows between unbounded preceding and current row
+        ) as min_value,
+        max(value) over (
+            partition by key_result_id order by date_day rows between unbounded preceding and current row
+        ) as max_value
+    from cycle_days_with_data
+),
+
+cycle_to_date as (
+    select
+        key_result_id,
+        date_day,
+        case
+            when days_with_data = 0 then null
+            when aggregation in ('sum', 'count') then numerator_sum
+            when aggregation in ('ratio', 'average') then numerator_sum / nullif(denominator_sum, 0)
+            when aggregation = 'min' then min_value
+            when aggregation = 'max' then max_value
+            else value
+        end as value
+    from cycle_to_date_running
+),
+
+latest_check_in as (
+    select
+        kr_days.key_result_id,
+        kr_days.date_day,
+        check_ins.value,
+        check_ins.check_in_date
+    from kr_days
+    inner join check_ins
+        on
+            kr_days.key_result_id = check_ins.key_result_id
+            and kr_days.date_day >= check_ins.check_in_date
+            and (check_ins.next_check_in_date is null or kr_days.date_day < check_ins.next_check_in_date)
+),
+
+latest_confidence as (
+    select
+        kr_days.key_result_id,
+        kr_days.date_day,
+        confidences.confidence
+    from kr_days
+    inner join confidences
+        on
+            kr_days.key_result_id = confidences.key_result_id
+            and kr_days.date_day >= confidences.check_in_date
+            and (confidences.next_check_in_date is null or kr_days.date_day < confidences.next_check_in_date)
+),
+
+final as (
+    select
+        kr_days.key_result_id,
+        kr_days.date_day,
+        kr_days.elapsed_days,
+        kr_days.cycle_days,
+        case
+            when kr_days.measured_by = 'check_ins' then latest_check_in.value
+            when kr_days.measure = 'latest_period' then latest_period.value
+            when kr_days.measure = 'cycle_to_date' then cycle_to_date.value
+        end as current_value,
+        latest_period.period_start as value_period_start,
+        latest_period.period_end as value_period_end,
+        latest_check_in.check_in_date as last_check_in_date,
+        latest_confidence.confidence as latest_confidence
+    from kr_days
+    left join latest_period
+        on
+            kr_days.key_result_id = latest_period.key_result_id
+            and kr_days.date_day = latest_period.date_day
+    left join cycle_to_date
+        on
+            kr_days.key_result_id = cycle_to_date.key_result_id
+            and kr_days.date_day = cycle_to_date.date_day
+    left join latest_check_in
+        on
+            kr_days.key_result_id = latest_check_in.key_result_id
+            and kr_days.date_day = latest_check_in.date_day
+    left join latest_confidence
+        on
+            kr_days.key_result_id = latest_confidence.key_result_id
+            and kr_days.date_day = latest_confidence.date_day
+)
+
+select * from final

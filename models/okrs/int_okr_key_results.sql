@@ -1,0 +1,70 @@
+{#- One row per key result: its seed row typed and completed with its objective, cycle and KPI.
+    weight defaults to 1; measured_by is `kpi` or `check_ins` (no kpi_id). -#}
+with cycles as (
+    select
+        {{ okr_kpi.to_text('cycle_id') }} as cycle_id,
+        {{ okr_kpi.to_date('start_date') }} as cycle_start_date,
+        {{ okr_kpi.to_date('end_date') }} as cycle_end_date
+    from {{ ref('okr_cycles') }}
+),
+
+objectives as (
+    select
+        {{ okr_kpi.to_text('objective_id') }} as objective_id,
+        {{ okr_kpi.to_text('cycle_id') }} as cycle_id
+    from {{ ref('okr_objectives') }}
+),
+
+key_results as (
+    select
+        {{ okr_kpi.to_text('key_result_id') }} as key_result_id,
+        {{ okr_kpi.to_text('objective_id') }} as objective_id,
+        {{ okr_kpi.to_text('title') }} as title,
+        {{ okr_kpi.to_text('kr_type') }} as kr_type,
+        {{ okr_kpi.to_text('kpi_id') }} as kpi_id,
+        {{ okr_kpi.to_text('grain') }} as grain,
+        {{ okr_kpi.to_text('measure') }} as measure,
+        {{ okr_kpi.to_double('baseline') }} as baseline_input,
+        {{ okr_kpi.to_double('target') }} as target_input,
+        {{ okr_kpi.to_text('target_kind') }} as target_kind,
+        {{ okr_kpi.to_double('weight') }} as weight_input,
+        {{ okr_kpi.to_text('owner') }} as owner
+    from {{ ref('okr_key_results') }}
+),
+
+kpis as (
+    select
+        kpi_id,
+        aggregation,
+        direction
+    from {{ ref('dim_kpis') }}
+),
+
+final as (
+    select
+        key_results.key_result_id,
+        key_results.objective_id,
+        objectives.cycle_id,
+        key_results.title,
+        key_results.kr_type,
+        key_results.kpi_id,
+        kpis.aggregation,
+        kpis.direction,
+        case when key_results.kpi_id is null then 'check_ins' else 'kpi' end as measured_by,
+        key_results.grain,
+        key_results.measure,
+        key_results.baseline_input,
+        key_results.target_input,
+        key_results.target_kind,
+        coalesce(key_results.weight_input, 1.0) as weight,
+        key_results.owner,
+        cycles.cycle_start_date,
+        cycles.cycle_end_date,
+        {{ dbt.datediff('cycles.cycle_start_date', 'cycles.cycle_end_date', 'day') }} + 1 as cycle_days
+    from key_results
+    inner join objectives on key_results.objective_id = objectives.objective_id
+    inner join cycles on objectives.cycle_id = cycles.cycle_id
+    left join kpis on key_results.kpi_id = kpis.kpi_id
+)
+
+select * from final
