@@ -1,13 +1,320 @@
-"""`okr-kpi run`: the scheduled job. For now: dbt build (checks and publishing are added by later issues)."""
+"""`okr-kpi run`: the scheduled job.
+
+    lock -> dbt build (var as_of_date) -> checks (Great Expectations) -> breach lifecycle -> publish
+
+- One run at a time per warehouse: an exclusive lock file next to the DuckDB file (a PostgreSQL
+  advisory lock on postgres), taken before anything else, and a test that the DuckDB file can be
+  opened for writing. A second run fails fast with exit 50 and touches nothing.
+- A dbt build failure publishes nothing new (no lifecycle, no new digest) but still retries
+  pending messages and writes the reports with the failure on top.
+- The exit status is the most serious of the stages (okr_kpi.exit_codes; README "Exit codes").
+"""
 
 from __future__ import annotations
 
-from okr_kpi.exit_codes import ExitCode
-from okr_kpi.project import Project
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import re
+import subprocess
+import time
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from okr_kpi.config import load_config
+from okr_kpi.exit_codes import ExitCode, worst
+from okr_kpi.logging import Progress, log_event, redact, setup_logging
+from okr_kpi.project import OkrKpiError, Project
+from okr_kpi.warehouse import WarehouseUnavailable, connect
+
+_DBT_PROGRESS = re.compile(
+    r"\b(\d+) of (\d+) (START|OK|PASS|WARN|ERROR|FAIL|SKIP)\b\s*(.*?)\s*(?:\.{2,}|\[|$)"
+)
 
 
-def run_job(project: Project, as_of: str | None = None, quiet: bool = False, log_format: str = "text",
-            publish: bool = True) -> int:
-    vars = {"as_of_date": as_of} if as_of else None
-    proc = project.dbt("build", vars=vars)
-    return ExitCode.OK if proc.returncode == 0 else ExitCode.BUILD_FAILED
+def lock_path(project: Project) -> Path:
+    return project.duckdb_path.with_name(project.duckdb_path.name + ".okr-kpi.lock")
+
+
+@contextlib.contextmanager
+def run_lock(project: Project) -> Iterator[None]:
+    """Hold the warehouse for this run; WarehouseUnavailable at once if another run holds it."""
+    if project.target == "duckdb":
+        import fcntl
+
+        path = lock_path(project)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+")  # noqa: SIM115 (held for the whole run)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise WarehouseUnavailable(
+                f"another okr-kpi run ({holder}) is using the warehouse {project.duckdb_path} "
+                f"(lock file {path}); this run stops without touching it"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {dt.datetime.now().isoformat(timespec='seconds')}")
+        handle.flush()
+        try:
+            # DuckDB allows one writer per file: fail now (not halfway through dbt) if a BI tool,
+            # a notebook or a dbt command holds it.
+            connect(project).close()
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+    elif project.target == "postgres":
+        wh = connect(project)
+        key = f"okr_kpi:{project.schema}"
+        got = wh.query("select pg_try_advisory_lock(hashtext(?)) as ok", (key,))[0]["ok"]
+        if not got:
+            wh.close()
+            raise WarehouseUnavailable(
+                f"another okr-kpi run is working on schema {project.schema} "
+                "(PostgreSQL advisory lock held); this run stops without touching it"
+            )
+        try:
+            yield
+        finally:
+            wh.close()  # the session lock ends with the session
+    else:
+        yield
+
+
+def run_dbt_build(project: Project, as_of: str, progress: Progress) -> dict[str, Any]:
+    """Run `dbt build`, stream its output to the debug log and a progress ticker; classify the outcome."""
+    cmd = project.dbt_args("build", vars={"as_of_date": as_of})
+    started = time.time()
+    tail: deque[str] = deque(maxlen=60)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=project.project_dir,
+        env=project.env(),
+        text=True,
+        bufsize=1,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    for raw in proc.stdout:
+        line = redact(raw.rstrip())
+        tail.append(line)
+        log_event(logging.DEBUG, "dbt", line)
+        m = _DBT_PROGRESS.search(line)
+        if m:
+            progress.update(f"dbt build {m.group(1)}/{m.group(2)} {m.group(3).lower()} {m.group(4)}")
+    rc = proc.wait()
+    progress.done()
+    seconds = round(time.time() - started, 1)
+    results_path = project.target_path / "run_results.json"
+    counts: dict[str, int] = {}
+    build_errors: list[str] = []
+    test_failures: list[str] = []
+    if results_path.is_file() and results_path.stat().st_mtime >= started - 1:
+        for r in json.loads(results_path.read_text()).get("results", []):
+            status = r.get("status")
+            counts[status] = counts.get(status, 0) + 1
+            uid = r.get("unique_id", "")
+            if status in ("error", "fail"):
+                (test_failures if uid.startswith(("test.", "unit_test.")) else build_errors).append(uid)
+    if rc == 0:
+        status, code = "ok", ExitCode.OK
+    elif build_errors or not counts:
+        status, code = "failed", ExitCode.BUILD_FAILED
+    else:
+        status, code = "tests_failed", ExitCode.DATA_QUALITY
+    detail = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or f"dbt exited {rc}"
+    result = {
+        "status": status,
+        "exit_code": int(code),
+        "dbt_exit": rc,
+        "seconds": seconds,
+        "detail": detail,
+        "errors": build_errors[:20],
+        "test_failures": test_failures[:50],
+    }
+    if code == ExitCode.OK:
+        log_event(logging.INFO, "build", f"dbt build: ok ({detail}) in {seconds}s", **result)
+    else:
+        log_event(
+            logging.ERROR,
+            "build",
+            f"dbt build: {status} ({detail}) in {seconds}s; "
+            f"failed: {', '.join((build_errors + test_failures)[:8]) or 'see below'}",
+            **result,
+        )
+        if code == ExitCode.BUILD_FAILED:
+            for line in list(tail)[-25:]:
+                log_event(logging.ERROR, "dbt_output", f"  dbt| {line}")
+    return result
+
+
+def run_checks_stage(project: Project, as_of: str) -> tuple[dict[str, Any], Any]:
+    try:
+        from okr_kpi.checks import run_checks
+    except ImportError:
+        log_event(logging.WARNING, "checks", "checks: skipped (okr_kpi.checks is not available)")
+        return {"status": "skipped", "exit_code": 0, "detail": "okr_kpi.checks not available"}, None
+    started = time.time()
+    result = run_checks(project, dt.date.fromisoformat(as_of))
+    code = int(result.exit_code())
+    failures = len(getattr(result, "failures", None) or [])
+    errors = len(getattr(result, "errors", None) or [])
+    outcomes = len(getattr(result, "outcomes", None) or [])
+    breaches = len(getattr(result, "threshold_breaches", None) or [])
+    status = "passed" if code in (ExitCode.OK, ExitCode.BREACHES) else "failed"
+    detail = f"{outcomes} checks, {failures} failed, {errors} errors, {breaches} threshold breaches"
+    info = {
+        "status": status,
+        "exit_code": code,
+        "detail": detail,
+        "seconds": round(time.time() - started, 1),
+        "data_docs": str(getattr(result, "data_docs_path", "") or "") or None,
+    }
+    log_event(
+        logging.INFO if status == "passed" else logging.ERROR,
+        "checks",
+        f"checks: {status} ({detail})",
+        **info,
+    )
+    return info, result
+
+
+def _validate_as_of(as_of: str | None) -> str:
+    if not as_of:
+        return (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    try:
+        return dt.date.fromisoformat(as_of).isoformat()
+    except ValueError:
+        raise OkrKpiError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+
+
+def run_log_path(project: Project) -> Path:
+    base = (
+        os.environ.get("OKR_KPI_LOG_DIR")
+        or os.environ.get("DBT_LOG_PATH")
+        or str(project.project_dir / "logs")
+    )
+    return Path(base) / "okr_kpi_run.log"
+
+
+def run_job(
+    project: Project,
+    as_of: str | None = None,
+    quiet: bool = False,
+    log_format: str = "text",
+    publish: bool = True,
+) -> int:
+    from okr_kpi.lifecycle import new_run_id, now, record_run
+    from okr_kpi.publish import publish_stage
+
+    setup_logging(quiet=quiet, log_format=log_format, log_file=run_log_path(project))
+    run_id = new_run_id()
+    started = now()
+    stages: dict[str, Any] = {}
+    code: int = ExitCode.OK
+    paths: dict[str, str] = {}
+    try:
+        as_of = _validate_as_of(as_of)
+        config = load_config(project.project_dir)
+        log_event(
+            logging.INFO,
+            "run_started",
+            f"okr-kpi run {run_id}: target {project.target}, as_of_date {as_of}",
+            run_id=run_id,
+            target=project.target,
+            as_of_date=as_of,
+        )
+        with run_lock(project):
+            progress = Progress(enabled=not quiet and log_format == "text")
+            stages["build"] = run_dbt_build(project, as_of, progress)
+            built = stages["build"]["exit_code"] != ExitCode.BUILD_FAILED
+            checks = None
+            if built:
+                stages["checks"], checks = run_checks_stage(project, as_of)
+            else:
+                stages["checks"] = {"status": "skipped", "exit_code": 0, "detail": "dbt build failed"}
+            code = worst(stages["build"]["exit_code"], stages["checks"]["exit_code"])
+            with contextlib.closing(connect(project)) as wh:
+                result = publish_stage(
+                    project,
+                    wh,
+                    dt.date.fromisoformat(as_of),
+                    run_id,
+                    config,
+                    run_info={
+                        "run_id": run_id,
+                        "command": "run",
+                        "target": project.target,
+                        "exit_code": code,
+                        "stages": stages,
+                    },
+                    checks=checks,
+                    update=built,
+                    deliver=publish,
+                )
+                lc = result.lifecycle
+                ev = {
+                    k: sum(1 for e in (lc.events if lc else []) if e["event"] == k)
+                    for k in ("new", "escalated", "resolved")
+                }
+                stages["lifecycle"] = {
+                    "status": "ok" if lc else "skipped",
+                    "exit_code": 0,
+                    "detail": (
+                        f"{ev['new']} new, {ev['escalated']} escalated, {ev['resolved']} resolved"
+                        if lc
+                        else "not updated"
+                    ),
+                    **ev,
+                }
+                d = result.delivery
+                stages["delivery"] = {
+                    "status": "skipped" if not publish else ("failed" if d.failed else "ok"),
+                    "exit_code": int(d.exit_code),
+                    "detail": f"{len(d.sent)} sent, {len(d.failed)} failed",
+                }
+                code = worst(code, result.exit_code)
+                paths = result.paths
+                record_run(
+                    wh,
+                    project.schema,
+                    run_id,
+                    "run",
+                    dt.date.fromisoformat(as_of),
+                    started,
+                    code,
+                    {"stages": stages},
+                )
+    except WarehouseUnavailable as err:
+        log_event(logging.ERROR, "warehouse_unavailable", str(err))
+        code = ExitCode.WAREHOUSE_UNAVAILABLE
+    except OkrKpiError as err:
+        log_event(logging.ERROR, "error", str(err))
+        code = int(getattr(err, "exit_code", ExitCode.USAGE))
+    except Exception as err:  # a bug: keep the traceback (redacted) in the log
+        logging.getLogger("okr_kpi").exception("unexpected error: %s", err, extra={"event": "crash"})
+        code = ExitCode.ERROR
+    name = ExitCode(code).name.lower() if code in ExitCode._value2member_map_ else str(code)
+    summary = " · ".join(f"{k} {v.get('status')}" for k, v in stages.items())
+    where = f" · report: {paths['html']}" if paths.get("html") else ""
+    log_event(
+        logging.INFO,
+        "run_finished",
+        f"okr-kpi run: exit {int(code)} ({name}){' · ' if summary else ''}{summary}{where}",
+        always=True,
+        run_id=run_id,
+        exit_code=int(code),
+        status=name,
+        stages=stages,
+        report=paths.get("html"),
+    )
+    return int(code)

@@ -1,0 +1,593 @@
+"""The breach lifecycle and the alert outbox, kept in the warehouse next to the marts.
+
+Python owns four small tables with a fixed schema in the models' schema (created if missing):
+
+- `okr_kpi_breach_history`: one row per breach ever seen (breach_id from fct_kpi_breaches) with
+  its current status: `new` (first run it appears), `ongoing` (still there), `escalated`
+  (severity went up: warning -> critical), `resolved` (gone from fct_kpi_breaches);
+- `okr_kpi_breach_events`: one row per transition (new, escalated, resolved), append-only,
+  with the idempotency key of the digest that carries it;
+- `okr_kpi_alert_outbox`: one row per digest message per channel: where (host only, never the
+  secret URL), status (`pending` | `sent`), attempts, when sent, the last error, the payload;
+- `okr_kpi_runs`: one row per `okr-kpi run` / `okr-kpi publish` with its as_of_date and outcome.
+
+Only new, escalated and resolved breaches are alerted, one digest per run and channel. A rerun
+of the same day finds no transitions and queues nothing. A message whose delivery fails stays
+`pending` and is retried by the next run (or `okr-kpi publish`); its idempotency key never
+changes, so a receiver can drop a duplicate if a crash happened between sending and recording.
+
+Breaches of periods that ended more than `alerts.lookback_days` before as_of_date are
+recorded but not alerted (a first run over years of history would otherwise flood people);
+a breach that was never alerted is resolved silently too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from okr_kpi.warehouse import Warehouse
+
+HISTORY = "okr_kpi_breach_history"
+EVENTS = "okr_kpi_breach_events"
+OUTBOX = "okr_kpi_alert_outbox"
+RUNS = "okr_kpi_runs"
+
+SEVERITY_RANK = {"warning": 1, "critical": 2}
+PAYLOAD_SCHEMA_VERSION = 1
+
+# Fixed schemas: (column, generic type). Types map per warehouse in _ddl().
+BREACH_COLUMNS = [
+    ("breach_id", "string"),
+    ("kpi_id", "string"),
+    ("kpi_name", "string"),
+    ("owner", "string"),
+    ("grain", "string"),
+    ("period_start", "date"),
+    ("period_end", "date"),
+    ("rule", "string"),
+    ("severity", "string"),
+    ("value", "double"),
+    ("lower_bound", "double"),
+    ("upper_bound", "double"),
+    ("bound", "double"),
+    ("expected_value", "double"),
+    ("z_score", "double"),
+    ("affected_key_results", "string"),
+    ("is_suspect", "boolean"),
+    ("suspect_reason", "string"),
+]
+TABLES: dict[str, list[tuple[str, str]]] = {
+    HISTORY: BREACH_COLUMNS
+    + [
+        ("status", "string"),
+        ("is_alertable", "boolean"),
+        ("first_seen_as_of", "date"),
+        ("first_seen_at", "timestamp"),
+        ("last_seen_as_of", "date"),
+        ("last_seen_at", "timestamp"),
+        ("status_changed_at", "timestamp"),
+        ("resolved_at", "timestamp"),
+        ("last_run_id", "string"),
+    ],
+    EVENTS: [
+        ("event_id", "string"),
+        ("run_id", "string"),
+        ("breach_id", "string"),
+        ("event", "string"),
+        ("severity", "string"),
+        ("previous_severity", "string"),
+        ("as_of_date", "date"),
+        ("occurred_at", "timestamp"),
+        ("is_alerted", "boolean"),
+        ("message_key", "string"),
+    ],
+    OUTBOX: [
+        ("message_key", "string"),
+        ("channel", "string"),
+        ("destination", "string"),
+        ("run_id", "string"),
+        ("as_of_date", "date"),
+        ("created_at", "timestamp"),
+        ("status", "string"),
+        ("attempts", "integer"),
+        ("last_attempt_at", "timestamp"),
+        ("sent_at", "timestamp"),
+        ("last_error", "string"),
+        ("event_count", "integer"),
+        ("breach_ids", "string"),
+        ("payload", "text"),
+    ],
+    RUNS: [
+        ("run_id", "string"),
+        ("command", "string"),
+        ("as_of_date", "date"),
+        ("started_at", "timestamp"),
+        ("finished_at", "timestamp"),
+        ("exit_code", "integer"),
+        ("summary", "text"),
+    ],
+}
+
+_TYPES = {
+    "duckdb": {
+        "string": "varchar",
+        "text": "varchar",
+        "date": "date",
+        "timestamp": "timestamp",
+        "double": "double",
+        "integer": "integer",
+        "boolean": "boolean",
+    },
+    "postgres": {
+        "string": "text",
+        "text": "text",
+        "date": "date",
+        "timestamp": "timestamp",
+        "double": "double precision",
+        "integer": "integer",
+        "boolean": "boolean",
+    },
+    "spark": {
+        "string": "string",
+        "text": "string",
+        "date": "date",
+        "timestamp": "timestamp",
+        "double": "double",
+        "integer": "int",
+        "boolean": "boolean",
+    },
+}
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def new_run_id() -> str:
+    return now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def _target(wh: Warehouse) -> str:
+    return "spark" if wh.target.startswith("spark") else wh.target
+
+
+def ensure_tables(wh: Warehouse, schema: str) -> None:
+    """Create the lifecycle tables if missing (idempotent)."""
+    from okr_kpi.warehouse import quote_ident
+
+    types = _TYPES[_target(wh)]
+    wh.execute(f"create schema if not exists {quote_ident(schema)}")
+    for table, columns in TABLES.items():
+        if wh.table_exists(schema, table):
+            continue
+        cols = ", ".join(f"{quote_ident(c)} {types[t]}" for c, t in columns)
+        wh.execute(f"create table if not exists {wh.ident(schema, table)} ({cols})")
+
+
+def read_table(wh: Warehouse, schema: str, table: str) -> list[dict[str, Any]]:
+    if not wh.table_exists(schema, table):
+        return []
+    return wh.query(f"select * from {wh.ident(schema, table)}")
+
+
+def insert_rows(wh: Warehouse, schema: str, table: str, rows: list[dict[str, Any]]) -> None:
+    """Insert rows (dicts) into one of the lifecycle tables, columns in the fixed order."""
+    if not rows:
+        return
+    from okr_kpi.warehouse import quote_ident
+
+    columns = [c for c, _ in TABLES[table]]
+    values = [tuple(row.get(c) for c in columns) for row in rows]
+    cols = ", ".join(quote_ident(c) for c in columns)
+    ident = wh.ident(schema, table)
+    target = _target(wh)
+    if target == "duckdb":
+        wh.con.executemany(f"insert into {ident} ({cols}) values ({', '.join('?' * len(columns))})", values)
+    elif target == "postgres":
+        from psycopg2.extras import execute_values
+
+        with wh.con.cursor() as cur:
+            execute_values(cur, f"insert into {ident} ({cols}) values %s", values, page_size=500)
+    else:
+        for value in values:
+            wh.execute(f"insert into {ident} ({cols}) values ({', '.join('?' * len(columns))})", value)
+
+
+class _Transaction:
+    def __init__(self, wh: Warehouse) -> None:
+        self.wh = wh
+        self.active = _target(wh) in ("duckdb", "postgres")
+
+    def __enter__(self):
+        if self.active:
+            self.wh.execute("begin transaction" if _target(self.wh) == "duckdb" else "begin")
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.active:
+            self.wh.execute("rollback" if exc_type else "commit")
+        return False
+
+
+# --- reading the breaches -------------------------------------------------------------------------
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "t")
+    return bool(value)
+
+
+def normalise_breach(row: dict[str, Any]) -> dict[str, Any]:
+    """One fct_kpi_breaches row with the columns of BREACH_COLUMNS, typed; missing ones are null."""
+    out: dict[str, Any] = {}
+    for column, kind in BREACH_COLUMNS:
+        value = row.get(column)
+        if kind == "double":
+            value = _num(value)
+        elif kind == "date":
+            value = _date(value)
+        elif kind == "boolean":
+            value = _bool(value)
+        elif value is not None:
+            value = str(value)
+        out[column] = value
+    out["affected_key_results"] = out["affected_key_results"] or ""
+    out["severity"] = (out["severity"] or "warning").lower()
+    out["kpi_name"] = out["kpi_name"] or out["kpi_id"]
+    out["owner"] = out["owner"] or "(no owner)"
+    return out
+
+
+def read_breaches(wh: Warehouse, schema: str) -> list[dict[str, Any]] | None:
+    """fct_kpi_breaches as normalised dicts; None when the mart does not exist."""
+    if not wh.table_exists(schema, "fct_kpi_breaches"):
+        return None
+    return [normalise_breach(r) for r in wh.query(f"select * from {wh.ident(schema, 'fct_kpi_breaches')}")]
+
+
+# --- the lifecycle ----------------------------------------------------------------------------------
+
+
+@dataclass
+class LifecycleResult:
+    run_id: str
+    as_of_date: dt.date
+    events: list[dict[str, Any]] = field(default_factory=list)  # this run's transitions (with breach data)
+    counts: dict[str, int] = field(default_factory=dict)  # status -> number of breaches after this run
+    queued: list[dict[str, Any]] = field(default_factory=list)  # outbox rows queued by this run
+
+    @property
+    def alerted_events(self) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["is_alerted"]]
+
+    @property
+    def new_or_escalated(self) -> int:
+        return sum(1 for e in self.alerted_events if e["event"] in ("new", "escalated"))
+
+
+def is_alertable(breach: dict[str, Any], as_of: dt.date, lookback_days: int, include_suspect: bool) -> bool:
+    if breach.get("is_suspect") and not include_suspect:
+        return False
+    end = breach.get("period_end") or breach.get("period_start")
+    return end is None or end >= as_of - dt.timedelta(days=lookback_days)
+
+
+def compute_transitions(
+    current: list[dict[str, Any]],
+    history: dict[str, dict[str, Any]],
+    as_of: dt.date,
+    run_id: str,
+    at: dt.datetime,
+    lookback_days: int = 31,
+    include_suspect: bool = True,
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """The new history (breach_id -> row) and the transitions, from the current breaches.
+
+    Pure function: no warehouse, so the rules are easy to test and to read.
+    """
+    new_history: dict[str, dict[str, Any]] = {}
+    events: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def event(kind: str, row: dict[str, Any], previous_severity: str | None, alerted: bool) -> None:
+        key = f"{run_id}|{row['breach_id']}|{kind}"
+        events.append(
+            {
+                **{c: row.get(c) for c, _ in BREACH_COLUMNS},
+                "event_id": hashlib.sha256(key.encode()).hexdigest()[:32],
+                "run_id": run_id,
+                "event": kind,
+                "previous_severity": previous_severity,
+                "as_of_date": as_of,
+                "occurred_at": at,
+                "is_alerted": alerted,
+                "message_key": None,
+            }
+        )
+
+    for breach in sorted(current, key=lambda b: b["breach_id"]):
+        bid = breach["breach_id"]
+        if bid in seen:  # the mart promises one row per breach; keep the first if not
+            continue
+        seen.add(bid)
+        old = history.get(bid)
+        alertable = is_alertable(breach, as_of, lookback_days, include_suspect)
+        row = {
+            **breach,
+            "last_seen_as_of": as_of,
+            "last_seen_at": at,
+            "last_run_id": run_id,
+            "resolved_at": None,
+        }
+        if old is None or old.get("status") == "resolved":
+            row.update(
+                status="new",
+                is_alertable=alertable,
+                first_seen_as_of=as_of,
+                first_seen_at=at,
+                status_changed_at=at,
+            )
+            event("new", row, None, alertable)
+        elif SEVERITY_RANK.get(breach["severity"], 0) > SEVERITY_RANK.get(old.get("severity"), 0):
+            alertable = alertable or _bool(old.get("is_alertable"))
+            row.update(
+                status="escalated",
+                is_alertable=alertable,
+                first_seen_as_of=old.get("first_seen_as_of"),
+                first_seen_at=old.get("first_seen_at"),
+                status_changed_at=at,
+            )
+            event("escalated", row, old.get("severity"), alertable)
+        else:
+            row.update(
+                status="ongoing",
+                is_alertable=_bool(old.get("is_alertable")),
+                first_seen_as_of=old.get("first_seen_as_of"),
+                first_seen_at=old.get("first_seen_at"),
+                status_changed_at=old.get("status_changed_at") if old.get("status") == "ongoing" else at,
+            )
+        new_history[bid] = row
+
+    for bid, old in history.items():
+        if bid in seen:
+            continue
+        row = dict(old)
+        if old.get("status") != "resolved":
+            row.update(status="resolved", resolved_at=at, status_changed_at=at, last_run_id=run_id)
+            event("resolved", row, old.get("severity"), _bool(old.get("is_alertable")))
+        new_history[bid] = row
+    return new_history, events
+
+
+def message_key(run_id: str, channel: str) -> str:
+    """The idempotency key of one digest on one channel: stable across retries."""
+    return hashlib.sha256(f"okr-kpi|{run_id}|{channel}".encode()).hexdigest()[:32]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def digest_payload(
+    events: list[dict[str, Any]], run_id: str, as_of: dt.date, key: str, report_path: str | None = None
+) -> dict[str, Any]:
+    """The generic digest (the JSON webhook's payload; other channels render it). Documented in
+    docs/publishing.md and docs/okr_kpi_digest.schema.json; `schema_version` changes on breaking edits."""
+    order = {"critical": 0, "warning": 1}
+    kinds = {"new": 0, "escalated": 1, "resolved": 2}
+    items = []
+    for e in sorted(
+        events,
+        key=lambda e: (
+            e["owner"] or "",
+            order.get(e["severity"], 9),
+            kinds[e["event"]],
+            e["kpi_id"] or "",
+            str(e["period_start"]),
+        ),
+    ):
+        items.append(
+            {
+                "event": e["event"],
+                "breach_id": e["breach_id"],
+                "kpi_id": e["kpi_id"],
+                "kpi_name": e["kpi_name"],
+                "owner": e["owner"],
+                "severity": e["severity"],
+                "previous_severity": e.get("previous_severity"),
+                "rule": e["rule"],
+                "grain": e["grain"],
+                "period_start": e["period_start"],
+                "period_end": e["period_end"],
+                "value": e["value"],
+                "lower_bound": e["lower_bound"],
+                "upper_bound": e["upper_bound"],
+                "bound": e["bound"],
+                "expected_value": e["expected_value"],
+                "z_score": e["z_score"],
+                "affected_key_results": [k for k in (e["affected_key_results"] or "").split(",") if k],
+                "is_suspect": bool(e["is_suspect"]),
+                "suspect_reason": e["suspect_reason"],
+            }
+        )
+    groups: list[dict[str, Any]] = []
+    for item in items:
+        if not groups or (groups[-1]["owner"], groups[-1]["severity"]) != (item["owner"], item["severity"]):
+            groups.append({"owner": item["owner"], "severity": item["severity"], "events": []})
+        groups[-1]["events"].append(item)
+    counts = {k: sum(1 for i in items if i["event"] == k) for k in kinds}
+    payload = {
+        "schema_version": PAYLOAD_SCHEMA_VERSION,
+        "type": "okr_kpi.breach_digest",
+        "idempotency_key": key,
+        "run_id": run_id,
+        "as_of_date": as_of.isoformat(),
+        "generated_at": now().isoformat() + "Z",
+        "counts": counts,
+        "groups": groups,
+    }
+    if report_path:
+        payload["report"] = report_path
+    return json.loads(json.dumps(payload, default=_json_default))
+
+
+def update_lifecycle(
+    wh: Warehouse,
+    schema: str,
+    breaches: list[dict[str, Any]],
+    as_of: dt.date,
+    run_id: str,
+    channels: list[tuple[str, str]] | None = None,
+    lookback_days: int = 31,
+    include_suspect: bool = True,
+    report_path: str | None = None,
+) -> LifecycleResult:
+    """Apply this run's breaches to the history and queue one digest per channel, atomically.
+
+    `channels` is a list of (channel name, safe destination description). Returns the transitions.
+    """
+    ensure_tables(wh, schema)
+    at = now()
+    history = {r["breach_id"]: r for r in read_table(wh, schema, HISTORY)}
+    new_history, events = compute_transitions(
+        breaches, history, as_of, run_id, at, lookback_days, include_suspect
+    )
+    alerted = [e for e in events if e["is_alerted"]]
+    queued: list[dict[str, Any]] = []
+    if alerted and channels:
+        for channel, destination in channels:
+            key = message_key(run_id, channel)
+            payload = digest_payload(alerted, run_id, as_of, key, report_path)
+            queued.append(
+                {
+                    "message_key": key,
+                    "channel": channel,
+                    "destination": destination,
+                    "run_id": run_id,
+                    "as_of_date": as_of,
+                    "created_at": at,
+                    "status": "pending",
+                    "attempts": 0,
+                    "last_attempt_at": None,
+                    "sent_at": None,
+                    "last_error": None,
+                    "event_count": len(alerted),
+                    "breach_ids": ",".join(sorted({e["breach_id"] for e in alerted})),
+                    "payload": json.dumps(payload, sort_keys=True),
+                }
+            )
+        keys = ",".join(q["message_key"] for q in queued)
+        for e in alerted:
+            e["message_key"] = keys
+    changed = [r for bid, r in new_history.items() if history.get(bid) != r]
+    with _Transaction(wh):
+        if changed:
+            ids = [r["breach_id"] for r in changed]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                wh.execute(
+                    f"delete from {wh.ident(schema, HISTORY)} where breach_id in "
+                    f"({', '.join('?' * len(chunk))})",
+                    tuple(chunk),
+                )
+            insert_rows(wh, schema, HISTORY, changed)
+        insert_rows(wh, schema, EVENTS, events)
+        insert_rows(wh, schema, OUTBOX, queued)
+    counts: dict[str, int] = {}
+    for row in new_history.values():
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    return LifecycleResult(run_id=run_id, as_of_date=as_of, events=events, counts=counts, queued=queued)
+
+
+def pending_messages(wh: Warehouse, schema: str) -> list[dict[str, Any]]:
+    """Outbox rows still to deliver, oldest first."""
+    if not wh.table_exists(schema, OUTBOX):
+        return []
+    rows = wh.query(f"select * from {wh.ident(schema, OUTBOX)} where status = 'pending'")
+    return sorted(rows, key=lambda r: (r["created_at"] or dt.datetime.min, r["channel"]))
+
+
+def record_attempt(
+    wh: Warehouse, schema: str, message: dict[str, Any], ok: bool, attempts: int, error: str | None
+) -> None:
+    at = now()
+    wh.execute(
+        f"update {wh.ident(schema, OUTBOX)} set status = ?, attempts = ?, last_attempt_at = ?, sent_at = ?, "
+        "last_error = ? where message_key = ? and channel = ?",
+        (
+            "sent" if ok else "pending",
+            attempts,
+            at,
+            at if ok else None,
+            None if ok else (error or "")[:1000],
+            message["message_key"],
+            message["channel"],
+        ),
+    )
+
+
+def record_run(
+    wh: Warehouse,
+    schema: str,
+    run_id: str,
+    command: str,
+    as_of: dt.date | None,
+    started_at: dt.datetime,
+    exit_code: int,
+    summary: dict[str, Any],
+) -> None:
+    ensure_tables(wh, schema)
+    insert_rows(
+        wh,
+        schema,
+        RUNS,
+        [
+            {
+                "run_id": run_id,
+                "command": command,
+                "as_of_date": as_of,
+                "started_at": started_at,
+                "finished_at": now(),
+                "exit_code": int(exit_code),
+                "summary": json.dumps(summary, default=_json_default),
+            }
+        ],
+    )
+
+
+def last_as_of(wh: Warehouse, schema: str) -> dt.date | None:
+    """as_of_date of the latest recorded run, if any."""
+    if not wh.table_exists(schema, RUNS):
+        return None
+    rows = wh.query(
+        f"select as_of_date from {wh.ident(schema, RUNS)} where as_of_date is not null "
+        "order by started_at desc limit 1"
+    )
+    return _date(rows[0]["as_of_date"]) if rows else None

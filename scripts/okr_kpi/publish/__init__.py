@@ -1,0 +1,290 @@
+"""Publishing: the breach lifecycle, the files in reports/ and the digest to every channel.
+
+`publish_stage` is the last stage of `okr-kpi run`; `publish_command` (`okr-kpi publish`) runs it
+alone on what is built: it applies the lifecycle (a no-op when the run already did), delivers
+what is still pending and writes the reports again. It never re-sends what was sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from okr_kpi.config import Config, load_config
+from okr_kpi.exit_codes import ExitCode, worst
+from okr_kpi.lifecycle import (
+    LifecycleResult,
+    ensure_tables,
+    last_as_of,
+    new_run_id,
+    now,
+    pending_messages,
+    read_breaches,
+    record_attempt,
+    record_run,
+    update_lifecycle,
+)
+from okr_kpi.logging import log_event, redact
+from okr_kpi.project import Project
+from okr_kpi.publish.channels import Channel, DeliveryError, configured_channels
+from okr_kpi.warehouse import Warehouse, connected
+
+
+@dataclass
+class DeliveryResult:
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return ExitCode.DELIVERY_FAILED if self.failed else ExitCode.OK
+
+    def as_dict(self) -> dict[str, Any]:
+        def brief(m: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "channel": m["channel"],
+                "destination": m.get("destination"),
+                "message_key": m["message_key"],
+                "attempts": m.get("attempts"),
+                "error": m.get("last_error"),
+            }
+
+        return {
+            "sent": [brief(m) for m in self.sent],
+            "failed": [brief(m) for m in self.failed],
+            "skipped": [brief(m) for m in self.skipped],
+        }
+
+
+@dataclass
+class PublishResult:
+    lifecycle: LifecycleResult | None
+    delivery: DeliveryResult
+    paths: dict[str, str]
+
+    @property
+    def exit_code(self) -> int:
+        breaches = ExitCode.BREACHES if self.lifecycle and self.lifecycle.new_or_escalated else ExitCode.OK
+        return worst(breaches, self.delivery.exit_code)
+
+
+def send_with_retries(
+    channel: Channel, payload: dict[str, Any], config: Config
+) -> tuple[bool, int, str | None]:
+    """Try once, then `retries` more times with exponential backoff; (delivered, attempts, last error)."""
+    error = None
+    attempts = 0
+    for attempt in range(config.retries + 1):
+        attempts += 1
+        try:
+            channel.send(payload, timeout=config.timeout_seconds)
+            return True, attempts, None
+        except DeliveryError as err:
+            error = str(err)
+            log_event(
+                logging.WARNING,
+                "delivery_attempt_failed",
+                f"{channel.name}: attempt {attempt + 1} failed: {error}",
+                channel=channel.name,
+                attempt=attempt + 1,
+            )
+            if err.permanent:
+                break
+            if attempt < config.retries:
+                time.sleep(config.backoff_seconds * (2**attempt))
+    return False, attempts, error
+
+
+def deliver_pending(wh: Warehouse, schema: str, channels: list[Channel], config: Config) -> DeliveryResult:
+    """Deliver every pending outbox message, oldest first; record each attempt as it happens."""
+    by_name = {c.name: c for c in channels}
+    result = DeliveryResult()
+    for message in pending_messages(wh, schema):
+        channel = by_name.get(message["channel"])
+        if channel is None:
+            wh.execute(
+                f"update {wh.ident(schema, 'okr_kpi_alert_outbox')} set status = 'skipped', "
+                "last_error = ? where message_key = ? and channel = ?",
+                (
+                    f"channel {message['channel']} is no longer configured",
+                    message["message_key"],
+                    message["channel"],
+                ),
+            )
+            log_event(
+                logging.WARNING,
+                "delivery_skipped",
+                f"{message['channel']}: no longer configured; message {message['message_key']} skipped",
+                channel=message["channel"],
+                message_key=message["message_key"],
+            )
+            result.skipped.append(message)
+            continue
+        payload = json.loads(message["payload"])
+        ok, attempts, error = send_with_retries(channel, payload, config)
+        total = int(message.get("attempts") or 0) + attempts
+        record_attempt(wh, schema, message, ok, total, error)
+        message = {**message, "attempts": total, "last_error": error}
+        if ok:
+            log_event(
+                logging.INFO,
+                "delivered",
+                f"{channel.name}: digest delivered ({message['event_count']} breach events) to "
+                f"{channel.destination}",
+                channel=channel.name,
+                message_key=message["message_key"],
+                events=message["event_count"],
+                destination=channel.destination,
+            )
+            result.sent.append(message)
+        else:
+            log_event(
+                logging.ERROR,
+                "delivery_failed",
+                f"{channel.name}: not delivered after {attempts} attempts ({error}); kept pending, "
+                "retried by the next run",
+                channel=channel.name,
+                message_key=message["message_key"],
+                error=error,
+            )
+            result.failed.append(message)
+    return result
+
+
+def resolve_as_of(wh: Warehouse, schema: str) -> dt.date:
+    """as_of_date of the latest run, else the last day in fct_kpi_daily, else yesterday."""
+    found = last_as_of(wh, schema)
+    if found:
+        return found
+    if wh.table_exists(schema, "fct_kpi_daily"):
+        rows = wh.query(f"select max(date_day) as d from {wh.ident(schema, 'fct_kpi_daily')}")
+        if rows and rows[0]["d"]:
+            value = rows[0]["d"]
+            return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+    return dt.date.today() - dt.timedelta(days=1)
+
+
+def report_link(project: Project, config: Config) -> str:
+    return config.section("report").get("link") or str(project.out_dir / "report.html")
+
+
+def publish_stage(
+    project: Project,
+    wh: Warehouse,
+    as_of: dt.date,
+    run_id: str,
+    config: Config,
+    *,
+    run_info: dict[str, Any],
+    checks: Any = None,
+    update: bool = True,
+    deliver: bool = True,
+) -> PublishResult:
+    """Lifecycle (if `update`), delivery of pending messages (if `deliver`), then the files in reports/."""
+    from okr_kpi.report import write_reports
+
+    schema = project.schema
+    channels = configured_channels(config)
+    ensure_tables(wh, schema)
+    lifecycle = None
+    if update:
+        breaches = read_breaches(wh, schema)
+        if breaches is None:
+            log_event(
+                logging.WARNING,
+                "breaches_missing",
+                f"{schema}.fct_kpi_breaches does not exist: breach lifecycle skipped",
+            )
+        else:
+            lifecycle = update_lifecycle(
+                wh,
+                schema,
+                breaches,
+                as_of,
+                run_id,
+                [(c.name, c.destination) for c in channels],
+                lookback_days=config.lookback_days,
+                include_suspect=bool(config.section("alerts").get("include_suspect", True)),
+                report_path=report_link(project, config),
+            )
+            c = {
+                k: sum(1 for e in lifecycle.events if e["event"] == k)
+                for k in ("new", "escalated", "resolved")
+            }
+            alerted = len(lifecycle.alerted_events)
+            log_event(
+                logging.INFO,
+                "lifecycle",
+                f"breaches: {len(breaches)} in fct_kpi_breaches; this run {c['new']} new, "
+                f"{c['escalated']} escalated, {c['resolved']} resolved ({alerted} to alert, "
+                f"{len(lifecycle.queued)} digest(s) queued)",
+                **c,
+                alerted=alerted,
+                queued=len(lifecycle.queued),
+                open=len(breaches),
+            )
+    if not channels:
+        log_event(
+            logging.INFO,
+            "no_channels",
+            "no channel configured (set OKR_KPI_SLACK_WEBHOOK_URL, "
+            "OKR_KPI_WEBHOOK_URL or email in okr_kpi.yml): nothing to send",
+        )
+    delivery = deliver_pending(wh, schema, channels, config) if deliver else DeliveryResult()
+    result = PublishResult(lifecycle=lifecycle, delivery=delivery, paths={})
+    info = {**run_info, "exit_code": int(worst(run_info.get("exit_code", 0), result.exit_code))}
+    result.paths = write_reports(
+        project,
+        wh,
+        as_of,
+        config=config,
+        run_info=info,
+        lifecycle=lifecycle,
+        delivery=delivery,
+        checks=checks,
+    )
+    return result
+
+
+def publish_command(project: Project) -> int:
+    """`okr-kpi publish`: publish the latest results again; never re-sends what was sent."""
+    from okr_kpi.logging import setup_logging
+
+    setup_logging()
+    config = load_config(project.project_dir)
+    started = now()
+    run_id = new_run_id()
+    with connected(project) as wh:
+        as_of = resolve_as_of(wh, project.schema)
+        log_event(logging.INFO, "publish_started", f"publish: as_of_date {as_of}, run {run_id}")
+        try:
+            result = publish_stage(
+                project,
+                wh,
+                as_of,
+                run_id,
+                config,
+                run_info={"run_id": run_id, "command": "publish", "exit_code": 0, "stages": {}},
+            )
+        except Exception as err:
+            log_event(logging.ERROR, "publish_error", f"publish failed: {redact(str(err))}")
+            raise
+        code = result.exit_code
+        record_run(
+            wh,
+            project.schema,
+            run_id,
+            "publish",
+            as_of,
+            started,
+            code,
+            {"delivery": result.delivery.as_dict()},
+        )
+    for name, path in result.paths.items():
+        log_event(logging.INFO, "written", f"{name}: {path}", path=path)
+    return int(code)

@@ -1,0 +1,244 @@
+"""The published results in reports/ (or --out):
+
+- `okr_kpi.json`: the report document, versioned (`schema_version`), schema in
+  docs/okr_kpi.schema.json;
+- `summary.md`: a short Markdown summary (for a PR comment, a wiki, a chat);
+- `report.html`: one self-contained page (inline CSS, a few lines of JS, SVG charts made here):
+  KPI tiles, trend charts with threshold bands and breach markers, the OKR scoreboard, the
+  objective tree, breaches and the data-quality summary with a link to the GX Data Docs.
+
+Every text written here goes through the redaction of okr_kpi.logging (no secret in a report).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from okr_kpi.config import Config, load_config
+from okr_kpi.logging import redact
+from okr_kpi.project import Project
+from okr_kpi.report.data import build_document
+from okr_kpi.report.svg import fmt, progress_bar, trend_chart
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATUS_CLASS = {"ok": "ok", "breaches": "breaches"}
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{v:+.1%}"
+
+
+def _tone(kpi: dict[str, Any], change: float | None) -> str:
+    if change is None or abs(change) < 1e-9:
+        return "flat"
+    good = change > 0 if kpi.get("direction") != "lower_is_better" else change < 0
+    return "good" if good else "bad"
+
+
+def objective_tree(objectives: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Objectives nested by parent_objective_id (an unknown parent makes a root)."""
+    nodes = {o["objective_id"]: {**o, "children": []} for o in objectives}
+    roots = []
+    for o in objectives:
+        parent = o.get("parent_objective_id")
+        if parent and parent in nodes and parent != o["objective_id"]:
+            nodes[parent]["children"].append(nodes[o["objective_id"]])
+        else:
+            roots.append(nodes[o["objective_id"]])
+    return roots
+
+
+def render_html(doc: dict[str, Any], out_dir: Path) -> str:
+    import jinja2
+    from markupsafe import Markup
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=jinja2.ChainableUndefined
+    )
+    env.globals.update(
+        fmt=fmt,
+        pct=_pct,
+        pct0=lambda v: "–" if v is None else f"{v:.0%}",
+        tone=_tone,
+        arrow=lambda v: "" if v is None or v == 0 else ("▲" if v > 0 else "▼"),
+        bar=lambda s, e, st, w=160: Markup(progress_bar(s, e, st, w)),
+    )
+    okrs = doc["okrs"]
+    cycle_id = (okrs.get("cycle") or {}).get("cycle_id")
+    scoreboard = [o for o in okrs.get("objectives", []) if not cycle_id or o.get("cycle_id") == cycle_id]
+    docs = doc["data_quality"].get("data_docs")
+    href = docs
+    if docs and "://" not in docs:
+        try:
+            href = os.path.relpath(docs, out_dir)
+        except ValueError:
+            href = Path(docs).as_uri()
+    status = doc["run"].get("status", "ok")
+    events = doc["breaches"].get("events", [])
+    return env.get_template("report.html.j2").render(
+        doc=doc,
+        charts={k["kpi_id"]: Markup(trend_chart(k)) for k in doc["kpis"]["items"]},
+        scoreboard=scoreboard,
+        tree=objective_tree(scoreboard),
+        status_class=STATUS_CLASS.get(status, "bad"),
+        data_docs_href=href,
+        event_counts={k: sum(1 for e in events if e["event"] == k) for k in ("new", "escalated", "resolved")},
+    )
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    lines = [
+        f"# {doc['title']} — as of {doc['as_of_date']}",
+        "",
+        f"Run `{doc['run'].get('run_id') or '–'}`: **{doc['run'].get('status')}** "
+        f"(exit {doc['run'].get('exit_code')}).",
+        "",
+    ]
+    stages = doc["run"].get("stages") or {}
+    if stages:
+        lines += ["| stage | status | detail |", "| --- | --- | --- |"]
+        for name, s in stages.items():
+            lines.append(f"| {name} | {s.get('status')} | {s.get('detail', '')} |")
+        lines.append("")
+    b = doc["breaches"]
+    lines.append("## Breaches")
+    if not b["available"]:
+        lines.append("Not available (fct_kpi_breaches is not built).")
+    else:
+        counts = {k: sum(1 for e in b["events"] if e["event"] == k) for k in ("new", "escalated", "resolved")}
+        lines.append(
+            f"{b['total']} in the log ({b['by_severity']['critical']} critical, "
+            f"{b['by_severity']['warning']} warning); this run {counts['new']} new, "
+            f"{counts['escalated']} escalated, {counts['resolved']} resolved."
+        )
+        alerted = [e for e in b["events"] if e.get("is_alerted")]
+        if alerted:
+            lines += ["", "| event | KPI | owner | period | rule | severity | value |", "| --- " * 7 + "|"]
+            for e in alerted[:50]:
+                lines.append(
+                    f"| {e['event']} | {e['kpi_name']} | {e['owner']} | {e['grain']} {e['period_start']} "
+                    f"| {e['rule']} | {e['severity']} | {fmt(e['value'])} |"
+                )
+    lines += ["", "## KPIs", ""]
+    if doc["kpis"]["available"]:
+        lines += ["| KPI | period | value | vs prior | vs last year |", "| --- | --- | --- | --- | --- |"]
+        for k in doc["kpis"]["items"]:
+            la = k.get("latest") or {}
+            lines.append(
+                f"| {k['name']} | {k['grain']} {la.get('period_start', '–')} | {fmt(la.get('value'))} "
+                f"| {_pct(la.get('change_pct'))} | {_pct(la.get('change_pct_last_year'))} |"
+            )
+    else:
+        lines.append("Not available.")
+    lines += ["", "## OKRs", ""]
+    okrs = doc["okrs"]
+    if okrs["available"] and okrs["objectives"]:
+        cycle_id = (okrs.get("cycle") or {}).get("cycle_id")
+        lines += ["| objective / key result | score | expected | status |", "| --- | --- | --- | --- |"]
+        for o in okrs["objectives"]:
+            if cycle_id and o.get("cycle_id") != cycle_id:
+                continue
+            score = o.get("score") if o.get("score") is not None else o.get("progress")
+            lines.append(
+                f"| **{o['title']}** | {fmt(score)} | {fmt(o.get('expected_progress'))} "
+                f"| {o.get('status') or '–'} |"
+            )
+            for kr in o["key_results"]:
+                lines.append(
+                    f"| &nbsp;&nbsp;{kr['title']} | {fmt(kr.get('score'))} | "
+                    f"{fmt(kr.get('expected_progress'))} | {kr.get('status') or '–'} |"
+                )
+    else:
+        lines.append("Not available.")
+    dq = doc["data_quality"]
+    lines += ["", "## Data quality", ""]
+    if dq.get("available"):
+        lines.append(
+            f"{dq['status']}: {dq['passed']} passed, {dq['failed']} failed."
+            + (f" Data Docs: {dq['data_docs']}" if dq.get("data_docs") else "")
+        )
+    else:
+        lines.append(f"Not available (checks {dq.get('status', 'skipped')}).")
+    lines += ["", "Full report: report.html · machine-readable: okr_kpi.json", ""]
+    return "\n".join(lines)
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(redact(text), encoding="utf-8")
+    tmp.replace(path)
+
+
+def write_reports(
+    project: Project,
+    wh,
+    as_of: dt.date,
+    *,
+    config: Config,
+    run_info: dict[str, Any],
+    lifecycle: Any = None,
+    delivery: Any = None,
+    checks: Any = None,
+) -> dict[str, str]:
+    """Write okr_kpi.json, summary.md and report.html into the out dir; returns their paths."""
+    out = Path(project.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    section = config.section("report")
+    if checks is None and (out / "okr_kpi.json").is_file():
+        try:  # keep the previous run's data-quality results when only re-rendering
+            previous = json.loads((out / "okr_kpi.json").read_text(encoding="utf-8"))
+            if previous.get("as_of_date") == as_of.isoformat() and previous.get("data_quality", {}).get(
+                "available"
+            ):
+                checks = previous["data_quality"]
+        except (OSError, ValueError):
+            pass
+    counts = None
+    if lifecycle is None:
+        from okr_kpi.lifecycle import HISTORY
+
+        if wh.table_exists(project.schema, HISTORY):
+            rows = wh.query(
+                f"select status, count(*) as n from {wh.ident(project.schema, HISTORY)} group by status"
+            )
+            counts = {r["status"]: int(r["n"]) for r in rows}
+    doc = build_document(
+        wh,
+        project.schema,
+        as_of,
+        title=section.get("title") or "KPIs and OKRs",
+        trend_periods=int(section.get("trend_periods") or 60),
+        run_info=run_info,
+        lifecycle=lifecycle,
+        delivery=delivery,
+        checks=checks,
+        data_docs_url=section.get("data_docs_url"),
+        history_counts=counts,
+    )
+    paths = {"json": out / "okr_kpi.json", "markdown": out / "summary.md", "html": out / "report.html"}
+    _write(paths["json"], json.dumps(doc, indent=2, sort_keys=False) + "\n")
+    _write(paths["markdown"], render_markdown(doc))
+    _write(paths["html"], render_html(doc, out))
+    return {k: str(v) for k, v in paths.items()}
+
+
+def report_command(project: Project) -> Path:
+    """`okr-kpi report`: write the reports from what is built (no build, no lifecycle, no sending)."""
+    from okr_kpi.publish import resolve_as_of
+    from okr_kpi.warehouse import connected
+
+    config = load_config(project.project_dir)
+    with connected(project, read_only=project.target == "duckdb") as wh:
+        as_of = resolve_as_of(wh, project.schema)
+        write_reports(
+            project,
+            wh,
+            as_of,
+            config=config,
+            run_info={"run_id": None, "command": "report", "exit_code": 0, "stages": {}},
+        )
+    return Path(project.out_dir) / "report.html"
