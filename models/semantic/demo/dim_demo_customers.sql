@@ -1,0 +1,17 @@
+{#- One row per customer of the demo company: the attributes business metrics are sliced by. -#}
+{{ config(enabled=var('okr_kpi_enable_demo', true)) }}
+
+with customers as (
+    select * from {{ ref('stg_demo__customers') }}
+),
+
+final as (
+    select
+        customer_id,
+        region,
+        acquisition_channel,
+        cast(signed_up_at as date) as signed_up_date
+    from customers
+)
+
+select * from final

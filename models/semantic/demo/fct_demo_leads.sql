@@ -1,0 +1,16 @@
+{#- One row per lead of the demo company, with its source (the slice of the new_leads KPI). -#}
+{{ config(enabled=var('okr_kpi_enable_demo', true)) }}
+
+with leads as (
+    select * from {{ ref('stg_demo__leads') }}
+),
+
+final as (
+    select
+        lead_id,
+        lead_source,
+        cast(created_at as date) as created_date
+    from leads
+)
+
+select * from final

@@ -1,0 +1,18 @@
+{#- One row per order of the demo company (completed and refunded): revenue by customer region. -#}
+{{ config(enabled=var('okr_kpi_enable_demo', true)) }}
+
+with orders as (
+    select * from {{ ref('stg_demo__orders') }}
+),
+
+final as (
+    select
+        order_id,
+        customer_id,
+        status,
+        amount,
+        cast(ordered_at as date) as ordered_date
+    from orders
+)
+
+select * from final
