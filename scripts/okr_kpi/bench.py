@@ -100,7 +100,9 @@ ticket as (
     group by 1
 ),
 signup as (
-    select cast(signed_up_at as date) as date_day, count(*) as signups from {raw}.newsletter_signups group by 1
+    select cast(signed_up_at as date) as date_day, count(*) as signups
+    from {raw}.newsletter_signups
+    group by 1
 ),
 subscription_change as (
     select date_day, sum(delta) as net_change, sum(cancelled) as cancelled
@@ -125,7 +127,8 @@ inputs (kpi_id, date_day, numerator, denominator) as (
     union all select 'csat', date_day, score_sum, score_count from ticket
     union all select 'first_response_time', date_day, response_hours, answered from ticket where answered > 0
     union all select 'newsletter_signups', date_day, signups, null from signup
-    union all select 'churned_customers', date_day, cancelled, null from subscription_change where cancelled > 0
+    union all select 'churned_customers', date_day, cancelled, null
+    from subscription_change where cancelled > 0
     union all select 'active_customers', date_day,
         sum(net_change) over (order by date_day rows between unbounded preceding and current row), null
     from subscription_change
@@ -230,46 +233,49 @@ EVENT_TABLES = ("orders", "leads", "web_sessions", "app_requests", "expenses", "
 
 def append_day(con, new_day: dt.date, late_day: dt.date | None = None, late_rows: int = 1,
                raw_schema: str = "raw") -> dict[str, int]:
-    """Add the raw rows of new_day (a copy of the previous day's rows, moved one day on, with new
-    ids) and late_rows rows dated late_day (copies of that day's first rows, new ids) to every
-    event table; cancel on new_day every 50th subscription still active. Returns rows added."""
+    """Add new raw data to every event table: the rows of new_day (a copy of the previous day's
+    rows moved one day on, with new ids) and late_rows late rows dated late_day (copies of the
+    table's first rows moved to that day, new ids); then cancel on new_day the active
+    subscriptions whose id is a multiple of 50, and the oldest active one. Returns rows added."""
     added: dict[str, int] = {}
     previous = new_day - dt.timedelta(days=1)
     for table in EVENT_TABLES:
-        columns = RAW_TABLES[table]
-        id_column = columns[0][0]
         date_column = _event_column(table)
         ident = f"{raw_schema}.{table}"
-        max_id = con.execute(f"select coalesce(max({id_column}), 0) from {ident}").fetchone()[0]
-
-        def shifted(days: int, offset: str, where: str, limit: str = "",
-                    columns=columns, id_column=id_column, ident=ident) -> str:
-            exprs = []
-            for name, logical, _ in columns:
-                if name == id_column:
-                    exprs.append(f"{offset} + row_number() over (order by {id_column}) as {name}")
-                elif logical in ("timestamp", "date") and days:
-                    exprs.append(f"cast({name} + interval {days} day as {'timestamp' if logical == 'timestamp' else 'date'})"
-                                 f" as {name}")
-                elif table == "subscriptions" and name == "cancelled_on":
-                    exprs.append("cast(null as date) as cancelled_on")
-                else:
-                    exprs.append(name)
-            return (f"insert into {ident} select {', '.join(exprs)} from (select * from {ident} "
-                    f"where {where} order by {id_column} {limit})")
-
-        same_day = f"cast({date_column} as date) = cast('{previous}' as date)"
         before = con.execute(f"select count(*) from {ident}").fetchone()[0]
-        con.execute(shifted(1, str(max_id), same_day))
+        con.execute(_copy_rows(ident, table, f"cast({date_column} as date) = cast('{previous}' as date)",
+                               "1", ""))
         if late_day is not None and late_rows:
-            max_id = con.execute(f"select max({id_column}) from {ident}").fetchone()[0]
-            late = f"cast({date_column} as date) = cast('{late_day}' as date)"
-            con.execute(shifted(0, str(max_id), late, f"limit {int(late_rows)}"))
+            shift = f"cast(cast('{late_day}' as date) - cast({date_column} as date) as integer)"
+            con.execute(_copy_rows(ident, table, "true", shift, f"limit {int(late_rows)}"))
         added[table] = con.execute(f"select count(*) from {ident}").fetchone()[0] - before
-    con.execute(f"update {raw_schema}.subscriptions set cancelled_on = cast('{new_day}' as date) "
-                f"where cancelled_on is null and started_on < cast('{previous}' as date) "
-                f"and subscription_id % 50 = 0")
+    con.execute(f"""
+        update {raw_schema}.subscriptions set cancelled_on = cast('{new_day}' as date)
+        where cancelled_on is null and started_on < cast('{previous}' as date)
+          and (subscription_id % 50 = 0 or subscription_id = (
+              select min(subscription_id) from {raw_schema}.subscriptions
+              where cancelled_on is null and started_on < cast('{previous}' as date)))
+    """)
     return added
+
+
+def _copy_rows(ident: str, table: str, where: str, shift_days: str, limit: str) -> str:
+    """insert ... select: the rows matching `where` (first by id, up to `limit`), with new ids
+    after the table's largest and every date/timestamp moved by shift_days (a SQL expression)."""
+    columns = RAW_TABLES[table]
+    id_column = columns[0][0]
+    exprs = []
+    for name, logical, _ in columns:
+        if name == id_column:
+            exprs.append(f"(select max({id_column}) from {ident}) + row_number() over (order by {id_column})")
+        elif table == "subscriptions" and name == "cancelled_on":
+            exprs.append("cast(null as date)")
+        elif logical in ("timestamp", "date"):
+            exprs.append(f"cast({name} + to_days({shift_days}) as {logical})")
+        else:
+            exprs.append(name)
+    return (f"insert into {ident} select {', '.join(exprs)} "
+            f"from (select * from {ident} where {where} order by {id_column} {limit})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,7 +321,8 @@ class Measurement:
 def measure(step: str, cmd: list[str], env: dict[str, str], cwd: Path, interval: float = 0.05) -> Measurement:
     peak = 0
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
     chunks: list[str] = []
     reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()), daemon=True)
     reader.start()
@@ -505,7 +512,8 @@ def render_table(results: list[SizeResult]) -> str:
     for r in results:
         floor = r.step("floor")
         for m in r.steps:
-            lines.append(f"| {r.raw_rows:,} | {m.step} | {m.seconds:.2f} | {_ratio(m.seconds, floor.seconds)} | "
+            lines.append(f"| {r.raw_rows:,} | {m.step} | {m.seconds:.2f} | "
+                         f"{_ratio(m.seconds, floor.seconds)} | "
                          f"{_gb(m.peak_bytes)} | {_ratio(m.peak_bytes, floor.peak_bytes)} | {m.note} |")
     return "\n".join(lines)
 
@@ -515,7 +523,8 @@ def render_targets(r: SizeResult) -> str:
     checks = r.step("checks")
     peak = max(m.peak_bytes for m in r.steps)
     rows = [
-        ("full build ≤ 1.5 × floor", f"{full.seconds / floor.seconds:.2f} ×", full.seconds <= 1.5 * floor.seconds),
+        ("full build ≤ 1.5 × floor", f"{full.seconds / floor.seconds:.2f} ×",
+         full.seconds <= 1.5 * floor.seconds),
         ("incremental build ≤ 5 % of the full build", f"{100 * inc.seconds / full.seconds:.0f} %",
          inc.seconds <= 0.05 * full.seconds),
         ("checks ≤ 25 % of the full build", f"{100 * checks.seconds / full.seconds:.0f} %"
@@ -607,7 +616,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES"),
                         help="comma-separated sizes instead (e.g. 100000,500000)")
     parser.add_argument("--work-dir", default=os.environ.get("BENCH_WORK_DIR", "/tmp/okr_kpi_bench"))
-    parser.add_argument("--no-docs", action="store_true", help="print the table, do not write docs/benchmarks.md")
+    parser.add_argument("--no-docs", action="store_true",
+                        help="print the table, do not write docs/benchmarks.md")
     parser.add_argument("--notes", default="", help="a paragraph added to docs/benchmarks.md")
     args = parser.parse_args(argv)
     if args.command == "floor":
@@ -619,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OKR_KPI_DUCKDB_MEMORY_LIMIT", MEMORY_LIMIT)
     project_dir = find_project_dir()
     work = Path(args.work_dir)
-    started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     results = []
     try:
         for rows in sizes:
