@@ -168,6 +168,7 @@ def source_expectations(manifest: dict) -> list[dict]:
         out.append({
             "schema": source["schema"],
             "table": source.get("identifier") or source["name"],
+            "relation": source["relation_name"],
             "source": f"{source['source_name']}.{source['name']}",
             "test_name": node["name"],
             "severity": str(node.get("config", {}).get("severity", "error")).lower(),

@@ -84,7 +84,7 @@ def _run(spec: dict) -> dict:
     datasource = context.data_sources.add_sql(name=DATASOURCE, connection_string="${" + CONNECTION_ENV + "}")
     engine = sa.create_engine(os.environ[CONNECTION_ENV])
 
-    plans = []  # (suite name, batch definition, [(expectation, meta)])
+    plans = []  # (kind, suite name, batch definition, [(expectation, meta)])
 
     # 1. KPI thresholds: one query asset per (kpi, grain), one expectation per severity row.
     thresholds = read_thresholds(engine, spec["relations"]["kpi_thresholds"])
@@ -110,7 +110,7 @@ def _run(spec: dict) -> dict:
                 ),
                 row,
             ))
-        plans.append((f"{THRESHOLD_SUITE_PREFIX}__{kpi_id}__{grain}", asset.add_batch_definition_whole_table("all"),
+        plans.append(("threshold", f"{THRESHOLD_SUITE_PREFIX}__{kpi_id}__{grain}", asset.add_batch_definition_whole_table("all"),
                       expectations))
 
     # 2. Source expectations: mirrors of the dbt source tests, one table asset per source table.
@@ -118,43 +118,52 @@ def _run(spec: dict) -> dict:
     for item in spec.get("source_expectations", []):
         tables.setdefault((item["schema"], item["table"]), []).append(item)
     for (schema, table), items in sorted(tables.items()):
-        asset = datasource.add_table_asset(name=f"source__{schema}__{table}", table_name=table, schema_name=schema)
+        # A query asset rather than a table asset: GX's table assets drop the schema on DuckDB.
+        asset = datasource.add_query_asset(name=f"source__{schema}__{table}",
+                                           query=f"select * from {items[0]['relation']}")
         expectations = []
         for item in items:
             cls = getattr(gxe, item["expectation"])
             expectations.append((cls(**item["kwargs"], meta={"okr_kpi": {"kind": "source", **{
                 k: item[k] for k in ("test_name", "severity", "source")}}}), item))
-        plans.append((f"source__{table}", asset.add_batch_definition_whole_table("all"), expectations))
+        plans.append(("source", f"source__{table}", asset.add_batch_definition_whole_table("all"), expectations))
 
-    validation_definitions = []
-    for suite_name, batch_definition, expectations in plans:
+    validation_definitions: dict[str, list] = {"threshold": [], "source": []}
+    for kind, suite_name, batch_definition, expectations in plans:
         try:
             context.suites.delete(suite_name)
         except Exception:
             pass
-        suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
-        for expectation, _ in expectations:
-            suite.add_expectation(expectation)
+        suite = context.suites.add(gx.ExpectationSuite(
+            name=suite_name, expectations=[expectation for expectation, _ in expectations]))
         name = f"vd__{suite_name}"
         try:
             context.validation_definitions.delete(name)
         except Exception:
             pass
-        validation_definitions.append(context.validation_definitions.add(
+        validation_definitions[kind].append(context.validation_definitions.add(
             gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)))
 
+    # Thresholds need every unexpected period (COMPLETE, indexed by period_start); sources a summary.
+    result_formats = {
+        "threshold": {"result_format": "COMPLETE", "unexpected_index_column_names": ["period_start"]},
+        "source": {"result_format": "SUMMARY"},
+    }
     outcomes = []
     data_docs_path = None
-    if validation_definitions:
+    for kind, definitions in validation_definitions.items():
+        if not definitions:
+            continue
+        checkpoint_name = f"okr_kpi_check__{kind}"
         try:
-            context.checkpoints.delete("okr_kpi_check")
+            context.checkpoints.delete(checkpoint_name)
         except Exception:
             pass
         checkpoint = context.checkpoints.add(gx.Checkpoint(
-            name="okr_kpi_check",
-            validation_definitions=validation_definitions,
+            name=checkpoint_name,
+            validation_definitions=definitions,
             actions=[UpdateDataDocsAction(name="update_data_docs")],
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["period_start"]},
+            result_format=result_formats[kind],
         ))
         result = checkpoint.run()
         for suite_result in result.run_results.values():
@@ -184,6 +193,7 @@ def _run(spec: dict) -> dict:
                     "error": error,
                     "details": details,
                 })
+    if outcomes:
         sites = context.get_docs_sites_urls(site_name="local_site")
         if sites:
             data_docs_path = sites[0].get("site_url")
