@@ -7,6 +7,7 @@ fresh warehouse (a DuckDB file in tmp_path, or a fresh PostgreSQL schema).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -28,8 +29,8 @@ def postgres_available() -> bool:
         import psycopg2
 
         psycopg2.connect(host=os.environ.get("PGHOST", "127.0.0.1"), port=os.environ.get("PGPORT", "5432"),
-                         user=os.environ.get("PGUSER", "postgres"), dbname=os.environ.get("PGDATABASE", "postgres"),
-                         connect_timeout=5).close()
+                         user=os.environ.get("PGUSER", "postgres"),
+                         dbname=os.environ.get("PGDATABASE", "postgres"), connect_timeout=5).close()
         return True
     except Exception:
         return False
@@ -39,6 +40,11 @@ def require_target(target: str) -> None:
     """Skip (or fail under CI=true) when a target's server is not reachable."""
     if target == "postgres" and not postgres_available():
         msg = "PostgreSQL is not reachable at PGHOST/PGPORT (default 127.0.0.1:5432)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg + " and CI=true: every target must run in CI")
+        pytest.skip(msg)
+    if target == "spark" and not spark_available():
+        msg = "Spark needs Java 17+ (java on PATH or JAVA_HOME) and pyspark"
         if os.environ.get("CI") == "true":
             pytest.fail(msg + " and CI=true: every target must run in CI")
         pytest.skip(msg)
@@ -54,6 +60,7 @@ def target_env(tmp_path: Path, target: str = "duckdb") -> dict[str, str]:
         "OKR_KPI_SCHEMA": f"okr_test_{suffix}" if target != "duckdb" else "okr_kpi",
         "OKR_KPI_RAW_SCHEMA": f"okr_test_{suffix}_raw" if target != "duckdb" else "raw",
         "OKR_KPI_SPARK_WAREHOUSE": str(tmp_path / "spark-warehouse"),
+        "OKR_KPI_SPARK_METASTORE": str(tmp_path / "metastore_db"),
         "DBT_TARGET_PATH": str(tmp_path / "target"),
         "DBT_LOG_PATH": str(tmp_path / "logs"),
         "DBT_PROFILES_DIR": str(REPO),
@@ -86,6 +93,8 @@ class ConsumerProject:
 
     def dbt(self, *args: str, check: bool = True, vars: dict | None = None) -> subprocess.CompletedProcess:
         all_vars = {**self.vars, **(vars or {})}
+        if self.target == "spark":
+            release_spark()  # dbt's own Spark needs the Derby metastore: one process at a time
         cmd = [DBT, *args, "--project-dir", str(self.path), "--target", self.target]
         if all_vars and args and args[0] not in ("deps", "clean"):
             cmd += ["--vars", json.dumps(all_vars)]
@@ -97,7 +106,8 @@ class ConsumerProject:
 
     def query(self, sql: str) -> list[dict]:
         """Run SQL against the project's warehouse; `{schema}` is replaced by the models' schema."""
-        sql = sql.replace("{schema}", self.env["OKR_KPI_SCHEMA"]).replace("{raw}", self.env["OKR_KPI_RAW_SCHEMA"])
+        sql = sql.replace("{schema}", self.env["OKR_KPI_SCHEMA"])
+        sql = sql.replace("{raw}", self.env["OKR_KPI_RAW_SCHEMA"])
         if self.target == "duckdb":
             import duckdb
 
@@ -105,23 +115,64 @@ class ConsumerProject:
             try:
                 cur = con.execute(sql)
                 cols = [d[0] for d in cur.description]
-                return [dict(zip(cols, r)) for r in cur.fetchall()]
+                return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
             finally:
                 con.close()
         if self.target == "postgres":
             import psycopg2
 
-            con = psycopg2.connect(host=self.env.get("PGHOST", "127.0.0.1"), port=self.env.get("PGPORT", "5432"),
+            con = psycopg2.connect(host=self.env.get("PGHOST", "127.0.0.1"),
+                                   port=self.env.get("PGPORT", "5432"),
                                    user=self.env.get("PGUSER", "postgres"),
                                    dbname=self.env.get("PGDATABASE", "postgres"))
             try:
                 with con.cursor() as cur:
                     cur.execute(sql)
                     cols = [d[0] for d in cur.description]
-                    return [dict(zip(cols, r)) for r in cur.fetchall()]
+                    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
             finally:
                 con.close()
+        if self.target == "spark":
+            return spark_query(self.env, sql)
         raise NotImplementedError(self.target)
+
+
+# The package's seeds (seeds/demo holds the demo company's) and their columns.
+PACKAGE_SEED_HEADERS = {
+    "kpi_definitions": "kpi_id,name,description,unit,direction,aggregation,owner,data_source,"
+                       "reporting_frequency",
+    "kpi_thresholds": "kpi_id,grain,severity,lower_bound,upper_bound",
+    "okr_cycles": "cycle_id,name,start_date,end_date",
+    "okr_objectives": "objective_id,cycle_id,title,level,team,owner,parent_objective_id",
+    "okr_key_results": "key_result_id,objective_id,title,kr_type,kpi_id,grain,measure,baseline,target,"
+                       "target_kind,weight,owner",
+    "okr_check_ins": "key_result_id,check_in_date,value,confidence,note",
+}
+
+
+# Column types of header-only seeds (with no rows to infer from, PostgreSQL would make every
+# column an integer): dates, numbers, and text for the rest.
+_DATE_COLUMNS = {"start_date", "end_date", "check_in_date"}
+_NUMBER_COLUMNS = {"lower_bound", "upper_bound", "baseline", "target", "weight", "value", "confidence"}
+_SQL_TYPES = {"duckdb": ("varchar", "double"), "postgres": ("text", "double precision"),
+              "spark": ("string", "double")}
+
+
+def _empty_seed_column_types(seeds: dict[str, str], target: str) -> str:
+    """YAML lines (under the project's `seeds:`) typing the columns of every header-only seed."""
+    text_type, number_type = _SQL_TYPES.get(target, _SQL_TYPES["duckdb"])
+    lines = []
+    for name, text in seeds.items():
+        rows = [line for line in textwrap.dedent(text).strip().splitlines() if line.strip()]
+        if len(rows) != 1:
+            continue
+        lines.append(f"    {name}:\n      +column_types:")
+        for column in rows[0].split(","):
+            column = column.strip()
+            kind = ("date" if column in _DATE_COLUMNS
+                    else number_type if column in _NUMBER_COLUMNS else text_type)
+            lines.append(f"        {column}: {kind}")
+    return "  okr_kpi_fixture:\n" + "\n".join(lines) + "\n" if lines else ""
 
 
 def make_consumer_project(
@@ -161,8 +212,14 @@ def make_consumer_project(
               +enabled: false
         """))
     (root / "packages.yml").write_text(f"packages:\n  - local: {REPO}\n")
+    # Every seed the package refs must exist (dbt refuses refs to missing nodes even when they
+    # are not selected): the ones a test does not give are written with their header only.
+    for name, header in PACKAGE_SEED_HEADERS.items():
+        seeds = {name: header, **seeds}
     for name, text in seeds.items():
         (root / "seeds" / f"{name}.csv").write_text(textwrap.dedent(text).strip() + "\n")
+    with (root / "dbt_project.yml").open("a") as project_yml:
+        project_yml.write(_empty_seed_column_types(seeds, target))
     for name, text in (models or {}).items():
         (root / "models" / f"{name}.sql").write_text(textwrap.dedent(text))
     for rel, text in (extra_files or {}).items():
@@ -181,7 +238,58 @@ def fixture_inputs_model(seed_name: str = "fixture_kpi_inputs") -> str:
         select
             kpi_id,
             cast(date_day as date) as date_day,
-            cast(numerator as double precision) as numerator,
-            cast(denominator as double precision) as denominator
+            cast(numerator as {{{{ okr_kpi.type_double() }}}}) as numerator,
+            cast(denominator as {{{{ okr_kpi.type_double() }}}}) as denominator
         from {{{{ ref('{seed_name}') }}}}
     """
+
+
+# --- Spark (local session) ---------------------------------------------------------------------
+
+def spark_query(env: dict[str, str], sql: str) -> list[dict]:
+    """Run SQL in this process's local Spark session on the warehouse and metastore of `env`."""
+    from okr_kpi.spark import local_session
+
+    session = local_session(Path(env["OKR_KPI_SPARK_WAREHOUSE"]), Path(env["OKR_KPI_SPARK_METASTORE"]))
+    return [row.asDict(recursive=True) for row in session.sql(sql).collect()]
+
+
+def release_spark() -> None:
+    """Stop this process's Spark session and JVM (before dbt runs, or at the end of a module)."""
+    from okr_kpi.spark import release_local_session
+
+    release_local_session()
+
+
+def spark_available() -> bool:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return False
+    home = os.environ.get("JAVA_HOME")
+    java = Path(home) / "bin" / "java" if home else shutil.which("java")
+    return bool(java) and Path(java).exists()
+
+
+# --- the same tests on every target ------------------------------------------------------------
+
+# Parameters for a target-parametrized fixture: `@pytest.fixture(scope="module", params=TARGETS)`.
+TARGETS = [
+    pytest.param("duckdb", id="duckdb"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    pytest.param("spark", id="spark", marks=pytest.mark.spark),
+]
+
+
+@contextlib.contextmanager
+def consumer_project_on(target: str, tmp_path: Path, **kwargs):
+    """make_consumer_project on `target`, cleaned up afterwards (PostgreSQL schemas dropped,
+    the Spark session of this process stopped). Skips (fails under CI=true) when unreachable."""
+    project = make_consumer_project(tmp_path, target=target, **kwargs)
+    try:
+        yield project
+    finally:
+        if target == "postgres":
+            drop_postgres_schemas(project.env)
+        if target == "spark":
+            release_spark()

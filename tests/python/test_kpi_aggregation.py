@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from harness import fixture_inputs_model, make_consumer_project
+from harness import TARGETS, consumer_project_on, fixture_inputs_model
 
 D = dt.date.fromisoformat
 AS_OF = "2024-02-05"
@@ -56,19 +56,22 @@ INPUTS = """
 """
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("kpi_aggregation")
-    project = make_consumer_project(
+@pytest.fixture(scope="module", params=TARGETS)
+def built(request, tmp_path_factory):
+    """The fixture built once per target (duckdb, postgres, spark): every test runs on each."""
+    tmp = tmp_path_factory.mktemp(f"kpi_aggregation_{request.param}")
+    with consumer_project_on(
+        request.param,
         tmp,
         seeds={"kpi_definitions": KPI_DEFINITIONS, "fixture_kpi_inputs": INPUTS,
                "kpi_thresholds": "kpi_id,grain,severity,lower_bound,upper_bound\n"},
         models={"fixture_inputs": fixture_inputs_model()},
         kpi_inputs=["fixture_inputs"],
         vars={"as_of_date": AS_OF},
-    )
-    project.dbt("build", "--select", "+fct_kpi_periods")
-    return project
+    ) as project:
+        # every seed too: the package's tests on the selected nodes read them (kpi_thresholds, OKRs)
+        project.dbt("build", "--select", "+fct_kpi_periods", "resource_type:seed")
+        yield project
 
 
 def period(project, kpi, grain, start):
@@ -81,7 +84,9 @@ def period(project, kpi, grain, start):
 
 
 def daily(project, kpi, day):
-    rows = project.query(f"select * from {{schema}}.fct_kpi_daily where kpi_id = '{kpi}' and date_day = date '{day}'")
+    rows = project.query(
+        f"select * from {{schema}}.fct_kpi_daily where kpi_id = '{kpi}' and date_day = date '{day}'"
+    )
     assert len(rows) == 1, (kpi, day, rows)
     return rows[0]
 
@@ -90,8 +95,11 @@ def test_daily_grid_has_every_day_for_every_kpi(built):
     # Calendar: first data day 2023-01-16 .. as_of 2024-02-05 = 386 days, times 7 KPIs.
     days = (D(AS_OF) - D("2023-01-16")).days + 1
     assert days == 386
-    rows = built.query("select kpi_id, count(*) as n, max(date_day) as last_day from {schema}.fct_kpi_daily group by 1")
-    assert {r["kpi_id"]: r["n"] for r in rows} == {k: days for k in ("rev", "cnt", "conv", "avg_kpi", "stock", "lo", "hi")}
+    rows = built.query(
+        "select kpi_id, count(*) as n, max(date_day) as last_day from {schema}.fct_kpi_daily group by 1"
+    )
+    kpis = ("rev", "cnt", "conv", "avg_kpi", "stock", "lo", "hi")
+    assert {r["kpi_id"]: r["n"] for r in rows} == {k: days for k in kpis}
     # data after as_of_date (rev on 2024-02-06) is ignored
     assert {r["last_day"] for r in rows} == {D(AS_OF)}
 
