@@ -18,7 +18,7 @@ from okr_kpi.lifecycle import compute_transitions, message_key, new_run_id
 from okr_kpi.project import Project
 from okr_kpi.publish import publish_stage
 from okr_kpi.warehouse import connect
-from receivers import WebhookReceiver
+from publish_helpers import WebhookReceiver
 
 AS_OF = dt.date(2026, 8, 31)
 
@@ -110,7 +110,7 @@ def publish(project, as_of=AS_OF):
             as_of,
             run_id,
             load_config(project.project_dir),
-            run_info={"run_id": run_id, "command": "test", "exit_code": 0, "stages": {}},
+            run_info={"run_id": run_id, "command": "publish", "exit_code": 0, "stages": {}},
         )
         return result
     finally:

@@ -237,21 +237,29 @@ def collect_data_quality(checks: Any, config_url: str | None) -> dict[str, Any]:
         return checks
     outcomes = []
     for o in list(getattr(checks, "outcomes", None) or []):
-        get = (lambda k, o=o: o.get(k)) if isinstance(o, dict) else (lambda k, o=o: getattr(o, k, None))
+        details = getattr(o, "details", None) or {}
+        name = getattr(o, "expectation", None) or getattr(o, "name", None) or str(o)[:80]
+        target = " ".join(str(x) for x in (getattr(o, "kpi_id", None), getattr(o, "grain", None)) if x)
         outcomes.append(
             jsonable(
                 {
-                    "name": get("name") or get("expectation") or get("check") or str(o)[:80],
-                    "suite": get("suite"),
-                    "table": get("table") or get("asset"),
-                    "success": get("success"),
-                    "kind": get("kind"),
-                    "severity": get("severity"),
-                    "details": get("details") or get("message"),
+                    "name": name,
+                    "suite": getattr(o, "suite", None),
+                    "table": details.get("table") or details.get("column") or target or None,
+                    "success": getattr(o, "success", None),
+                    "kind": details.get("kind"),
+                    "severity": details.get("severity"),
+                    "details": getattr(o, "error", None)
+                    or (f"{o.unexpected_count} unexpected" if getattr(o, "unexpected_count", None) else None),
                 }
             )
         )
-    errors = [str(e) for e in (getattr(checks, "errors", None) or [])]
+    errors = [
+        f"{getattr(e, 'expectation', '')}: {getattr(e, 'error', e)}"
+        for e in (getattr(checks, "errors", None) or [])
+    ]
+    if getattr(checks, "fatal", None):
+        errors.insert(0, str(checks.fatal))
     failures = list(getattr(checks, "failures", None) or [])
     breaches = list(getattr(checks, "threshold_breaches", None) or [])
     docs = getattr(checks, "data_docs_path", None)
@@ -322,7 +330,15 @@ def build_document(
                     "is_alerted",
                 )
             }
-            for e in lifecycle.events
+            for e in sorted(
+                lifecycle.events,
+                key=lambda e: (
+                    not e["is_alerted"],
+                    e["severity"] != "critical",
+                    -(e["period_end"] or dt.date.min).toordinal(),
+                    e["kpi_id"] or "",
+                ),
+            )
         ]
     recent = sorted(
         breaches or [], key=lambda b: (str(b["period_end"]), b["severity"] == "critical"), reverse=True

@@ -6,8 +6,14 @@ Both listen on 127.0.0.1 on an ephemeral port and record what arrives; no mocks.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 import threading
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 class WebhookReceiver:
@@ -96,3 +102,70 @@ class SmtpReceiver:
         if self.controller:
             self.controller.stop()
             self.controller = None
+
+
+# --- the demo company's warehouse, built once per test session and copied per test ----------------
+
+REPO = Path(__file__).resolve().parents[2]
+OKR_KPI = str(Path(sys.executable).parent / "okr-kpi")
+DEMO_AS_OF = "2026-08-31"
+_DEMO_CACHE: dict[str, object] = {}
+
+
+def run_env(tmp_path, target: str = "duckdb", **extra: str) -> dict[str, str]:
+    """Environment for `okr-kpi` on the repository's demo project, every output under tmp_path."""
+    env = dict(os.environ)
+    for name in ("OKR_KPI_SLACK_WEBHOOK_URL", "OKR_KPI_WEBHOOK_URL", "OKR_KPI_CONFIG"):
+        env.pop(name, None)
+    suffix = uuid.uuid4().hex[:8]
+    env.update({
+        "OKR_KPI_PROJECT_DIR": str(REPO),
+        "OKR_KPI_TARGET": target,
+        "OKR_KPI_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+        "OKR_KPI_SCHEMA": "okr_kpi" if target == "duckdb" else f"okr_pub_{suffix}",
+        "OKR_KPI_RAW_SCHEMA": "raw" if target == "duckdb" else f"okr_pub_{suffix}_raw",
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_LOG_PATH": str(tmp_path / "logs"),
+        "OKR_KPI_GX_DIR": str(tmp_path / "gx"),
+        "OKR_KPI_LOG_DIR": str(tmp_path / "logs"),
+        "OKR_KPI_DELIVERY_RETRIES": "1",
+        "OKR_KPI_DELIVERY_BACKOFF_SECONDS": "0.01",
+        "OKR_KPI_DELIVERY_TIMEOUT_SECONDS": "2",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+    })
+    env.update(extra)
+    return env
+
+
+def okr_kpi(env: dict[str, str], *args: str, timeout: int = 600):
+    cmd = [OKR_KPI, *args]
+    return subprocess.run(cmd, env=env, cwd=REPO, text=True, capture_output=True, timeout=timeout)
+
+
+def demo_warehouse(tmp_path_factory, rows: int = 20000) -> str:
+    """Path of a DuckDB file holding the demo company's raw tables (generated once per session)."""
+    if "raw" not in _DEMO_CACHE:
+        base = tmp_path_factory.mktemp("demo_raw")
+        proc = okr_kpi(run_env(base), "generate", "--rows", str(rows), "--seed", "7")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        _DEMO_CACHE["raw"] = str(base / "warehouse.duckdb")
+    return str(_DEMO_CACHE["raw"])
+
+
+def demo_env(tmp_path, tmp_path_factory, **extra: str) -> dict[str, str]:
+    """A fresh copy of the demo raw warehouse in tmp_path, and the environment to run on it."""
+    shutil.copy(demo_warehouse(tmp_path_factory), tmp_path / "warehouse.duckdb")
+    return run_env(tmp_path, **extra)
+
+
+def duck_query(path: str, sql: str) -> list[dict]:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        cur = con.execute(sql)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    finally:
+        con.close()
