@@ -1,0 +1,157 @@
+"""integration_tests/: a consumer project ("the shop") installs okr_kpi and builds on its own data.
+
+The shop has its own raw tables with other names and columns (sales(sale_ts, total_cents,
+refunded), visitors, members), its own KPI registry, thresholds and OKRs, and disables the
+package's demo company in its dbt_project.yml. The test loads integration_tests/raw/*.csv into a
+fresh DuckDB, builds the project unchanged (only packages.yml points at this checkout by absolute
+path, since the project is copied to a temp dir) and checks KPI values worked out by hand:
+
+    non-refunded sales: Sat 03-30 10 EUR, Sun 03-31 25, Mon 04-01 5, Tue 04-02 40
+    (sale 5, 99 EUR on 04-02, is refunded; sale 6 on 04-04 is after as_of_date 2024-04-03)
+    visits per day: 03-30 4, 03-31 5, 04-01 0, 04-02 4, 04-03 1
+    members: +2 on 03-30, +1 on 03-31, +1 -1 on 04-02, +1 on 04-03
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from harness import DBT, REPO, target_env
+from mf_helpers import mf_query, periods_by_metric
+from okr_kpi import semantic
+
+PROJECT = REPO / "integration_tests"
+D = dt.date.fromisoformat
+
+
+class Shop:
+    def __init__(self, tmp: Path):
+        import duckdb
+
+        self.path = tmp / "shop"
+        shutil.copytree(PROJECT, self.path, ignore=shutil.ignore_patterns("dbt_packages", "target", "logs",
+                                                                          "package-lock.yml", "*.duckdb"))
+        (self.path / "packages.yml").write_text(f"packages:\n  - local: {REPO}\n")
+        self.env = target_env(tmp)
+        self.env.update({
+            "SHOP_DUCKDB_PATH": str(tmp / "shop.duckdb"),
+            "SHOP_SCHEMA": "analytics",
+            "SHOP_RAW_SCHEMA": "shop_raw",
+            "DBT_PROFILES_DIR": str(self.path),
+        })
+        con = duckdb.connect(self.env["SHOP_DUCKDB_PATH"])
+        con.execute("create schema shop_raw")
+        for table in ("sales", "visitors", "members"):
+            csv_path = self.path / "raw" / f"{table}.csv"
+            con.execute(f"create table shop_raw.{table} as select * from read_csv('{csv_path}')")
+        con.close()
+        self.dbt("deps")
+        self.build = self.dbt("build")
+
+    def dbt(self, *args: str) -> subprocess.CompletedProcess:
+        proc = subprocess.run([DBT, *args, "--project-dir", str(self.path)], cwd=self.path, env=self.env,
+                              text=True, capture_output=True)
+        assert proc.returncode == 0, f"dbt {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr}"
+        return proc
+
+    def query(self, sql: str) -> list[dict]:
+        import duckdb
+
+        con = duckdb.connect(self.env["SHOP_DUCKDB_PATH"], read_only=True)
+        try:
+            cur = con.execute(sql)
+            cols = [d[0] for d in cur.description]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+        finally:
+            con.close()
+
+    def period(self, kpi: str, grain: str, start: str) -> dict:
+        rows = self.query(f"select * from analytics.fct_kpi_periods where kpi_id = '{kpi}' "
+                          f"and grain = '{grain}' and period_start = date '{start}'")
+        assert len(rows) == 1, (kpi, grain, start, rows)
+        return rows[0]
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    return Shop(tmp_path_factory.mktemp("consumer_project"))
+
+
+def test_builds_without_the_demo_company(shop):
+    assert "ERROR=0" in shop.build.stdout
+    kpis = {r["kpi_id"] for r in shop.query("select kpi_id from analytics.dim_kpis")}
+    assert kpis == {"shop_revenue", "shop_orders", "shop_conversion", "shop_basket_size", "shop_members",
+                    "shop_biggest_sale"}
+    tables = {r["table_name"] for r in shop.query("select table_name from information_schema.tables")}
+    assert not any(name.startswith(("stg_demo__", "int_demo__", "fct_demo_")) for name in tables)
+    # every KPI has one row per day of the calendar 2024-03-30 .. 2024-04-03
+    counts = shop.query("select kpi_id, count(*) as n from analytics.fct_kpi_daily group by kpi_id")
+    assert {r["n"] for r in counts} == {5}
+
+
+def test_kpi_values_by_hand(shop):
+    # revenue: March 10 + 25, April so far 5 + 40 (the refunded 99 and the 04-04 sale left out)
+    assert shop.period("shop_revenue", "month", "2024-03-01")["value"] == 35
+    assert shop.period("shop_revenue", "month", "2024-04-01")["value"] == 45
+    assert shop.period("shop_revenue", "week", "2024-03-25")["value"] == 35  # Mon 03-25 .. Sun 03-31
+    assert shop.period("shop_orders", "quarter", "2024-04-01")["value"] == 2
+    # conversion (ratio): March 2 sales / 9 visits; April 2 / (0 + 4 + 1); 04-01 has a sale and no visit
+    assert shop.period("shop_conversion", "month", "2024-03-01")["value"] == pytest.approx(2 / 9)
+    assert shop.period("shop_conversion", "month", "2024-04-01")["value"] == pytest.approx(2 / 5)
+    assert shop.period("shop_conversion", "day", "2024-04-01")["value"] is None  # 1 / 0
+    assert shop.period("shop_conversion", "day", "2024-04-03")["value"] == 0  # 0 / 1
+    # basket size (average): March (10 + 25) / 2, April (5 + 40) / 2
+    assert shop.period("shop_basket_size", "month", "2024-03-01")["value"] == pytest.approx(17.5)
+    assert shop.period("shop_basket_size", "month", "2024-04-01")["value"] == pytest.approx(22.5)
+    # members (last): end of March 3, on 04-03 (last day so far of April) 4
+    assert shop.period("shop_members", "month", "2024-03-01")["value"] == 3
+    assert shop.period("shop_members", "month", "2024-04-01")["value"] == 4
+    assert shop.period("shop_members", "day", "2024-04-01")["value"] == 3  # carried forward
+    # biggest sale (max): March 25, April 40 (not the refunded 99)
+    assert shop.period("shop_biggest_sale", "month", "2024-04-01")["value"] == 40
+    # completeness against as_of_date 2024-04-03
+    assert shop.period("shop_revenue", "month", "2024-03-01")["is_complete"] is True
+    assert shop.period("shop_revenue", "month", "2024-04-01")["is_complete"] is False
+
+
+def test_okr_marts_read_the_shops_kpis(shop):
+    rows = shop.query("select key_result_id, current_value from analytics.fct_key_result_progress "
+                      "where date_day = date '2024-04-03'")
+    values = {r["key_result_id"]: r["current_value"] for r in rows}
+    assert values["kr-revenue"] == 45  # cycle_to_date from 2024-04-01: 5 + 40 + 0
+    assert values["kr-app"] == 0  # the check-in of 04-02
+
+
+def test_metrics_of_the_shop_through_mf(shop):
+    assert semantic.stale_diff(semantic.default_paths(PROJECT)) == "", "run okr-kpi semantic there"
+    kpis = ["shop_revenue", "shop_conversion", "shop_members", "shop_basket_size", "shop_biggest_sale"]
+    month = periods_by_metric(mf_query(shop.path, shop.env, kpis, ["metric_time__month"]), "month")
+    assert month[("shop_revenue", "2024-03-01")] == 35
+    assert month[("shop_conversion", "2024-04-01")] == pytest.approx(2 / 5)
+    assert month[("shop_members", "2024-04-01")] == 4
+    assert month[("shop_basket_size", "2024-03-01")] == pytest.approx(17.5)
+    assert month[("shop_biggest_sale", "2024-04-01")] == 40
+
+
+def test_okr_kpi_semantic_cli_in_the_consumer(tmp_path):
+    shutil.copytree(PROJECT / "seeds", tmp_path / "seeds")
+    shutil.copy(PROJECT / "dbt_project.yml", tmp_path / "dbt_project.yml")
+    okr_kpi = str(Path(sys.executable).parent / "okr-kpi")
+    env = {**target_env(tmp_path), "OKR_KPI_PROJECT_DIR": str(tmp_path)}
+
+    def run(cmd):
+        return subprocess.run(cmd, cwd=tmp_path, env=env, text=True, capture_output=True)
+
+    stale = run([okr_kpi, "semantic", "--check"])
+    assert stale.returncode == 1 and "out of date" in stale.stderr
+    written = run([okr_kpi, "semantic"])
+    assert written.returncode == 0, written.stderr
+    assert (tmp_path / "models/semantic/_kpi__metrics.yml").read_text() == \
+        (PROJECT / "models/semantic/_kpi__metrics.yml").read_text()
+    fresh = run([okr_kpi, "semantic", "--check"])
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
