@@ -7,7 +7,11 @@
     z_score = (value - trailing mean) / trailing sample standard deviation. An anomaly needs at
     least okr_kpi_anomaly_min_periods trailing values and |z| >= okr_kpi_anomaly_sigma (default 3)
     in the bad direction (below for higher_is_better, above for lower_is_better).
-    Severity: critical when |z| >= 2 x sigma, else warning.
+    Severity: critical when |z| >= 2 x sigma, else warning. A trailing standard deviation of 0
+    (a perfectly flat history) gives no z-score and no anomaly.
+    Periods holding a day whose input failed a data-quality check (int_kpi_input_quality) are
+    still judged, but left out of the trailing window of later periods: one broken load must not
+    widen the band and hide the next real drop.
     Grains: by default only the KPI's reporting grain (reporting_frequency daily -> day, weekly ->
     week, monthly -> month, quarterly -> quarter): the daily noise of a KPI watched monthly is not
     news. Set the var okr_kpi_anomaly_grains to 'all' to scan every grain. -#}
@@ -46,16 +50,44 @@ kpis as (
     from {{ ref('dim_kpis') }}
 ),
 
+input_quality as (
+    select distinct
+        kpi_id,
+        date_day
+    from {{ ref('int_kpi_input_quality') }}
+),
+
+flagged as (
+    select
+        periods.kpi_id,
+        periods.grain,
+        periods.period_start,
+        count(input_quality.date_day) as quality_issue_days
+    from periods
+    left join input_quality
+        on
+            periods.kpi_id = input_quality.kpi_id
+            and input_quality.date_day >= periods.period_start
+            and input_quality.date_day <= periods.period_end
+    group by periods.kpi_id, periods.grain, periods.period_start
+),
+
 seasoned as (
     select
         periods.*,
         kpis.direction,
+        case when flagged.quality_issue_days = 0 then periods.value end as baseline_value,
         case
             when periods.grain = 'day' then {{ okr_kpi.day_of_week('periods.period_start') }}
             else 0
         end as season_key
     from periods
     inner join kpis on periods.kpi_id = kpis.kpi_id
+    inner join flagged
+        on
+            periods.kpi_id = flagged.kpi_id
+            and periods.grain = flagged.grain
+            and periods.period_start = flagged.period_start
     {%- if grains == 'reporting' %}
     where periods.grain = kpis.reporting_grain
     {%- endif %}
@@ -64,15 +96,15 @@ seasoned as (
 windowed as (
     select
         *,
-        avg(value) over (
+        avg(baseline_value) over (
             partition by kpi_id, grain, season_key
             order by period_start rows between {{ window }} preceding and 1 preceding
         ) as trailing_mean,
-        stddev_samp(value) over (
+        stddev_samp(baseline_value) over (
             partition by kpi_id, grain, season_key
             order by period_start rows between {{ window }} preceding and 1 preceding
         ) as trailing_stddev,
-        count(value) over (
+        count(baseline_value) over (
             partition by kpi_id, grain, season_key
             order by period_start rows between {{ window }} preceding and 1 preceding
         ) as trailing_count
