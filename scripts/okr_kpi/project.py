@@ -94,6 +94,11 @@ class Project:
     def dbt(self, command: str, *args: str, vars: dict | None = None, capture: bool = False,
             check: bool = False) -> subprocess.CompletedProcess:
         """Run a dbt command in the project; returns the completed process."""
+        if self.target == "spark":
+            # dbt's Spark opens the embedded Derby metastore: this process must let go of it first.
+            from okr_kpi.spark import release_local_session
+
+            release_local_session()
         proc = subprocess.run(
             self.dbt_args(command, *args, vars=vars),
             cwd=self.project_dir,
