@@ -70,10 +70,10 @@ class WebhookReceiver:
 class SmtpReceiver:
     """aiosmtpd's Controller on 127.0.0.1; records every message as an email.message.Message."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.messages = []
         self.controller = None
-        self.port = None
+        self.port = port
 
     def start(self) -> SmtpReceiver:
         import email
@@ -91,9 +91,10 @@ class SmtpReceiver:
                 )
                 return "250 OK"
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        if not self.port:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                self.port = s.getsockname()[1]
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
         self.controller.start()
         return self
