@@ -146,7 +146,8 @@ def test_report_document_matches_the_marts(published):
         r["key_result_id"]: r
         for r in duck_query(
             db,
-            f"select key_result_id, score, status from okr_kpi.fct_key_result_progress where date_day = date '{DEMO_AS_OF}'",
+            "select key_result_id, score, status from okr_kpi.fct_key_result_progress "
+            f"where date_day = date '{DEMO_AS_OF}'",
         )
     }
     shown = {kr["key_result_id"]: kr for o in doc["okrs"]["objectives"] for kr in o["key_results"]}
