@@ -9,9 +9,16 @@ the same rows, seed and window give identical tables. Vectorised and chunked: th
 are produced a slice of days at a time, so memory stays bounded whatever --rows is.
 
 Shape: every volume follows one smooth curve (exponential growth, a gentle yearly wave) times a
-weekday profile, with Poisson noise on the daily counts and nothing else -- except the planted
-incidents (okr_kpi.demo.company.INCIDENTS), placed relative to the window's last day and listed
-in the table demo_incidents, so that anomaly detection has exactly these to find.
+weekday profile, plus noise -- and nothing else except the planted incidents
+(okr_kpi.demo.company.INCIDENTS), placed relative to the window's last day and listed in the table
+demo_incidents, so that anomaly detection has exactly these to find.
+
+Quiet noise: a 3-sigma detector flags about 0.3% of ordinary days of any Gaussian or Poisson
+series -- a dozen false alarms in a demo. So the noise here has the natural scale (a daily count
+varies by sqrt(expected), as a Poisson count does; a daily average by sd/sqrt(n)) but a bounded,
+uniform shape (never beyond 1.73 of its sd), and the values of the rows are drawn by stratified
+sampling within each day (each day's rows cover the distribution's quantiles evenly), so daily
+shares, averages, ratios and the peak vary only by that bounded day-level noise.
 """
 
 from __future__ import annotations
@@ -78,6 +85,12 @@ class Calendar:
         wave = 1.0 - c.SEASON_AMPLITUDE * np.cos(2 * np.pi * (day_of_year - c.SEASON_LOW_DAY) / 365.25)
         self.trend = c.GROWTH_PER_YEAR ** years * wave
         self.epoch_s = int(self.days[0].astype("datetime64[s]").astype(np.int64))
+        # Period numbers per day, for noise drawn per period (weeks start on Monday).
+        self.periods = {
+            "day": np.arange(self.n),
+            "week": (self.days.astype(np.int64) + 3) // 7,
+            "month": self.days.astype("datetime64[M]").astype(np.int64),
+        }
 
     def day_factor(self, incidents: list[Incident], incident_id: str) -> np.ndarray:
         """Per-day multiplier: the incident's factor on its days, 1 elsewhere."""
@@ -104,6 +117,92 @@ def _probabilities(weights) -> np.ndarray:
 
 def _pick(rng: np.random.Generator, values, weights, n: int) -> np.ndarray:
     return np.asarray(values, dtype=object)[rng.choice(len(values), size=n, p=_probabilities(weights))]
+
+
+def _bounded(rng: np.random.Generator, size) -> np.ndarray:
+    """Uniform noise with mean 0 and standard deviation 1 (so never beyond +-1.73)."""
+    return np.sqrt(3.0) * (2.0 * rng.random(size) - 1.0)
+
+
+def quiet_counts(rng: np.random.Generator, expected: np.ndarray, period: np.ndarray | None = None):
+    """Counts around `expected` (one per day) with bounded noise of a Poisson count's size.
+
+    period: the period (day index, week or month number) each day belongs to; the noise is drawn
+    per period -- the period's total varies by sqrt(its expected total), as a Poisson count does,
+    and is spread over its days in proportion -- so the KPI read at that grain moves by one bounded
+    term. Default: per day.
+    """
+    expected = np.asarray(expected, dtype=float)
+    if period is None:
+        period = np.arange(len(expected))
+    local = period - period.min()
+    total = np.bincount(local, weights=expected)
+    relative = _bounded(rng, len(total)) / np.sqrt(np.maximum(total, 1e-9))
+    return np.maximum(np.rint(expected * (1.0 + relative[local])), 0).astype(np.int64)
+
+
+def stratified_u(rng: np.random.Generator, group: np.ndarray) -> np.ndarray:
+    """Probabilities in (0, 1), stratified within each group (e.g. day): a group of n rows gets the
+    midpoints 0.5/n, 1.5/n, ... (n-0.5)/n in random order, so its shares and quantiles match the
+    target distribution to within 1/n, and no unbounded draw from a distribution's tail can move
+    the group's mean (the day-level noise is added separately, bounded)."""
+    group = np.asarray(group, dtype=np.int64)
+    if len(group) == 0:
+        return np.zeros(0)
+    low = group.min()
+    local = group - low
+    sizes = np.bincount(local)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    order = np.argsort(local + rng.random(len(local)), kind="stable")
+    rank = np.empty(len(local), dtype=np.int64)
+    rank[order] = np.arange(len(local)) - starts[local[order]]
+    return (rank + 0.5) / sizes[local]
+
+
+def _index_u(weights, u: np.ndarray) -> np.ndarray:
+    """The index of the category whose cumulative-weight interval holds u (stratified u: exact shares)."""
+    return np.searchsorted(np.cumsum(_probabilities(weights))[:-1], u, side="right")
+
+
+def _pick_u(values, weights, u: np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=object)[_index_u(weights, u)]
+
+
+def norm_ppf(u: np.ndarray) -> np.ndarray:
+    """Standard normal quantile (P. J. Acklam's rational approximation, relative error < 1.2e-9)."""
+    a = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02, 1.383577518672690e02,
+         -3.066479806614716e01, 2.506628277459239e00)
+    b = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02, 6.680131188771972e01,
+         -1.328068155288572e01)
+    cc = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00, -2.549732539343734e00,
+          4.374664141464968e00, 2.938163982698783e00)
+    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
+    u = np.asarray(u, dtype=float)
+    z = np.empty_like(u)
+    low, high = u < 0.02425, u > 1 - 0.02425
+    mid = ~(low | high)
+    q = u[mid] - 0.5
+    r = q * q
+    z[mid] = ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
+              / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1))
+    for mask, sign, tail in ((low, 1.0, u[low]), (high, -1.0, 1 - u[high])):
+        q = np.sqrt(-2 * np.log(tail))
+        z[mask] = sign * ((((((cc[0] * q + cc[1]) * q + cc[2]) * q + cc[3]) * q + cc[4]) * q + cc[5])
+                          / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1))
+    return z
+
+
+def period_noise(rng: np.random.Generator, counts: np.ndarray, period: np.ndarray, cv: float) -> np.ndarray:
+    """Per-day factor 1 + bounded noise shared by the days of a period (day, week, month), with the
+    natural sd of the average of the period's n values of coefficient of variation cv: cv / sqrt(n)."""
+    local = period - period.min()
+    sizes = np.bincount(local, weights=counts)
+    noise = 1.0 + cv / np.sqrt(np.maximum(sizes, 1.0)) * _bounded(rng, len(sizes))
+    return noise[local]
+
+
+def _lognormal_cv(sigma: float) -> float:
+    return float(np.sqrt(np.exp(sigma ** 2) - 1.0))
 
 
 def _frame(table: str, data: dict[str, object]) -> pd.DataFrame:
@@ -150,12 +249,21 @@ class DemoCompany:
     def target_rows(self, table: str) -> float:
         return self.rows * c.TABLE_SHARES[table]
 
-    def daily_counts(self, rng: np.random.Generator, table: str, factor: np.ndarray | None = None):
+    def daily_counts(self, rng: np.random.Generator, table: str, factor: np.ndarray | None = None,
+                     scale: float = 1.0):
         shape = self.cal.trend * np.asarray(c.WEEKDAY_FACTORS[table])[self.cal.weekday]
-        expected = self.target_rows(table) * shape / shape.sum()
+        expected = self.target_rows(table) * scale * shape / shape.sum()
         if factor is not None:
             expected = expected * factor
-        return rng.poisson(expected)
+        return quiet_counts(rng, expected, self.cal.periods[c.NOISE_PERIOD[table]])
+
+    def strata(self, day: np.ndarray, key: str) -> np.ndarray:
+        """The period (per c.NOISE_PERIOD[key]) of each row's day: the groups for stratified_u."""
+        return self.cal.periods[c.NOISE_PERIOD[key]][day]
+
+    def value_noise(self, rng: np.random.Generator, counts: np.ndarray, key: str, cv: float) -> np.ndarray:
+        """Per-day factor for a table's values, drawn per the period of c.NOISE_PERIOD[key]."""
+        return period_noise(rng, counts, self.cal.periods[c.NOISE_PERIOD[key]], cv)
 
     def event_seconds(self, rng: np.random.Generator, counts: np.ndarray, first_day: int, hours):
         """Sorted event times (seconds since the window's start) for counts[i] events on day first_day+i."""
@@ -175,9 +283,13 @@ class DemoCompany:
         """Customers drive subscriptions, orders and tickets: drawn once, kept (small)."""
         if self._customers is None:
             rng = self.rng("customers")
-            counts = self.daily_counts(rng, "customers")
-            counts[0] = max(counts[0], 1)  # someone to place the first day's orders
-            seconds = self.event_seconds(rng, counts, 0, c.HOURS_BUSINESS)
+            # The installed base, moved to the new billing system at midnight of the first day, then
+            # the sign-ups of the window.
+            installed = max(int(round(self.target_rows("customers") * c.INSTALLED_BASE_SHARE)), 1)
+            counts = self.daily_counts(rng, "customers", scale=1 - c.INSTALLED_BASE_SHARE)
+            seconds = np.concatenate([np.zeros(installed, dtype=np.int64),
+                                      self.event_seconds(rng, counts, 0, c.HOURS_BUSINESS)])
+            counts[0] += installed
             self._customers = {
                 "counts": counts,
                 "seconds": seconds,
@@ -221,14 +333,31 @@ class DemoCompany:
         cust = self.customers
         n = len(cust["seconds"])
         start_day = cust["seconds"] // SECONDS_PER_DAY
-        plan = rng.choice(len(c.PLANS), size=n, p=_probabilities(c.PLAN_WEIGHTS))
+        plan = _index_u(c.PLAN_WEIGHTS, stratified_u(rng, self.strata(start_day, "customers")))
         mrr = np.asarray([c.PLAN_MRR[p] for p in c.PLANS])[plan]
-        # Cancellation: a daily hazard (monthly churn), x factor on churn-spike days. A subscription
-        # cancels on the first day its cumulative hazard since the start passes an Exp(1) draw.
+        # Cancellations: each day, about active x daily hazard (monthly churn; x factor on churn-spike
+        # days) subscriptions started before that day, picked at random among the active ones.
         hazard = np.full(self.cal.n, -np.log(1.0 - c.MONTHLY_CHURN) / 30.44)
+        base_hazard = float(hazard[0]) if self.cal.n else 0.0
         hazard *= self.cal.day_factor(self.incidents, "churn_spike")
-        cumulative = np.cumsum(hazard)
-        cancel_day = np.searchsorted(cumulative, cumulative[start_day] + rng.exponential(size=n), side="left")
+        started_before = np.searchsorted(start_day, np.arange(self.cal.n), side="left")
+        active = np.zeros(n, dtype=bool)
+        cancel_day = np.full(n, self.cal.n, dtype=np.int64)
+        # bounded noise drawn per period (see quiet_counts): a period of about `days` x today's
+        # expected cancellations varies by sqrt of that
+        period = self.cal.periods[c.NOISE_PERIOD["churn"]]
+        days = np.bincount(period - period.min())[period - period.min()]
+        noise = _bounded(rng, period.max() - period.min() + 1)[period - period.min()]
+        for day in range(1, self.cal.n):
+            active[started_before[day - 1]:started_before[day]] = True
+            candidates = np.flatnonzero(active[:started_before[day]])
+            expected = len(candidates) * hazard[day]
+            usual = max(len(candidates) * base_hazard * days[day], 1e-9)
+            count = min(int(max(np.rint(expected * (1 + noise[day] / np.sqrt(usual))), 0)), len(candidates))
+            if count:
+                leaving = rng.choice(candidates, size=count, replace=False)
+                active[leaving] = False
+                cancel_day[leaving] = day
         cancelled = cancel_day < self.cal.n
         cancelled_on = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
         cancelled_on[cancelled] = self.cal.dates(cancel_day[cancelled])
@@ -244,13 +373,17 @@ class DemoCompany:
     def orders_frames(self):
         rng = self.rng("orders")
         counts = self.daily_counts(rng, "orders")
+        amount_noise = self.value_noise(rng, counts, "order_amount", _lognormal_cv(c.ORDER_AMOUNT_SIGMA))
 
         def build(first_day, day_counts, first_id):
             seconds = self.event_seconds(rng, day_counts, first_day, c.HOURS_BUSINESS)
             customer, seconds = self.pick_customers(rng, seconds)
             n = len(seconds)
-            amount = np.round(c.ORDER_AMOUNT_MEDIAN * rng.lognormal(0.0, c.ORDER_AMOUNT_SIGMA, n), 2)
-            refunded = rng.random(n) < c.ORDER_REFUND_RATE
+            day = seconds // SECONDS_PER_DAY
+            z = norm_ppf(stratified_u(rng, self.strata(day, "order_amount")))
+            amount = c.ORDER_AMOUNT_MEDIAN * np.exp(c.ORDER_AMOUNT_SIGMA * z)
+            amount = np.round(amount * amount_noise[day], 2)
+            refunded = stratified_u(rng, self.strata(day, "orders")) < c.ORDER_REFUND_RATE
             return _frame("orders", {
                 "order_id": np.arange(first_id, first_id + n, dtype=np.int64),
                 "customer_id": customer + 1,
@@ -286,6 +419,7 @@ class DemoCompany:
     def web_sessions_frames(self):
         rng = self.rng("web_sessions")
         counts = self.daily_counts(rng, "web_sessions")
+        load_noise = self.value_noise(rng, counts, "page_load", _lognormal_cv(c.PAGE_LOAD_SIGMA))
         slowdown = self.cal.day_factor(self.incidents, "page_load_regression")
         pages, weights = [], []
         for page, weight in c.LANDING_WEIGHTS.items():
@@ -300,13 +434,15 @@ class DemoCompany:
         def build(first_day, day_counts, first_id):
             seconds = self.event_seconds(rng, day_counts, first_day, c.HOURS_WEB)
             n = len(seconds)
-            load = c.PAGE_LOAD_MEDIAN_MS * rng.lognormal(0.0, c.PAGE_LOAD_SIGMA, n)
-            load *= slowdown[seconds // SECONDS_PER_DAY]
+            day = seconds // SECONDS_PER_DAY
+            week = self.strata(day, "web_sessions")
+            load = c.PAGE_LOAD_MEDIAN_MS * np.exp(c.PAGE_LOAD_SIGMA * norm_ppf(stratified_u(rng, day)))
+            load *= load_noise[day] * slowdown[day]
             return _frame("web_sessions", {
                 "session_id": np.arange(first_id, first_id + n, dtype=np.int64),
                 "started_at": self.cal.timestamps(seconds),
-                "channel": _pick(rng, c.WEB_CHANNELS, c.WEB_CHANNEL_WEIGHTS, n),
-                "landing_page": _pick(rng, pages, weights, n),
+                "channel": _pick_u(c.WEB_CHANNELS, c.WEB_CHANNEL_WEIGHTS, stratified_u(rng, week)),
+                "landing_page": _pick_u(pages, weights, stratified_u(rng, week)),
                 "page_load_ms": np.maximum(np.rint(load), 1).astype(np.int32),
             })
 
@@ -315,19 +451,28 @@ class DemoCompany:
     def app_requests_frames(self):
         rng = self.rng("app_requests")
         counts = self.daily_counts(rng, "app_requests")
+        response_noise = self.value_noise(rng, counts, "response", c.RESPONSE_DAY_CV)
         outage = self.cal.day_factor(self.incidents, "apdex_outage")
-        latency = np.asarray(c.ENDPOINT_LATENCY)
         endpoints = np.asarray(c.ENDPOINTS, dtype=object)
         statuses = np.asarray(c.STATUS_CODES, dtype=np.int32)
 
         def build(first_day, day_counts, first_id):
             seconds = self.event_seconds(rng, day_counts, first_day, c.HOURS_BUSINESS)
             n = len(seconds)
-            endpoint = rng.choice(len(endpoints), size=n, p=_probabilities(c.ENDPOINT_WEIGHTS))
-            response = c.RESPONSE_MEDIAN_MS * latency[endpoint] * rng.lognormal(0.0, c.RESPONSE_SIGMA, n)
-            response *= np.where(rng.random(n) < c.RESPONSE_TAIL_SHARE, c.RESPONSE_TAIL_FACTOR, 1.0)
-            response = np.minimum(response, c.RESPONSE_CUTOFF_MS) * outage[seconds // SECONDS_PER_DAY]
-            status = statuses[rng.choice(len(statuses), size=n, p=_probabilities(c.STATUS_WEIGHTS))]
+            day = seconds // SECONDS_PER_DAY
+            endpoint = _index_u(c.ENDPOINT_WEIGHTS, stratified_u(rng, day))
+            # lognormal body, heavier tail above the RESPONSE_TAIL_Z quantile; stratified per day
+            z = norm_ppf(stratified_u(rng, day))
+            response = c.RESPONSE_MEDIAN_MS * np.exp(
+                c.RESPONSE_SIGMA * z + c.RESPONSE_TAIL_SLOPE * np.maximum(z - c.RESPONSE_TAIL_Z, 0.0))
+            response *= response_noise[day]
+            # the day's slowest request (the nightly export) runs into the query cut-off
+            response = np.minimum(response, c.RESPONSE_CUTOFF_MS * (1 - c.RESPONSE_PEAK_SPREAD))
+            ends = np.cumsum(day_counts)[day_counts > 0] - 1
+            slowest = np.lexsort((response, day))[ends]
+            response[slowest] = c.RESPONSE_CUTOFF_MS * (1 - c.RESPONSE_PEAK_SPREAD * rng.random(len(ends)))
+            response *= outage[day]
+            status = statuses[_index_u(c.STATUS_WEIGHTS, stratified_u(rng, day))]
             return _frame("app_requests", {
                 "request_id": np.arange(first_id, first_id + n, dtype=np.int64),
                 "requested_at": self.cal.timestamps(seconds),
@@ -341,22 +486,33 @@ class DemoCompany:
     def expenses_frames(self):
         rng = self.rng("expenses")
         # At least one expense a day; the rest of the share follows the trend.
+        # Costs grow slower than the business (EXPENSE_GROWTH_PER_YEAR).
         extra = max(self.target_rows("expenses") - self.cal.n, 0.0)
-        counts = 1 + rng.poisson(extra * self.cal.trend / self.cal.trend.sum())
+        shape = c.EXPENSE_GROWTH_PER_YEAR ** (np.arange(self.cal.n) / 365.0)
+        period = self.cal.periods[c.NOISE_PERIOD["expenses"]]
+        counts = 1 + quiet_counts(rng, extra * shape / shape.sum(), period)
+        amount_noise = self.value_noise(rng, counts, "expense_amount", _lognormal_cv(c.EXPENSE_SIGMA))
         day = np.repeat(np.arange(self.cal.n), counts)
         n = len(day)
-        category = rng.choice(len(c.EXPENSE_CATEGORIES), size=n, p=_probabilities(c.EXPENSE_WEIGHTS))
+        month = self.strata(day, "expenses")
+        category = _index_u(c.EXPENSE_WEIGHTS, stratified_u(rng, month))
         median = np.asarray([c.EXPENSE_MEDIAN[name] for name in c.EXPENSE_CATEGORIES])[category]
+        amount = median * np.exp(c.EXPENSE_SIGMA * norm_ppf(stratified_u(rng, month * 8 + category)))
         yield _frame("expenses", {
             "expense_id": np.arange(1, n + 1, dtype=np.int64),
             "spent_on": self.cal.dates(day),
             "category": np.asarray(c.EXPENSE_CATEGORIES, dtype=object)[category],
-            "amount": np.round(median * rng.lognormal(0.0, c.EXPENSE_SIGMA, n), 2),
+            "amount": np.round(amount * amount_noise[day], 2),
         })
 
     def support_tickets_frames(self):
         rng = self.rng("support_tickets")
         counts = self.daily_counts(rng, "support_tickets")
+        response_noise = self.value_noise(rng, counts, "first_response",
+                                          _lognormal_cv(c.FIRST_RESPONSE_SIGMA))
+        # satisfaction: a bounded shift of the score quantiles per period (0.01 moves the mean ~0.04)
+        answers = counts * c.SURVEY_ANSWER_RATE
+        score_shift = self.value_noise(rng, answers, "satisfaction", c.SATISFACTION_SPREAD) - 1
         cutoff = self.cal.n * SECONDS_PER_DAY  # nothing after the window's last day is known yet
         weekend = self.cal.weekday >= 5
 
@@ -364,16 +520,21 @@ class DemoCompany:
             seconds = self.event_seconds(rng, day_counts, first_day, c.HOURS_BUSINESS)
             customer, seconds = self.pick_customers(rng, seconds)
             n = len(seconds)
-            hours = c.FIRST_RESPONSE_MEDIAN_HOURS * rng.lognormal(0.0, c.FIRST_RESPONSE_SIGMA, n)
-            hours *= np.where(weekend[seconds // SECONDS_PER_DAY], c.WEEKEND_RESPONSE_FACTOR, 1.0)
+            day = seconds // SECONDS_PER_DAY
+            hours = c.FIRST_RESPONSE_MEDIAN_HOURS * np.exp(
+                c.FIRST_RESPONSE_SIGMA * norm_ppf(stratified_u(rng, self.strata(day, "first_response"))))
+            hours *= response_noise[day]
+            hours *= np.where(weekend[day], c.WEEKEND_RESPONSE_FACTOR, 1.0)
             hours = np.minimum(hours, c.FIRST_RESPONSE_MAX_HOURS)
             responded = seconds + np.rint(hours * 3600).astype(np.int64)
-            answered = (rng.random(n) >= c.NEVER_ANSWERED_SHARE) & (responded < cutoff)
+            month = self.strata(day, "satisfaction")
+            answered = (stratified_u(rng, month) >= c.NEVER_ANSWERED_SHARE) & (responded < cutoff)
             closed = responded + np.rint(
                 c.RESOLUTION_MEDIAN_HOURS * 3600 * rng.lognormal(0.0, c.RESOLUTION_SIGMA, n)).astype(np.int64)
             is_closed = answered & (closed < cutoff)
-            surveyed = is_closed & (rng.random(n) < c.SURVEY_ANSWER_RATE)
-            score = rng.choice(5, size=n, p=_probabilities(c.SATISFACTION_WEIGHTS)) + 1
+            surveyed = is_closed & (stratified_u(rng, month * 2 + is_closed) < c.SURVEY_ANSWER_RATE)
+            score_u = np.clip(stratified_u(rng, month * 2 + surveyed) + score_shift[day], 1e-9, 1 - 1e-9)
+            score = _index_u(c.SATISFACTION_WEIGHTS, score_u) + 1
             score = pd.array(score, dtype="Int32")
             score[~surveyed] = pd.NA
             nat = np.datetime64("NaT", "us")

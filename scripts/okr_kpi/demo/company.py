@@ -50,6 +50,26 @@ WEEKDAY_FACTORS: dict[str, tuple[float, ...]] = {
     "newsletter_signups": (1.05, 1.05, 1.05, 1.00, 0.95, 0.80, 0.80),
 }
 
+# Noise is drawn per period, at the grain the demo's KPIs read each quantity (a daily KPI: per
+# day; a weekly one: per week ...), so each KPI moves by one bounded term (see okr_kpi.generate).
+NOISE_PERIOD: dict[str, str] = {
+    "customers": "week",
+    "orders": "week",  # revenue (weekly)
+    "order_amount": "month",  # average order value (monthly)
+    "leads": "day",  # new leads (daily)
+    "web_sessions": "week",  # organic / blog visits (weekly), weakest day (monthly)
+    "page_load": "day",  # page load time (daily)
+    "app_requests": "day",
+    "response": "day",  # apdex, peak response time (daily)
+    "expenses": "month",  # burn (monthly)
+    "expense_amount": "month",
+    "support_tickets": "week",
+    "first_response": "week",  # first response time (weekly)
+    "satisfaction": "month",  # csat (monthly)
+    "newsletter_signups": "week",  # newsletter sign-ups (weekly)
+    "churn": "week",  # churned customers (weekly)
+}
+
 # Hour-of-day profiles (24 relative weights, UTC). Business hours for B2B, evenings for the web.
 HOURS_BUSINESS = (1, 1, 1, 1, 1, 2, 4, 8, 12, 14, 14, 13, 11, 12, 13, 13, 12, 9, 6, 4, 3, 2, 2, 1)
 HOURS_WEB = (3, 2, 2, 2, 2, 3, 5, 7, 9, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 9, 8, 6, 4)
@@ -62,6 +82,9 @@ ACQUISITION_WEIGHTS = (0.40, 0.30, 0.20, 0.10)
 PLANS = ("starter", "growth", "enterprise")
 PLAN_WEIGHTS = (0.62, 0.30, 0.08)
 PLAN_MRR = {"starter": 49.0, "growth": 199.0, "enterprise": 999.0}
+# Share of the customers that exist on the first day: the installed base, moved into the billing
+# system at midnight of the window's first day (so churn starts from a real base, not from zero).
+INSTALLED_BASE_SHARE = 0.5
 # Monthly churn (share of active subscriptions cancelling in a 30.44-day month).
 MONTHLY_CHURN = 0.025
 
@@ -98,16 +121,20 @@ PAGE_LOAD_SIGMA = 0.35
 ENDPOINTS = ("/api/v1/dashboards", "/api/v1/kpis", "/api/v1/objectives", "/api/v1/key-results",
              "/api/v1/check-ins", "/api/v1/reports", "/api/v1/auth/session", "/api/v1/search")
 ENDPOINT_WEIGHTS = (0.22, 0.20, 0.12, 0.14, 0.08, 0.04, 0.12, 0.08)
-# Relative latency per endpoint (multiplies the base lognormal).
-ENDPOINT_LATENCY = (1.0, 0.9, 0.9, 1.0, 0.8, 2.5, 0.5, 1.4)
 RESPONSE_MEDIAN_MS = 110.0
 RESPONSE_SIGMA = 0.55
-# The tail: a small share of requests hit a slow path (cache miss, cold start).
-RESPONSE_TAIL_SHARE = 0.02
-RESPONSE_TAIL_FACTOR = 6.0
-# Slow queries are cut off at this many ms (so the daily peak has a ceiling in normal times);
-# the planted outage multiplies after the cut-off, up to the load balancer's timeout.
+# The tail: above the RESPONSE_TAIL_Z quantile of the body (the slowest ~2%: cache misses, cold
+# starts) the log-latency grows RESPONSE_TAIL_SLOPE faster.
+RESPONSE_TAIL_Z = 2.05
+RESPONSE_TAIL_SLOPE = 1.2
+# Day-to-day variation of the latency scale: sd = RESPONSE_DAY_CV / sqrt(requests of the day), so
+# that a day's apdex varies about as much as a binomial share would (load, cache warmth ...).
+RESPONSE_DAY_CV = 2.0
+# Queries are cut off at this many ms; each day's slowest request (the nightly export) runs into
+# the cut-off, give or take RESPONSE_PEAK_SPREAD, so the daily peak is steady in normal times.
+# The planted outage multiplies after the cut-off, up to the load balancer's timeout.
 RESPONSE_CUTOFF_MS = 2_500
+RESPONSE_PEAK_SPREAD = 0.05
 RESPONSE_MAX_MS = 60_000
 STATUS_CODES = (200, 201, 204, 400, 401, 404, 500, 503)
 STATUS_WEIGHTS = (0.925, 0.03, 0.015, 0.01, 0.005, 0.01, 0.004, 0.001)
@@ -117,6 +144,7 @@ EXPENSE_CATEGORIES = ("payroll", "cloud", "marketing", "office", "tools")
 EXPENSE_WEIGHTS = (0.20, 0.25, 0.25, 0.15, 0.15)
 EXPENSE_MEDIAN = {"payroll": 1500.0, "cloud": 400.0, "marketing": 500.0, "office": 150.0, "tools": 100.0}
 EXPENSE_SIGMA = 0.35
+EXPENSE_GROWTH_PER_YEAR = 1.15
 
 # --- support tickets ----------------------------------------------------------------------------
 TICKET_CHANNELS = ("email", "chat", "phone")
@@ -130,6 +158,9 @@ RESOLUTION_MEDIAN_HOURS = 20.0  # after the first response, lognormal
 RESOLUTION_SIGMA = 0.9
 SURVEY_ANSWER_RATE = 0.40
 SATISFACTION_WEIGHTS = (0.03, 0.05, 0.12, 0.35, 0.45)  # scores 1..5
+# Month-to-month variation of the scores: the quantiles shift by a bounded amount of sd
+# SATISFACTION_SPREAD / sqrt(answers of the month) (0.25: about a binomial share's variation).
+SATISFACTION_SPREAD = 0.25
 
 # --- newsletter ---------------------------------------------------------------------------------
 NEWSLETTER_SOURCES = ("blog", "homepage", "webinar")
