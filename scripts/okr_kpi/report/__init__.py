@@ -234,11 +234,28 @@ def report_command(project: Project) -> Path:
     config = load_config(project.project_dir)
     with connected(project, read_only=project.target == "duckdb") as wh:
         as_of = resolve_as_of(wh, project.schema)
-        write_reports(
-            project,
-            wh,
-            as_of,
-            config=config,
-            run_info={"run_id": None, "command": "report", "exit_code": 0, "stages": {}},
-        )
+        write_reports(project, wh, as_of, config=config, run_info=last_run_info(wh, project.schema, as_of))
     return Path(project.out_dir) / "report.html"
+
+
+def last_run_info(wh, schema: str, as_of: dt.date) -> dict[str, Any]:
+    """The latest `okr-kpi run` of this as_of_date (its id, exit code and stages), for re-rendering."""
+    from okr_kpi.lifecycle import RUNS
+
+    info: dict[str, Any] = {"run_id": None, "command": "report", "exit_code": 0, "stages": {}}
+    if not wh.table_exists(schema, RUNS):
+        return info
+    rows = wh.query(
+        f"select run_id, exit_code, summary from {wh.ident(schema, RUNS)} where command = 'run' "
+        "and as_of_date = ? order by started_at desc limit 1",
+        (as_of,),
+    )
+    if rows:
+        try:
+            stages = json.loads(rows[0]["summary"] or "{}").get("stages", {})
+        except ValueError:
+            stages = {}
+        info.update(
+            run_id=rows[0]["run_id"], command="run", exit_code=int(rows[0]["exit_code"]), stages=stages
+        )
+    return info

@@ -144,6 +144,8 @@ def collect_kpis(
                 ],
                 "breaches": kpi_breaches,
                 "open_breaches": sum(1 for b in (breaches or []) if b["kpi_id"] == kpi_id),
+                "latest_breached": bool(latest_out)
+                and any(b["period_start"] == latest_out["period_start"] for b in kpi_breaches),
             }
         )
     return {"available": True, "items": items}
