@@ -46,9 +46,13 @@ KEY_RESULTS = """
     kr-a,o1,Sales floor,maintain_above,sales,day,latest_period,,50,absolute,1,a
     kr-c,o1,Manual,milestone,,,,0,1,absolute,1,a
 """
-THRESHOLD_ROWS = [("sales", "day", "warning", 60, None), ("sales", "day", "critical", 25, None),
-                  ("sales", "week", "warning", 850, None), ("latency", "week", "warning", None, 120),
-                  ("latency", "week", "critical", None, 150)]
+THRESHOLD_ROWS = [
+    ("sales", "day", "warning", 60, None),
+    ("sales", "day", "critical", 25, None),
+    ("sales", "week", "warning", 850, None),
+    ("latency", "week", "warning", None, 120),
+    ("latency", "week", "critical", None, 150),
+]
 
 
 def sales_value(day: dt.date) -> float | None:
@@ -79,6 +83,7 @@ def inputs_csv() -> str:
 
 # --- expected values, in plain Python ------------------------------------------------------------
 
+
 def daily_sales() -> dict[dt.date, float]:
     return {day: (sales_value(day) or 0.0) for day in DAYS}  # a sum KPI's empty day is 0
 
@@ -106,8 +111,13 @@ def expected_thresholds() -> dict[tuple[str, str, dt.date], tuple[str, float]]:
         for k, g, severity, lower, upper in THRESHOLD_ROWS:
             if (k, g) != (kpi, grain):
                 continue
-            bound = lower if lower is not None and value < lower else upper if upper is not None and value > upper \
+            bound = (
+                lower
+                if lower is not None and value < lower
+                else upper
+                if upper is not None and value > upper
                 else None
+            )
             if bound is None:
                 continue
             rank = 2 if severity == "critical" else 1
@@ -134,11 +144,11 @@ def zscores(series: list[tuple[dt.date, float]], key, excluded=()) -> dict[dt.da
 def expected_anomalies() -> dict[tuple[str, str, dt.date], tuple[str, float]]:
     out = {}
     sales = sorted(daily_sales().items())
-    for day, (mean, z) in zscores(sales, key=lambda d: d.weekday(), excluded={MISSING}).items():
+    for day, (_mean, z) in zscores(sales, key=lambda d: d.weekday(), excluded={MISSING}).items():
         if z <= -3:  # higher is better: only drops
             out[("sales", "day", day)] = ("critical" if abs(z) >= 6 else "warning", z)
     latency = sorted((s, v) for (k, s), v in weekly_values().items() if k == "latency")
-    for start, (mean, z) in zscores(latency, key=lambda d: 0).items():
+    for start, (_mean, z) in zscores(latency, key=lambda d: 0).items():
         if z >= 3:  # lower is better: only rises
             out[("latency", "week", start)] = ("critical" if abs(z) >= 6 else "warning", z)
     return out
@@ -153,25 +163,39 @@ def test_fixture_has_what_it_claims():
     assert thresholds[("sales", "day", D("2024-03-27"))] == ("critical", 25)
     assert thresholds[("latency", "week", D("2024-03-18"))] == ("critical", 150)
     assert {k for k in thresholds if k[1] == "week" and k[0] == "sales"} == {
-        ("sales", "week", D("2024-03-11")), ("sales", "week", D("2024-03-18")), ("sales", "week", D("2024-03-25"))}
+        ("sales", "week", D("2024-03-11")),
+        ("sales", "week", D("2024-03-18")),
+        ("sales", "week", D("2024-03-25")),
+    }
     assert len(thresholds) == 7
     # the three Wednesdays drop and the spike week rises; nothing else
-    assert set(anomalies) == {("sales", "day", MISSING), ("sales", "day", D("2024-03-20")),
-                              ("sales", "day", D("2024-03-27")), ("latency", "week", D("2024-03-18"))}
+    assert set(anomalies) == {
+        ("sales", "day", MISSING),
+        ("sales", "day", D("2024-03-20")),
+        ("sales", "day", D("2024-03-27")),
+        ("latency", "week", D("2024-03-18")),
+    }
 
 
 @pytest.fixture(scope="module", params=TARGETS[:2])
 def built(request, tmp_path_factory):
     target = request.param
     with consumer_project_on(
-        target, tmp_path_factory.mktemp(f"breaches_{target}"),
-        seeds={"kpi_definitions": KPI_DEFINITIONS, "kpi_thresholds": THRESHOLDS,
-               "okr_key_results": KEY_RESULTS, "fixture_kpi_inputs": inputs_csv()},
+        target,
+        tmp_path_factory.mktemp(f"breaches_{target}"),
+        seeds={
+            "kpi_definitions": KPI_DEFINITIONS,
+            "kpi_thresholds": THRESHOLDS,
+            "okr_key_results": KEY_RESULTS,
+            "fixture_kpi_inputs": inputs_csv(),
+        },
         models={"fixture_inputs": fixture_inputs_model()},
         kpi_inputs=["fixture_inputs"],
         vars={"as_of_date": AS_OF},
     ) as project:
-        proc = project.dbt("build", "--select", "+fct_kpi_breaches", "--indirect-selection", "cautious", check=False)
+        proc = project.dbt(
+            "build", "--select", "+fct_kpi_breaches", "--indirect-selection", "cautious", check=False
+        )
         assert proc.returncode == 0, proc.stdout[-5000:]
         project.build_log = proc.stdout
         yield project
@@ -220,8 +244,11 @@ def test_suspect_breaches_are_the_ones_on_a_missing_load(built):
     suspect = {(r["kpi_id"], r["grain"], r["period_start"], r["rule"]) for r in rows if r["is_suspect"]}
     # 03-13 had no sales input although sales has input on 90 of 91 days: its day (threshold and
     # anomaly) and its week (threshold) are suspect; nothing else.
-    assert suspect == {("sales", "day", MISSING, "threshold"), ("sales", "day", MISSING, "anomaly"),
-                       ("sales", "week", D("2024-03-11"), "threshold")}
+    assert suspect == {
+        ("sales", "day", MISSING, "threshold"),
+        ("sales", "day", MISSING, "anomaly"),
+        ("sales", "week", D("2024-03-11"), "threshold"),
+    }
     for r in rows:
         if r["is_suspect"]:
             assert r["suspect_reason"] == "missing_load: no input rows on 2024-03-13"
@@ -235,16 +262,22 @@ def test_dbt_gx_and_mart_report_the_same_threshold_breaches(built, monkeypatch):
 
     expected = {(k, g, str(s)) for k, g, s in expected_thresholds()}
     # 1. dbt build: the warning test's stored failures, its count in run_results.json, its log lines
-    audit = built.query("select kpi_id, grain, period_start from {schema}_dbt_test__audit."
-                        "okr_kpi_kpi_thresholds_fct_kpi_periods_")
+    audit = built.query(
+        "select kpi_id, grain, period_start from {schema}_dbt_test__audit."
+        "okr_kpi_kpi_thresholds_fct_kpi_periods_"
+    )
     from_dbt = {(r["kpi_id"], r["grain"], str(r["period_start"])[:10]) for r in audit}
-    run_results = json.loads((built.path.parent / "target" / "run_results.json").read_text()
-                             if (built.path.parent / "target").exists() else "{}") or json.loads(
-        open(built.env["DBT_TARGET_PATH"] + "/run_results.json").read())
+    run_results = json.loads(
+        (built.path.parent / "target" / "run_results.json").read_text()
+        if (built.path.parent / "target").exists()
+        else "{}"
+    ) or json.loads(open(built.env["DBT_TARGET_PATH"] + "/run_results.json").read())
     test_result = [r for r in run_results["results"] if "kpi_thresholds_fct_kpi_periods" in r["unique_id"]]
     assert [(r["status"], r["failures"]) for r in test_result] == [("warn", len(expected))]
-    assert "KPI threshold breach (critical): sales day 2024-03-13 value 0.0 is below lower_bound 25" in \
-        built.build_log
+    assert (
+        "KPI threshold breach (critical): sales day 2024-03-13 value 0.0 is below lower_bound 25"
+        in built.build_log
+    )
     # 2. Great Expectations, in the warehouse
     for key, value in built.env.items():
         monkeypatch.setenv(key, value)
@@ -256,8 +289,11 @@ def test_dbt_gx_and_mart_report_the_same_threshold_breaches(built, monkeypatch):
     assert from_dbt == from_gx == from_mart == expected
     # one GX expectation per threshold row; the sales day warning row fails on 03-13, 03-20, 03-27
     assert len([o for o in result.outcomes if o.kind == "threshold"]) == len(THRESHOLD_ROWS)
-    warning_day = [o for o in result.outcomes if (o.kpi_id, o.grain, o.details.get("severity")) ==
-                   ("sales", "day", "warning")]
+    warning_day = [
+        o
+        for o in result.outcomes
+        if (o.kpi_id, o.grain, o.details.get("severity")) == ("sales", "day", "warning")
+    ]
     assert [(o.success, o.unexpected_count) for o in warning_day] == [(False, 3)]
     assert result.exit_code() == 10  # BREACHES
     assert result.data_docs_path and result.data_docs_path.endswith("index.html")

@@ -17,7 +17,6 @@ import duckdb
 import great_expectations as gx
 import great_expectations.expectations as gxe
 import pytest
-
 from okr_kpi.checks import duckdb_buffered
 from okr_kpi.checks.runner import CheckResult, Outcome
 from okr_kpi.checks.worker import _error_of
@@ -44,8 +43,10 @@ def validate(url: str, expectation):
 
 def test_buffered_dialect_fails_a_check_that_must_fail(db_path):
     duckdb_buffered.register()
-    result = validate(duckdb_buffered.connection_string(str(db_path)),
-                      gxe.ExpectColumnValuesToBeBetween(column="v", min_value=0, max_value=7))
+    result = validate(
+        duckdb_buffered.connection_string(str(db_path)),
+        gxe.ExpectColumnValuesToBeBetween(column="v", min_value=0, max_value=7),
+    )
     assert _error_of(result) is None
     assert result.success is False
     assert result.result["unexpected_count"] == 3
@@ -54,8 +55,10 @@ def test_buffered_dialect_fails_a_check_that_must_fail(db_path):
 
 def test_buffered_dialect_passes_a_check_that_must_pass(db_path):
     duckdb_buffered.register()
-    result = validate(duckdb_buffered.connection_string(str(db_path)),
-                      gxe.ExpectColumnValuesToBeBetween(column="v", min_value=0, max_value=100))
+    result = validate(
+        duckdb_buffered.connection_string(str(db_path)),
+        gxe.ExpectColumnValuesToBeBetween(column="v", min_value=0, max_value=100),
+    )
     assert _error_of(result) is None
     assert result.success is True
     assert result.result["unexpected_count"] == 0
@@ -63,20 +66,32 @@ def test_buffered_dialect_passes_a_check_that_must_pass(db_path):
 
 def test_buffered_dialect_counts_nulls(db_path):
     duckdb_buffered.register()
-    result = validate(duckdb_buffered.connection_string(str(db_path)),
-                      gxe.ExpectColumnValuesToNotBeNull(column="v"))
+    result = validate(
+        duckdb_buffered.connection_string(str(db_path)), gxe.ExpectColumnValuesToNotBeNull(column="v")
+    )
     assert (result.success, result.result["unexpected_count"]) == (False, 1)
 
 
 def test_stock_dialect_error_is_reported_as_an_error_not_a_pass_or_breach(db_path):
     # Without the workaround the engine error hides in exception_info; okr-kpi surfaces it.
-    result = validate(f"duckdb:///{db_path}?access_mode=read_only", gxe.ExpectColumnValuesToBeBetween(column="v", min_value=0, max_value=100))
+    result = validate(
+        f"duckdb:///{db_path}?access_mode=read_only",
+        gxe.ExpectColumnValuesToBeBetween(column="v", min_value=0, max_value=100),
+    )
     error = _error_of(result)
     if error is None:  # GX or duckdb_engine fixed upstream: the workaround is then harmless
         pytest.skip("the stock duckdb dialect works with this GX version")
     assert result.success is False  # GX's own verdict would read as a failure ...
-    outcome = Outcome(suite="s", expectation="between(v)", kpi_id="k", grain="day", success=None,
-                      unexpected_count=None, error=error, details={"kind": "threshold"})
+    outcome = Outcome(
+        suite="s",
+        expectation="between(v)",
+        kpi_id="k",
+        grain="day",
+        success=None,
+        unexpected_count=None,
+        error=error,
+        details={"kind": "threshold"},
+    )
     checked = CheckResult(outcomes=[outcome])
     # ... okr-kpi reports it as an engine error: no breach, no data-quality failure, exit ERROR.
     assert checked.errors == [outcome]

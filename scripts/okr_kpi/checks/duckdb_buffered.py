@@ -55,12 +55,12 @@ class BufferedCursor(duckdb_engine.CursorWrapper):
 
     def fetchmany(self, size: int | None = None) -> list:
         size = 1 if size is None else size
-        rows = self._rows[self._position:self._position + size]
+        rows = self._rows[self._position : self._position + size]
         self._position += len(rows)
         return rows
 
     def fetchall(self) -> list:
-        rows = self._rows[self._position:]
+        rows = self._rows[self._position :]
         self._position = len(self._rows)
         return rows
 

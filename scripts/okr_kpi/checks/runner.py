@@ -33,13 +33,22 @@ NOISE = ("nanobind", "leaked", "Skipping doctests")
 _MIRRORS = {
     "not_null": ("ExpectColumnValuesToNotBeNull", lambda kw: {"column": kw["column_name"]}),
     "unique": ("ExpectColumnValuesToBeUnique", lambda kw: {"column": kw["column_name"]}),
-    "accepted_values": ("ExpectColumnValuesToBeInSet",
-                        lambda kw: {"column": kw["column_name"], "value_set": list(kw["values"])}),
-    "values_between": ("ExpectColumnValuesToBeBetween",
-                       lambda kw: {"column": kw["column_name"], "min_value": kw.get("min_value"),
-                                   "max_value": kw.get("max_value")}),
-    "row_count_between": ("ExpectTableRowCountToBeBetween",
-                          lambda kw: {"min_value": kw.get("min_value"), "max_value": kw.get("max_value")}),
+    "accepted_values": (
+        "ExpectColumnValuesToBeInSet",
+        lambda kw: {"column": kw["column_name"], "value_set": list(kw["values"])},
+    ),
+    "values_between": (
+        "ExpectColumnValuesToBeBetween",
+        lambda kw: {
+            "column": kw["column_name"],
+            "min_value": kw.get("min_value"),
+            "max_value": kw.get("max_value"),
+        },
+    ),
+    "row_count_between": (
+        "ExpectTableRowCountToBeBetween",
+        lambda kw: {"min_value": kw.get("min_value"), "max_value": kw.get("max_value")},
+    ),
 }
 
 
@@ -79,12 +88,16 @@ class CheckResult:
     @property
     def failures(self) -> list[Outcome]:
         """Data-quality failures: source expectations of error severity that failed."""
-        return [o for o in self.outcomes if o.kind != "threshold" and o.success is False and o.severity == "error"]
+        return [
+            o for o in self.outcomes if o.kind != "threshold" and o.success is False and o.severity == "error"
+        ]
 
     @property
     def warnings(self) -> list[Outcome]:
         """Source expectations of warn severity that failed (reported, not failing)."""
-        return [o for o in self.outcomes if o.kind != "threshold" and o.success is False and o.severity != "error"]
+        return [
+            o for o in self.outcomes if o.kind != "threshold" and o.success is False and o.severity != "error"
+        ]
 
     @property
     def threshold_breaches(self) -> set[tuple[str, str, str]]:
@@ -118,7 +131,9 @@ def connection_string(project: Project) -> tuple[str, str]:
         from okr_kpi.checks.duckdb_buffered import connection_string as duckdb_url
 
         if not project.duckdb_path.exists():
-            raise OkrKpiError(f"no DuckDB warehouse at {project.duckdb_path}: run `okr-kpi run` (or dbt build) first")
+            raise OkrKpiError(
+                f"no DuckDB warehouse at {project.duckdb_path}: run `okr-kpi run` (or dbt build) first"
+            )
         return "duckdb", duckdb_url(str(project.duckdb_path))
     if project.target == "postgres":
         user = quote_plus(os.environ.get("PGUSER", "postgres"))
@@ -128,8 +143,10 @@ def connection_string(project: Project) -> tuple[str, str]:
         port = os.environ.get("PGPORT", "5432")
         db = os.environ.get("PGDATABASE", "postgres")
         return "postgres", f"postgresql+psycopg2://{auth}@{host}:{port}/{db}"
-    raise OkrKpiError(f"okr-kpi check supports the duckdb and postgres targets, not {project.target!r} "
-                      "(on Spark, the dbt tests of `okr-kpi run` do the checking)")
+    raise OkrKpiError(
+        f"okr-kpi check supports the duckdb and postgres targets, not {project.target!r} "
+        "(on Spark, the dbt tests of `okr-kpi run` do the checking)"
+    )
 
 
 def load_manifest(project: Project) -> dict:
@@ -144,7 +161,11 @@ def load_manifest(project: Project) -> dict:
 
 def _relation(manifest: dict, name: str, resource_type: str) -> str:
     for node in manifest.get("nodes", {}).values():
-        if node.get("resource_type") == resource_type and node.get("name") == name and node.get("relation_name"):
+        if (
+            node.get("resource_type") == resource_type
+            and node.get("name") == name
+            and node.get("relation_name")
+        ):
             return node["relation_name"]
     raise OkrKpiError(f"the dbt manifest has no {resource_type} {name!r}: is okr_kpi installed and built?")
 
@@ -165,21 +186,26 @@ def source_expectations(manifest: dict) -> list[dict]:
         kwargs = {k: v for k, v in (meta.get("kwargs") or {}).items() if k != "model"}
         if "column_name" in kwargs:
             kwargs["column_name"] = str(kwargs["column_name"]).strip('"')
-        out.append({
-            "schema": source["schema"],
-            "table": source.get("identifier") or source["name"],
-            "relation": source["relation_name"],
-            "source": f"{source['source_name']}.{source['name']}",
-            "test_name": node["name"],
-            "severity": str(node.get("config", {}).get("severity", "error")).lower(),
-            "expectation": expectation,
-            "kwargs": build(kwargs),
-        })
+        out.append(
+            {
+                "schema": source["schema"],
+                "table": source.get("identifier") or source["name"],
+                "relation": source["relation_name"],
+                "source": f"{source['source_name']}.{source['name']}",
+                "test_name": node["name"],
+                "test_id": node["unique_id"],
+                "severity": str(node.get("config", {}).get("severity", "error")).lower(),
+                "expectation": expectation,
+                "kwargs": build(kwargs),
+            }
+        )
     return sorted(out, key=lambda i: (i["table"], i["test_name"]))
 
 
 def _filtered(stderr: str) -> str:
-    return "\n".join(line for line in stderr.splitlines() if line.strip() and not any(n in line for n in NOISE))
+    return "\n".join(
+        line for line in stderr.splitlines() if line.strip() and not any(n in line for n in NOISE)
+    )
 
 
 def run_checks(project: Project, as_of: str | None = None) -> CheckResult:
@@ -201,15 +227,21 @@ def run_checks(project: Project, as_of: str | None = None) -> CheckResult:
         spec_path, result_path = Path(tmp) / "spec.json", Path(tmp) / "result.json"
         spec_path.write_text(json.dumps(spec))
         env = {**project.env(), CONNECTION_ENV: url, "GX_ANALYTICS_ENABLED": "false"}
-        proc = subprocess.run([sys.executable, "-m", "okr_kpi.checks.worker", str(spec_path), str(result_path)],
-                              env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "okr_kpi.checks.worker", str(spec_path), str(result_path)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if not result_path.exists():
             detail = _filtered(proc.stderr)[-3000:]
             return CheckResult(outcomes=[], fatal=f"the GX worker died (exit {proc.returncode}): {detail}")
         data = json.loads(result_path.read_text())
     if "fatal" in data:
         return CheckResult(outcomes=[], fatal=data["fatal"].replace(url, "<connection>"))
-    return CheckResult(outcomes=[Outcome(**o) for o in data["outcomes"]], data_docs_path=data.get("data_docs_path"))
+    return CheckResult(
+        outcomes=[Outcome(**o) for o in data["outcomes"]], data_docs_path=data.get("data_docs_path")
+    )
 
 
 def _ensure_gx_dir(path: Path) -> None:
@@ -227,23 +259,31 @@ def summary_lines(result: CheckResult) -> list[str]:
         return [f"ERROR  the checks could not run: {result.fatal}"]
     total = len(result.outcomes)
     passed = sum(1 for o in result.outcomes if o.success is True)
-    lines.append(f"Great Expectations: {total} expectations, {passed} passed, {len(result.failures)} data-quality "
-                 f"failures, {len(result.warnings)} warnings, {len(result.threshold_breaches)} threshold breaches, "
-                 f"{len(result.errors)} engine errors")
+    lines.append(
+        f"Great Expectations: {total} expectations, {passed} passed, {len(result.failures)} data-quality "
+        f"failures, {len(result.warnings)} warnings, {len(result.threshold_breaches)} threshold breaches, "
+        f"{len(result.errors)} engine errors"
+    )
     for o in result.errors:
         lines.append(f"ERROR    {o.suite}: {o.expectation}: {o.error}")
     for o in result.failures:
-        lines.append(f"FAIL     {o.suite}: {o.expectation}: {o.unexpected_count} unexpected "
-                     f"(dbt test {o.details.get('test_name')})")
+        lines.append(
+            f"FAIL     {o.suite}: {o.expectation}: {o.unexpected_count} unexpected "
+            f"(dbt test {o.details.get('test_name')})"
+        )
     for o in result.warnings:
         lines.append(f"WARN     {o.suite}: {o.expectation}: {o.unexpected_count} unexpected")
     for o in result.outcomes:
         if o.kind == "threshold" and o.success is False:
             d = o.details
-            bounds = f"[{'' if d.get('lower_bound') is None else d['lower_bound']}, " \
-                     f"{'' if d.get('upper_bound') is None else d['upper_bound']}]"
-            lines.append(f"BREACH   {o.kpi_id} {o.grain} ({d.get('severity')}) outside {bounds}: "
-                         + ", ".join(d.get("unexpected_period_starts", [])))
+            bounds = (
+                f"[{'' if d.get('lower_bound') is None else d['lower_bound']}, "
+                f"{'' if d.get('upper_bound') is None else d['upper_bound']}]"
+            )
+            lines.append(
+                f"BREACH   {o.kpi_id} {o.grain} ({d.get('severity')}) outside {bounds}: "
+                + ", ".join(d.get("unexpected_period_starts", []))
+            )
     if result.data_docs_path:
         lines.append(f"Data Docs: {result.data_docs_path}")
     return lines

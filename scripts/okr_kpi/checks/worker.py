@@ -41,16 +41,31 @@ def read_thresholds(engine, relation: str) -> list[dict]:
     import sqlalchemy as sa
 
     with engine.connect() as con:
-        rows = con.execute(sa.text(
-            f"select kpi_id, grain, severity, lower_bound, upper_bound from {relation} order by kpi_id, grain, severity"
-        )).mappings().all()
+        rows = (
+            con.execute(
+                sa.text(
+                    "select kpi_id, grain, severity, lower_bound, upper_bound "
+                    f"from {relation} order by kpi_id, grain, severity"
+                )
+            )
+            .mappings()
+            .all()
+        )
     out = []
     for row in rows:
+
         def num(v):
             return None if v is None or str(v).strip() == "" else float(v)
 
-        out.append({"kpi_id": str(row["kpi_id"]), "grain": str(row["grain"]), "severity": str(row["severity"]),
-                    "lower_bound": num(row["lower_bound"]), "upper_bound": num(row["upper_bound"])})
+        out.append(
+            {
+                "kpi_id": str(row["kpi_id"]),
+                "grain": str(row["grain"]),
+                "severity": str(row["severity"]),
+                "lower_bound": num(row["lower_bound"]),
+                "upper_bound": num(row["upper_bound"]),
+            }
+        )
     return out
 
 
@@ -93,25 +108,39 @@ def _run(spec: dict) -> dict:
         if row["lower_bound"] is None and row["upper_bound"] is None:
             continue
         by_kpi_grain.setdefault((row["kpi_id"], row["grain"]), []).append(row)
-    as_of_filter = f" and period_end <= cast({_sql_literal(spec['as_of'])} as date)" if spec.get("as_of") else ""
+    as_of_filter = (
+        f" and period_end <= cast({_sql_literal(spec['as_of'])} as date)" if spec.get("as_of") else ""
+    )
     for (kpi_id, grain), rows in sorted(by_kpi_grain.items()):
         asset = datasource.add_query_asset(
             name=f"periods__{kpi_id}__{grain}",
-            query=(f"select kpi_id, grain, period_start, value from {spec['relations']['fct_kpi_periods']} "
-                   f"where kpi_id = {_sql_literal(kpi_id)} and grain = {_sql_literal(grain)} "
-                   f"and is_complete and is_fully_covered{as_of_filter}"),
+            query=(
+                f"select kpi_id, grain, period_start, value from {spec['relations']['fct_kpi_periods']} "
+                f"where kpi_id = {_sql_literal(kpi_id)} and grain = {_sql_literal(grain)} "
+                f"and is_complete and is_fully_covered{as_of_filter}"
+            ),
         )
         expectations = []
         for row in rows:
-            expectations.append((
-                gxe.ExpectColumnValuesToBeBetween(
-                    column="value", min_value=row["lower_bound"], max_value=row["upper_bound"],
-                    meta={"okr_kpi": {"kind": "threshold", **row}},
-                ),
-                row,
-            ))
-        plans.append(("threshold", f"{THRESHOLD_SUITE_PREFIX}__{kpi_id}__{grain}", asset.add_batch_definition_whole_table("all"),
-                      expectations))
+            expectations.append(
+                (
+                    gxe.ExpectColumnValuesToBeBetween(
+                        column="value",
+                        min_value=row["lower_bound"],
+                        max_value=row["upper_bound"],
+                        meta={"okr_kpi": {"kind": "threshold", **row}},
+                    ),
+                    row,
+                )
+            )
+        plans.append(
+            (
+                "threshold",
+                f"{THRESHOLD_SUITE_PREFIX}__{kpi_id}__{grain}",
+                asset.add_batch_definition_whole_table("all"),
+                expectations,
+            )
+        )
 
     # 2. Source expectations: mirrors of the dbt source tests, one table asset per source table.
     tables: dict[tuple[str, str], list[dict]] = {}
@@ -119,14 +148,29 @@ def _run(spec: dict) -> dict:
         tables.setdefault((item["schema"], item["table"]), []).append(item)
     for (schema, table), items in sorted(tables.items()):
         # A query asset rather than a table asset: GX's table assets drop the schema on DuckDB.
-        asset = datasource.add_query_asset(name=f"source__{schema}__{table}",
-                                           query=f"select * from {items[0]['relation']}")
+        asset = datasource.add_query_asset(
+            name=f"source__{schema}__{table}", query=f"select * from {items[0]['relation']}"
+        )
         expectations = []
         for item in items:
             cls = getattr(gxe, item["expectation"])
-            expectations.append((cls(**item["kwargs"], meta={"okr_kpi": {"kind": "source", **{
-                k: item[k] for k in ("test_name", "severity", "source")}}}), item))
-        plans.append(("source", f"source__{table}", asset.add_batch_definition_whole_table("all"), expectations))
+            expectations.append(
+                (
+                    cls(
+                        **item["kwargs"],
+                        meta={
+                            "okr_kpi": {
+                                "kind": "source",
+                                **{k: item[k] for k in ("test_name", "test_id", "severity", "source")},
+                            }
+                        },
+                    ),
+                    item,
+                )
+            )
+        plans.append(
+            ("source", f"source__{table}", asset.add_batch_definition_whole_table("all"), expectations)
+        )
 
     validation_definitions: dict[str, list] = {"threshold": [], "source": []}
     for kind, suite_name, batch_definition, expectations in plans:
@@ -134,15 +178,21 @@ def _run(spec: dict) -> dict:
             context.suites.delete(suite_name)
         except Exception:
             pass
-        suite = context.suites.add(gx.ExpectationSuite(
-            name=suite_name, expectations=[expectation for expectation, _ in expectations]))
+        suite = context.suites.add(
+            gx.ExpectationSuite(
+                name=suite_name, expectations=[expectation for expectation, _ in expectations]
+            )
+        )
         name = f"vd__{suite_name}"
         try:
             context.validation_definitions.delete(name)
         except Exception:
             pass
-        validation_definitions[kind].append(context.validation_definitions.add(
-            gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)))
+        validation_definitions[kind].append(
+            context.validation_definitions.add(
+                gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
+            )
+        )
 
     # Thresholds need every unexpected period (COMPLETE, indexed by period_start); sources a summary.
     result_formats = {
@@ -159,12 +209,14 @@ def _run(spec: dict) -> dict:
             context.checkpoints.delete(checkpoint_name)
         except Exception:
             pass
-        checkpoint = context.checkpoints.add(gx.Checkpoint(
-            name=checkpoint_name,
-            validation_definitions=definitions,
-            actions=[UpdateDataDocsAction(name="update_data_docs")],
-            result_format=result_formats[kind],
-        ))
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=checkpoint_name,
+                validation_definitions=definitions,
+                actions=[UpdateDataDocsAction(name="update_data_docs")],
+                result_format=result_formats[kind],
+            )
+        )
         result = checkpoint.run()
         for suite_result in result.run_results.values():
             suite_name = suite_result.suite_name
@@ -176,23 +228,30 @@ def _run(spec: dict) -> dict:
                 details["element_count"] = res.get("element_count")
                 if meta.get("kind") == "threshold" and not error:
                     details["unexpected_period_starts"] = sorted(
-                        str(i.get("period_start"))[:10] for i in (res.get("unexpected_index_list") or [])
-                        if isinstance(i, dict))
+                        str(i.get("period_start"))[:10]
+                        for i in (res.get("unexpected_index_list") or [])
+                        if isinstance(i, dict)
+                    )
                     details["unexpected_values"] = res.get("unexpected_list") or []
                 if meta.get("kind") == "source":
                     details["observed_value"] = res.get("observed_value")
-                    details["partial_unexpected_list"] = [str(v) for v in (res.get("partial_unexpected_list") or [])][:10]
+                    details["partial_unexpected_list"] = [
+                        str(v) for v in (res.get("partial_unexpected_list") or [])
+                    ][:10]
                 kwargs = r.expectation_config.kwargs
-                outcomes.append({
-                    "suite": suite_name,
-                    "expectation": r.expectation_config.type + (f"({kwargs['column']})" if kwargs.get("column") else ""),
-                    "kpi_id": meta.get("kpi_id"),
-                    "grain": meta.get("grain"),
-                    "success": None if error else bool(r.success),
-                    "unexpected_count": None if error else res.get("unexpected_count"),
-                    "error": error,
-                    "details": details,
-                })
+                outcomes.append(
+                    {
+                        "suite": suite_name,
+                        "expectation": r.expectation_config.type
+                        + (f"({kwargs['column']})" if kwargs.get("column") else ""),
+                        "kpi_id": meta.get("kpi_id"),
+                        "grain": meta.get("grain"),
+                        "success": None if error else bool(r.success),
+                        "unexpected_count": None if error else res.get("unexpected_count"),
+                        "error": error,
+                        "details": details,
+                    }
+                )
     if outcomes:
         sites = context.get_docs_sites_urls(site_name="local_site")
         if sites:
