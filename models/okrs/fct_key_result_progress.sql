@@ -82,7 +82,9 @@ paced as (
         -- the side of the target that counts as reaching it
         case when kr_type in ('decrease', 'maintain_below') then -1.0 else 1.0 end as target_side,
         case
-            when target is null and baseline is null then 'no baseline (relative target or no KPI value before the cycle)'
+            when
+                target is null and baseline is null
+                then 'no baseline (relative target, and no KPI value before the cycle)'
             when target is null then 'no target'
             when kr_type in ('increase', 'decrease') and baseline is null then 'no baseline'
             when kr_type in ('increase', 'decrease') and target = baseline then 'target equals baseline'
@@ -103,10 +105,10 @@ statused as (
                 then case when is_latest_period_held then 'on_track' else 'off_track' end
             when kr_type = 'milestone'
                 then case
-                    when is_milestone_met then 'achieved'
-                    when date_day >= cycle_end_date then 'off_track'
-                    else 'on_track'
-                end
+                        when is_milestone_met then 'achieved'
+                        when date_day >= cycle_end_date then 'off_track'
+                        else 'on_track'
+                    end
             when score >= 1 then 'achieved'
             when pace_ratio >= {{ on_track_pace }} then 'on_track'
             when pace_ratio >= {{ at_risk_pace }} then 'at_risk'
@@ -167,7 +169,8 @@ final as (
                 when date_day >= cycle_end_date and current_value is not null then current_value
                 else forecast_value
             end
-        as {{ double }}) as forecast_value,
+            as {{ double }}
+        ) as forecast_value,
         cast(forecast_probability as {{ double }}) as forecast_probability,
         cast(forecast_std_error as {{ double }}) as forecast_std_error,
         cast(forecast_points as integer) as forecast_points,

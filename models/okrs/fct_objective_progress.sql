@@ -43,12 +43,12 @@ objective_days as (
     select
         objectives.objective_id,
         spine.date_day,
-        {{ dbt.datediff('objectives.cycle_start_date', 'spine.date_day', 'day') }} + 1 as elapsed_days
+        {{ dbt.datediff('objectives.cycle_start_date', 'spine.date_day', 'day') }} + 1 as elapsed_days  -- noqa: LT05
     from objectives
     inner join spine
         on
-            spine.date_day >= objectives.cycle_start_date
-            and spine.date_day <= objectives.cycle_end_date
+            objectives.cycle_start_date <= spine.date_day
+            and objectives.cycle_end_date >= spine.date_day
 ),
 
 own as (
@@ -118,7 +118,7 @@ scored as (
         rolled.scored_child_objective_count,
         own.own_weighted_score / nullif(own.own_weight, 0) as key_result_score,
         rolled.score as progress,
-        rolled.score as score,
+        rolled.score,
         cast(own.elapsed_days as {{ double }}) / objectives.cycle_days as expected_progress
     from own
     inner join objectives on own.objective_id = objectives.objective_id
@@ -159,7 +159,8 @@ final as (
                 when progress / expected_progress >= {{ at_risk_pace }} then 'at_risk'
                 else 'off_track'
             end
-        as {{ dbt.type_string() }}) as status,
+            as {{ dbt.type_string() }}
+        ) as status,
         cast(
             case
                 when date_day < cycle_end_date or score is null then null
@@ -167,7 +168,8 @@ final as (
                 when score >= {{ grade_yellow }} then 'yellow'
                 else 'red'
             end
-        as {{ dbt.type_string() }}) as grade,
+            as {{ dbt.type_string() }}
+        ) as grade,
         cast(date_day = {{ okr_kpi.as_of_date() }} or date_day = cycle_end_date as boolean) as is_latest
     from scored
 )

@@ -39,7 +39,7 @@ prior_periods as (
         on
             key_results.kpi_id = periods.kpi_id
             and key_results.grain = periods.grain
-            and periods.period_end < key_results.cycle_start_date
+            and key_results.cycle_start_date > periods.period_end
     where key_results.measured_by = 'kpi' and key_results.measure = 'latest_period'
 ),
 
@@ -54,7 +54,7 @@ prior_check_ins as (
     inner join check_ins
         on
             key_results.key_result_id = check_ins.key_result_id
-            and check_ins.check_in_date <= key_results.cycle_start_date
+            and key_results.cycle_start_date >= check_ins.check_in_date
     where key_results.measured_by = 'check_ins'
 ),
 

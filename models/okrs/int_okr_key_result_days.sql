@@ -24,13 +24,13 @@ final as (
     select
         key_results.key_result_id,
         spine.date_day,
-        {{ dbt.datediff('key_results.cycle_start_date', 'spine.date_day', 'day') }} + 1 as elapsed_days,
+        {{ dbt.datediff('key_results.cycle_start_date', 'spine.date_day', 'day') }} + 1 as elapsed_days,  -- noqa: LT05
         key_results.cycle_days
     from key_results
     inner join spine
         on
-            spine.date_day >= key_results.cycle_start_date
-            and spine.date_day <= key_results.cycle_end_date
+            key_results.cycle_start_date <= spine.date_day
+            and key_results.cycle_end_date >= spine.date_day
 )
 
 select * from final

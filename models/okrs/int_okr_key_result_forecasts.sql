@@ -25,18 +25,24 @@ sums as (
         key_result_id,
         date_day,
         cast(cycle_days as {{ double }}) as x_end,
-        {%- for name, expression in [
-            ('n', 'case when y is not null then 1.0 else 0.0 end'),
-            ('sum_x', 'case when y is not null then x end'),
-            ('sum_y', 'y'),
-            ('sum_xx', 'case when y is not null then x * x end'),
-            ('sum_xy', 'x * y'),
-            ('sum_yy', 'y * y'),
-        ] %}
-        coalesce(sum({{ expression }}) over (
+        coalesce(sum(case when y is not null then 1.0 else 0.0 end) over (
             partition by key_result_id order by date_day rows between unbounded preceding and current row
-        ), 0) as {{ name }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        ), 0) as n,
+        coalesce(sum(case when y is not null then x end) over (
+            partition by key_result_id order by date_day rows between unbounded preceding and current row
+        ), 0) as sum_x,
+        coalesce(sum(y) over (
+            partition by key_result_id order by date_day rows between unbounded preceding and current row
+        ), 0) as sum_y,
+        coalesce(sum(case when y is not null then x * x end) over (
+            partition by key_result_id order by date_day rows between unbounded preceding and current row
+        ), 0) as sum_xx,
+        coalesce(sum(x * y) over (
+            partition by key_result_id order by date_day rows between unbounded preceding and current row
+        ), 0) as sum_xy,
+        coalesce(sum(y * y) over (
+            partition by key_result_id order by date_day rows between unbounded preceding and current row
+        ), 0) as sum_yy
     from key_result_values
 ),
 
@@ -70,10 +76,9 @@ final as (
         (sum_y - slope * sum_x) / nullif(n, 0) + slope * x_end as forecast_value,
         case
             when n >= 3 and sxx > 0
-                then sqrt(
-                    case when syy - slope * sxy > 0 then syy - slope * sxy else 0 end / (n - 2)
-                )
-                * sqrt(1 + 1 / n + (x_end - sum_x / n) * (x_end - sum_x / n) / sxx)
+                then
+                    sqrt(case when syy - slope * sxy > 0 then syy - slope * sxy else 0 end / (n - 2))
+                    * sqrt(1 + 1 / n + (x_end - sum_x / n) * (x_end - sum_x / n) / sxx)
         end as forecast_std_error
     from fitted
 )

@@ -106,9 +106,9 @@ final as (
                 then cast(periods_held as {{ okr_kpi.type_double() }}) / nullif(periods_counted, 0)
             when kr_type = 'milestone'
                 then coalesce(
-                    linear_progress,
-                    case when milestone_met = 1 then 1.0 when current_value is not null then 0.0 end
-                )
+                        linear_progress,
+                        case when milestone_met = 1 then 1.0 when current_value is not null then 0.0 end
+                    )
         end as progress,
         case
             when kr_type in ('increase', 'decrease')
@@ -116,7 +116,10 @@ final as (
             when kr_type in ('maintain_above', 'maintain_below')
                 then cast(periods_held as {{ okr_kpi.type_double() }}) / nullif(periods_counted, 0)
             when kr_type = 'milestone'
-                then case when milestone_met = 1 then 1.0 when current_value is not null and target is not null then 0.0 end
+                then case
+                        when milestone_met = 1 then 1.0
+                        when current_value is not null and target is not null then 0.0
+                    end
         end as score,
         case when kr_type in ('maintain_above', 'maintain_below') then periods_counted end as periods_counted,
         case when kr_type in ('maintain_above', 'maintain_below') then periods_held end as periods_held,

@@ -60,7 +60,7 @@ final as (
         key_results.owner,
         cycles.cycle_start_date,
         cycles.cycle_end_date,
-        {{ dbt.datediff('cycles.cycle_start_date', 'cycles.cycle_end_date', 'day') }} + 1 as cycle_days
+        {{ dbt.datediff('cycles.cycle_start_date', 'cycles.cycle_end_date', 'day') }} + 1 as cycle_days  -- noqa: LT05
     from key_results
     inner join objectives on key_results.objective_id = objectives.objective_id
     inner join cycles on objectives.cycle_id = cycles.cycle_id

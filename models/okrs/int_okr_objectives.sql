@@ -32,7 +32,7 @@ final as (
         objectives.parent_objective_id,
         cycles.cycle_start_date,
         cycles.cycle_end_date,
-        {{ dbt.datediff('cycles.cycle_start_date', 'cycles.cycle_end_date', 'day') }} + 1 as cycle_days
+        {{ dbt.datediff('cycles.cycle_start_date', 'cycles.cycle_end_date', 'day') }} + 1 as cycle_days  -- noqa: LT05
     from objectives
     inner join cycles on objectives.cycle_id = cycles.cycle_id
 )
