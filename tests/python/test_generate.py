@@ -193,11 +193,22 @@ def test_values_are_plausible(con):
     mean_load = con.execute("select avg(page_load_ms) from raw.web_sessions "
                             "where started_at < timestamp '2026-07-20'").fetchone()[0]
     assert 800 < mean_load < 1000
-    # API: median ~110 ms, mean ~120-140 ms, with a tail (p99 several times the median)
-    median, mean, p99 = con.execute("""
-        select median(response_ms), avg(response_ms), quantile_cont(response_ms, 0.99)
-        from raw.app_requests where cast(requested_at as date) <> date '2026-06-16'""").fetchone()
-    assert 90 < median < 140 and 100 < mean < 160 and p99 > 4 * median
+    # API: median ~110 ms, mean ~120-140 ms, with a tail (p99.5 well above the median); each
+    # day's slowest request (the nightly export) runs into the 2.5 s cut-off
+    median, mean, p995, peak_low, peak_high = con.execute("""
+        with requests as (
+            select
+                response_ms,
+                row_number() over (
+                    partition by cast(requested_at as date) order by response_ms desc) as slowness
+            from raw.app_requests where cast(requested_at as date) <> date '2026-06-16'
+        )
+        select median(response_ms), avg(response_ms) filter (where slowness > 1),
+               quantile_cont(response_ms, 0.995) filter (where slowness > 1),
+               min(response_ms) filter (where slowness = 1), max(response_ms) filter (where slowness = 1)
+        from requests""").fetchone()
+    assert 90 < median < 140 and 100 < mean < 160 and p995 > 2.5 * median
+    assert 2_375 <= peak_low and peak_high <= 2_500
     # satisfaction mostly 4-5; first response within hours
     high_share, median_hours = con.execute("""
         select avg(case when satisfaction_score >= 4 then 1.0 else 0 end)
@@ -257,7 +268,7 @@ def test_incidents_follow_the_window_and_only_whole_ones_are_planted():
 def test_leads_drop(con):
     leads = daily(con, "select cast(created_at as date), count(*) from raw.leads group by 1")
     incident = dt.date(2026, 8, 12)
-    assert leads[incident] < 0.5 * same_weekday_median(leads, incident)
+    assert leads.get(incident, 0) < 0.5 * same_weekday_median(leads, incident)
     control = incident - dt.timedelta(weeks=3)  # an ordinary Wednesday does not look like that
     assert leads[control] >= 0.5 * same_weekday_median(leads, control)
 
