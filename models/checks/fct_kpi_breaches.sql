@@ -23,7 +23,7 @@ kpis as (
 ),
 
 key_results as (
-    select
+    select distinct
         cast(kpi_id as {{ string }}) as kpi_id,
         cast(key_result_id as {{ string }}) as key_result_id
     from {{ ref('okr_key_results') }}
@@ -38,7 +38,7 @@ affected as (
     select
         kpi_id,
         {{ okr_kpi.sorted_listagg('key_result_id', ',') }} as affected_key_results
-    from (select distinct kpi_id, key_result_id from key_results) as distinct_key_results
+    from key_results
     group by kpi_id
 ),
 
@@ -74,44 +74,53 @@ breaches as (
     from anomalies
 ),
 
+breach_periods as (
+    select distinct
+        kpi_id,
+        grain,
+        period_start,
+        period_end
+    from breaches
+),
+
 suspect_periods as (
     select
         breaches.kpi_id,
         breaches.grain,
         breaches.period_start,
         min(input_quality.reason) as suspect_reason
-    from (select distinct kpi_id, grain, period_start, period_end from breaches) as breaches
+    from breach_periods as breaches
     inner join input_quality
         on
             breaches.kpi_id = input_quality.kpi_id
-            and input_quality.date_day >= breaches.period_start
-            and input_quality.date_day <= breaches.period_end
+            and breaches.period_start <= input_quality.date_day
+            and breaches.period_end >= input_quality.date_day
     group by breaches.kpi_id, breaches.grain, breaches.period_start
 ),
 
 final as (
     select
-        {{ dbt.hash(dbt.concat([
+        cast({{ dbt.hash(dbt.concat([
             'breaches.kpi_id', "'|'", 'breaches.grain', "'|'",
             'cast(breaches.period_start as ' ~ string ~ ')', "'|'", 'breaches.rule'
-        ])) }} as breach_id,
-        breaches.kpi_id,
-        kpis.kpi_name,
-        kpis.owner,
-        breaches.grain,
-        breaches.period_start,
-        breaches.period_end,
-        breaches.value,
-        breaches.rule,
-        breaches.severity,
-        breaches.lower_bound,
-        breaches.upper_bound,
-        breaches.bound,
-        breaches.expected_value,
-        breaches.z_score,
-        coalesce(affected.affected_key_results, '') as affected_key_results,
+        ])) }} as {{ string }}) as breach_id,
+        cast(breaches.kpi_id as {{ string }}) as kpi_id,
+        cast(kpis.kpi_name as {{ string }}) as kpi_name,
+        cast(kpis.owner as {{ string }}) as owner,
+        cast(breaches.grain as {{ string }}) as grain,
+        cast(breaches.period_start as date) as period_start,
+        cast(breaches.period_end as date) as period_end,
+        cast(breaches.value as {{ double }}) as value,
+        cast(breaches.rule as {{ string }}) as rule,
+        cast(breaches.severity as {{ string }}) as severity,
+        cast(breaches.lower_bound as {{ double }}) as lower_bound,
+        cast(breaches.upper_bound as {{ double }}) as upper_bound,
+        cast(breaches.bound as {{ double }}) as bound,
+        cast(breaches.expected_value as {{ double }}) as expected_value,
+        cast(breaches.z_score as {{ double }}) as z_score,
+        cast(coalesce(affected.affected_key_results, '') as {{ string }}) as affected_key_results,
         coalesce(suspect_periods.kpi_id is not null, false) as is_suspect,
-        suspect_periods.suspect_reason
+        cast(suspect_periods.suspect_reason as {{ string }}) as suspect_reason
     from breaches
     left join kpis on breaches.kpi_id = kpis.kpi_id
     left join affected on breaches.kpi_id = affected.kpi_id

@@ -67,8 +67,8 @@ flagged as (
     left join input_quality
         on
             periods.kpi_id = input_quality.kpi_id
-            and input_quality.date_day >= periods.period_start
-            and input_quality.date_day <= periods.period_end
+            and periods.period_start <= input_quality.date_day
+            and periods.period_end >= input_quality.date_day
     group by periods.kpi_id, periods.grain, periods.period_start
 ),
 
