@@ -155,3 +155,20 @@ def test_okr_kpi_semantic_cli_in_the_consumer(tmp_path):
         (PROJECT / "models/semantic/_kpi__metrics.yml").read_text()
     fresh = run([okr_kpi, "semantic", "--check"])
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+
+
+def test_docs_generate_describes_every_mart_column(shop):
+    import json
+
+    shop.dbt("docs", "generate")
+    target = Path(shop.env["DBT_TARGET_PATH"])
+    manifest = json.loads((target / "manifest.json").read_text())
+    catalog = json.loads((target / "catalog.json").read_text())
+    for name in ("dim_kpis", "fct_kpi_daily", "fct_kpi_periods"):
+        node = manifest["nodes"][f"model.okr_kpi.{name}"]
+        assert node["description"].startswith("One row per"), name  # grain first
+        assert node["contract"]["enforced"] is True, name
+        built = set(catalog["nodes"][f"model.okr_kpi.{name}"]["columns"])
+        described = {col for col, meta in node["columns"].items() if meta["description"].strip()}
+        assert built == described, (name, built ^ described)  # every built column, and only those
+    assert {"exposure.okr_kpi.kpi_dashboard", "exposure.okr_kpi.okr_dashboard"} <= set(manifest["exposures"])
