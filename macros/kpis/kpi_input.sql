@@ -8,52 +8,138 @@
     numerator, denominator   ratio only: expressions summed per day
     where        an optional filter on the events
 
-    Returns kpi_id, date_day, numerator, denominator: one row per day with events.
+    Returns kpi_id, date_day, numerator, denominator: one row per day with (matching) events.
+    Several KPIs from the same events: kpi_inputs below reads the events once for all of them.
 
     Incremental: in a model configured with `config(**okr_kpi.kpi_input_incremental_config())`,
     an incremental run reads only the events of the lookback window (see kpi_input_window_start)
     and replaces those days; a full build or --full-refresh reads everything. -#}
 {% macro kpi_input(kpi_id, relation, date_column, aggregation, value=none, numerator=none, denominator=none,
                    where=none) -%}
+    {{ okr_kpi.kpi_inputs(relation, date_column, [{
+        'kpi_id': kpi_id, 'aggregation': aggregation, 'value': value,
+        'numerator': numerator, 'denominator': denominator, 'where': where,
+    }]) }}
+{%- endmacro %}
+
+
+{#- Daily inputs of several KPIs from one event table, in one scan of the events.
+
+    kpis  a list of dicts, each with the arguments of kpi_input: kpi_id, aggregation and, as
+          needed, value, numerator, denominator, where (a filter for that KPI alone).
+
+    Returns kpi_id, date_day, numerator, denominator: for each KPI one row per day on which
+    at least one event passes its filter. -#}
+{% macro kpi_inputs(relation, date_column, kpis) -%}
     {%- set float_type = okr_kpi.type_double() -%}
-    {%- if aggregation not in ['sum', 'count', 'ratio', 'average', 'min', 'max'] -%}
-        {{ exceptions.raise_compiler_error("kpi_input(" ~ kpi_id ~ "): aggregation must be sum, count, ratio, average, min or max, got '" ~ aggregation ~ "'") }}
+    {%- if kpis | length == 0 -%}
+        {{ exceptions.raise_compiler_error("kpi_inputs(" ~ relation ~ "): no KPI given") }}
     {%- endif -%}
-    {%- if aggregation == 'ratio' and (numerator is none or denominator is none) -%}
-        {{ exceptions.raise_compiler_error("kpi_input(" ~ kpi_id ~ "): a ratio needs numerator and denominator") }}
-    {%- endif -%}
-    {%- if aggregation in ['sum', 'average', 'min', 'max'] and value is none -%}
-        {{ exceptions.raise_compiler_error("kpi_input(" ~ kpi_id ~ "): aggregation " ~ aggregation ~ " needs value") }}
-    {%- endif -%}
-    {%- set window_start = okr_kpi.kpi_input_window_start() -%}
-    {%- set filters = [] -%}
-    {%- if where %}{% do filters.append('(' ~ where ~ ')') %}{% endif -%}
-    {#- Compared with the raw column (not its date), so that the engine can skip old blocks. -#}
-    {%- if window_start is not none %}{% do filters.append(date_column ~ ' >= ' ~ window_start) %}{% endif -%}
-    select
-        cast('{{ kpi_id }}' as {{ dbt.type_string() }}) as kpi_id,
-        cast({{ date_column }} as date) as date_day,
-        {%- if aggregation == 'count' %}
-        cast(count({{ value or '*' }}) as {{ float_type }}) as numerator,
-        cast(null as {{ float_type }}) as denominator
-        {%- elif aggregation == 'sum' %}
-        cast(sum({{ value }}) as {{ float_type }}) as numerator,
-        cast(null as {{ float_type }}) as denominator
-        {%- elif aggregation == 'ratio' %}
-        cast(sum({{ numerator }}) as {{ float_type }}) as numerator,
-        cast(sum({{ denominator }}) as {{ float_type }}) as denominator
-        {%- elif aggregation == 'average' %}
-        cast(sum({{ value }}) as {{ float_type }}) as numerator,
-        cast(count({{ value }}) as {{ float_type }}) as denominator
-        {%- else %}
-        cast({{ aggregation }}({{ value }}) as {{ float_type }}) as numerator,
-        cast(null as {{ float_type }}) as denominator
+    {%- set columns = [] -%}
+    {%- for kpi in kpis -%}
+        {%- set kpi_id = kpi.get('kpi_id') -%}
+        {%- set aggregation = kpi.get('aggregation') -%}
+        {%- set value = kpi.get('value') -%}
+        {%- set where = kpi.get('where') -%}
+        {%- if not kpi_id -%}
+            {{ exceptions.raise_compiler_error("kpi_inputs(" ~ relation ~ "): KPI number " ~ loop.index ~ " has no kpi_id") }}
+        {%- endif -%}
+        {%- if aggregation not in ['sum', 'count', 'ratio', 'average', 'min', 'max'] -%}
+            {{ exceptions.raise_compiler_error("kpi_input(" ~ kpi_id ~ "): aggregation must be sum, count, ratio, average, min or max, got '" ~ aggregation ~ "'") }}
+        {%- endif -%}
+        {%- if aggregation == 'ratio' and (kpi.get('numerator') is none or kpi.get('denominator') is none) -%}
+            {{ exceptions.raise_compiler_error("kpi_input(" ~ kpi_id ~ "): a ratio needs numerator and denominator") }}
+        {%- endif -%}
+        {%- if aggregation in ['sum', 'average', 'min', 'max'] and value is none -%}
+            {{ exceptions.raise_compiler_error("kpi_input(" ~ kpi_id ~ "): aggregation " ~ aggregation ~ " needs value") }}
+        {%- endif -%}
+        {#- Each expression only counts the events passing the KPI's filter. -#}
+        {%- if aggregation == 'count' -%}
+            {%- set numerator_sql = 'count(' ~ okr_kpi._kpi_when(where, value or '1') ~ ')' -%}
+            {%- set denominator_sql = none -%}
+        {%- elif aggregation == 'sum' -%}
+            {%- set numerator_sql = 'sum(' ~ okr_kpi._kpi_when(where, value) ~ ')' -%}
+            {%- set denominator_sql = none -%}
+        {%- elif aggregation == 'ratio' -%}
+            {%- set numerator_sql = 'sum(' ~ okr_kpi._kpi_when(where, kpi.get('numerator')) ~ ')' -%}
+            {%- set denominator_sql = 'sum(' ~ okr_kpi._kpi_when(where, kpi.get('denominator')) ~ ')' -%}
+        {%- elif aggregation == 'average' -%}
+            {%- set numerator_sql = 'sum(' ~ okr_kpi._kpi_when(where, value) ~ ')' -%}
+            {%- set denominator_sql = 'count(' ~ okr_kpi._kpi_when(where, value) ~ ')' -%}
+        {%- else -%}
+            {%- set numerator_sql = aggregation ~ '(' ~ okr_kpi._kpi_when(where, value) ~ ')' -%}
+            {%- set denominator_sql = none -%}
+        {%- endif -%}
+        {%- do columns.append({
+            'kpi_id': kpi_id,
+            'events': 'count(*)' if not where else 'count(' ~ okr_kpi._kpi_when(where, '1') ~ ')',
+            'numerator': numerator_sql,
+            'denominator': denominator_sql,
+        }) -%}
+    {%- endfor -%}
+    {%- set window_start = okr_kpi.kpi_input_window_start() %}
+
+    with events as (
+        select * from {{ relation }}
+        {%- if window_start is not none %}
+        {#- Compared with the raw column (not its date), so that the engine can skip old blocks. #}
+        where {{ date_column }} >= {{ window_start }}
         {%- endif %}
-    from {{ relation }}
-    {%- if filters %}
-    where {{ filters | join('\n        and ') }}
-    {%- endif %}
-    group by cast({{ date_column }} as date)
+    ),
+
+    daily as (
+        select
+            cast({{ date_column }} as date) as date_day,
+            {%- for column in columns %}
+            {{ column.events }} as kpi_{{ loop.index }}_events,
+            cast({{ column.numerator }} as {{ float_type }}) as kpi_{{ loop.index }}_numerator,
+            cast({{ column.denominator or 'null' }} as {{ float_type }}) as kpi_{{ loop.index }}_denominator
+            {%- if not loop.last %},{% endif %}
+            {%- endfor %}
+        from events
+        group by cast({{ date_column }} as date)
+    ),
+
+    kpis as (
+        {%- for column in columns %}
+        select {{ loop.index }} as kpi_number, cast('{{ column.kpi_id }}' as {{ dbt.type_string() }}) as kpi_id
+        {%- if not loop.last %}
+        union all
+        {%- endif %}
+        {%- endfor %}
+    ),
+
+    unpivoted as (
+        select
+            kpis.kpi_id,
+            daily.date_day,
+            {%- for part in ['events', 'numerator', 'denominator'] %}
+            case kpis.kpi_number
+                {%- for column in columns %}
+                when {{ loop.index }} then daily.kpi_{{ loop.index }}_{{ part }}
+                {%- endfor %}
+            end as {{ part }}{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        from daily
+        cross join kpis
+    )
+
+    select
+        kpi_id,
+        date_day,
+        numerator,
+        denominator
+    from unpivoted
+    where events > 0
+{%- endmacro %}
+
+{#- `expression` for the events passing `where` (null for the others); `expression` when no filter. -#}
+{% macro _kpi_when(where, expression) -%}
+    {%- if where -%}
+        case when {{ where }} then {{ expression }} end
+    {%- else -%}
+        {{ expression }}
+    {%- endif -%}
 {%- endmacro %}
 
 

@@ -11,20 +11,13 @@
 
 {% macro _demo_kpi_input_models() -%}
     {{ return([
-        'int_demo__kpi_revenue',
-        'int_demo__kpi_average_order_value',
-        'int_demo__kpi_new_leads',
-        'int_demo__kpi_organic_visits',
-        'int_demo__kpi_blog_visits',
-        'int_demo__kpi_min_daily_sessions',
-        'int_demo__kpi_page_load_time',
-        'int_demo__kpi_apdex',
-        'int_demo__kpi_peak_response_time',
-        'int_demo__kpi_burn',
-        'int_demo__kpi_first_response_time',
-        'int_demo__kpi_csat',
-        'int_demo__kpi_newsletter_signups',
-        'int_demo__kpi_active_customers',
-        'int_demo__kpi_churned_customers',
+        'int_demo__kpi_inputs_orders',
+        'int_demo__kpi_inputs_leads',
+        'int_demo__kpi_inputs_web_sessions',
+        'int_demo__kpi_inputs_app_requests',
+        'int_demo__kpi_inputs_expenses',
+        'int_demo__kpi_inputs_support_tickets',
+        'int_demo__kpi_inputs_newsletter_signups',
+        'int_demo__kpi_inputs_subscriptions',
     ]) }}
 {%- endmacro %}

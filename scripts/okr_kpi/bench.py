@@ -344,8 +344,9 @@ class SizeResult:
     generate_seconds: float = 0.0
     parse_seconds: float = 0.0
     steps: list[Measurement] = field(default_factory=list)
-    slowest_nodes: list[tuple[str, float]] = field(default_factory=list)
-    incremental_nodes: list[tuple[str, float]] = field(default_factory=list)
+    # Per dbt build: node name -> execution time (run_results.json), and dbt's elapsed time.
+    nodes: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    dbt_elapsed: dict[str, float] = field(default_factory=dict)
     floor_matches_full: int | None = None
     floor_matches_incremental: int | None = None
 
@@ -353,14 +354,24 @@ class SizeResult:
         return next((m for m in self.steps if m.step == name), None)
 
 
-def _node_timings(target_path: Path, top: int = 6) -> list[tuple[str, float]]:
+KPI_INPUT_PREFIX = "int_demo__kpi_"  # the raw -> daily KPI input models (incremental)
+
+
+def _record_run(result: SizeResult, step: str, target_path: Path) -> None:
+    """Keep the node timings of the dbt command that just ran (run_results.json), slowest first."""
     path = target_path / "run_results.json"
     if not path.exists():
-        return []
-    results = json.loads(path.read_text())["results"]
-    timed = sorted(((r["unique_id"].split(".")[-1], float(r["execution_time"])) for r in results),
-                   key=lambda item: -item[1])
-    return timed[:top]
+        return
+    run = json.loads(path.read_text())
+    timed = [(r["unique_id"].split(".")[-1] if r["unique_id"].startswith("model.") else r["unique_id"],
+              float(r["execution_time"])) for r in run["results"]]
+    result.nodes[step] = sorted(timed, key=lambda item: -item[1])
+    result.dbt_elapsed[step] = float(run.get("elapsed_time") or 0.0)
+
+
+def kpi_input_seconds(result: SizeResult, step: str) -> float:
+    """Summed execution time of the raw -> daily KPI input models in a dbt build."""
+    return sum(seconds for name, seconds in result.nodes.get(step, []) if name.startswith(KPI_INPUT_PREFIX))
 
 
 def _fail_step(m: Measurement) -> None:
@@ -406,10 +417,6 @@ def bench_size(rows: int, work: Path, project_dir: Path, log=print) -> SizeResul
     result.raw_rows = sum(con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in EVENT_TABLES)
     con.close()
 
-    m = measure("parse", [dbt, "parse", *dbt_args], env, project_dir)
-    _fail_step(m)
-    result.parse_seconds = m.seconds
-
     log(f"[{rows:,} rows] floor ...")
     floor = [py, "-m", "okr_kpi.bench", "floor", "--db", str(db), "--as-of", str(AS_OF),
              "--memory-limit", memory_limit]
@@ -419,10 +426,11 @@ def bench_size(rows: int, work: Path, project_dir: Path, log=print) -> SizeResul
 
     log(f"[{rows:,} rows] full dbt build ...")
     vars_full = json.dumps({"as_of_date": str(AS_OF)})
+    result.parse_seconds = _parse(dbt, dbt_args, vars_full, env, project_dir)
     m = measure("full build", [dbt, "build", *dbt_args, "--vars", vars_full], env, project_dir)
     _fail_step(m)
     result.steps.append(m)
-    result.slowest_nodes = _node_timings(target_path)
+    _record_run(result, "full build", target_path)
     con = duckdb.connect(str(db))
     result.floor_matches_full = compare_daily(con, f"{FLOOR_SCHEMA}.fct_kpi_daily", "okr_kpi.fct_kpi_daily")
     log(f"[{rows:,} rows] appending {new_day} (and a late row on {late_day}) ...")
@@ -431,10 +439,11 @@ def bench_size(rows: int, work: Path, project_dir: Path, log=print) -> SizeResul
 
     log(f"[{rows:,} rows] incremental dbt build ...")
     vars_next = json.dumps({"as_of_date": str(new_day)})
+    _parse(dbt, dbt_args, vars_next, env, project_dir)
     m = measure("incremental build", [dbt, "build", *dbt_args, "--vars", vars_next], env, project_dir)
     _fail_step(m)
     result.steps.append(m)
-    result.incremental_nodes = _node_timings(target_path)
+    _record_run(result, "incremental build", target_path)
     run_floor(str(db), str(new_day), memory_limit=memory_limit)  # the floor on the new data, untimed
     con = duckdb.connect(str(db))
     result.floor_matches_incremental = compare_daily(con, f"{FLOOR_SCHEMA}.fct_kpi_daily",
@@ -457,6 +466,14 @@ def bench_size(rows: int, work: Path, project_dir: Path, log=print) -> SizeResul
     m.note = _exit_note(m)
     result.steps.append(m)
     return result
+
+
+def _parse(dbt: str, dbt_args: list[str], vars_json: str, env: dict[str, str], cwd: Path) -> float:
+    """`dbt parse` with the vars of the next build, so that the build finds a current manifest
+    (changing vars makes dbt parse the whole project again). Returns its wall time."""
+    m = measure("parse", [dbt, "parse", *dbt_args, "--vars", vars_json], env, cwd)
+    _fail_step(m)
+    return m.seconds
 
 
 def _exit_note(m: Measurement) -> str:
@@ -507,55 +524,81 @@ def _ratio(a: float, b: float) -> str:
 
 
 def render_table(results: list[SizeResult]) -> str:
-    lines = ["| raw rows | step | wall s | × floor | peak GB | × floor | note |",
-             "| ---: | --- | ---: | ---: | ---: | ---: | --- |"]
+    lines = ["| raw rows | step | wall s | × floor | peak GB | × floor | dbt elapsed s | KPI inputs s "
+             "| note |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in results:
         floor = r.step("floor")
         for m in r.steps:
+            elapsed = f"{r.dbt_elapsed[m.step]:.2f}" if m.step in r.dbt_elapsed else ""
+            inputs = f"{kpi_input_seconds(r, m.step):.2f}" if m.step in r.nodes else ""
             lines.append(f"| {r.raw_rows:,} | {m.step} | {m.seconds:.2f} | "
                          f"{_ratio(m.seconds, floor.seconds)} | "
-                         f"{_gb(m.peak_bytes)} | {_ratio(m.peak_bytes, floor.peak_bytes)} | {m.note} |")
+                         f"{_gb(m.peak_bytes)} | {_ratio(m.peak_bytes, floor.peak_bytes)} | "
+                         f"{elapsed} | {inputs} | {m.note} |")
     return "\n".join(lines)
+
+
+def _yes(ok: bool) -> str:
+    return "yes" if ok else "**no**"
 
 
 def render_targets(r: SizeResult) -> str:
     floor, full, inc = r.step("floor"), r.step("full build"), r.step("incremental build")
     checks = r.step("checks")
     peak = max(m.peak_bytes for m in r.steps)
+    full_inputs, inc_inputs = kpi_input_seconds(r, "full build"), kpi_input_seconds(r, "incremental build")
+    checks_ok = checks.returncode in (0, 10, 30)
     rows = [
-        ("full build ≤ 1.5 × floor", f"{full.seconds / floor.seconds:.2f} ×",
+        ("full build ≤ 1.5 × floor (wall time of `dbt build`)", f"{full.seconds / floor.seconds:.2f} ×",
          full.seconds <= 1.5 * floor.seconds),
-        ("incremental build ≤ 5 % of the full build", f"{100 * inc.seconds / full.seconds:.0f} %",
+        ("… the raw → daily KPI input models alone ≤ 1.5 × floor", f"{_ratio(full_inputs, floor.seconds)} ×",
+         full_inputs <= 1.5 * floor.seconds),
+        ("incremental build ≤ 5 % of the full build (wall time)", f"{100 * inc.seconds / full.seconds:.0f} %",
          inc.seconds <= 0.05 * full.seconds),
+        ("… KPI input models: incremental ≤ 5 % of full",
+         f"{100 * inc_inputs / max(full_inputs, 1e-9):.0f} %",
+         inc_inputs <= 0.05 * full_inputs),
         ("checks ≤ 25 % of the full build", f"{100 * checks.seconds / full.seconds:.0f} %"
-         + (f" ({checks.note})" if checks.note else ""), checks.returncode in (0, 10, 30)
-         and checks.seconds <= 0.25 * full.seconds),
-        ("peak memory < 4 GB", f"{_gb(peak)} GB", peak < 4 * 1024 ** 3),
+         + (f" ({checks.note})" if checks.note else ""), checks_ok and checks.seconds <= 0.25 * full.seconds),
+        ("peak memory < 4 GB (every step)", f"{_gb(peak)} GB", peak < 4 * 1024 ** 3),
         ("floor = dbt fct_kpi_daily (full build)", f"{r.floor_matches_full} differing rows",
          r.floor_matches_full == 0),
         ("floor = dbt fct_kpi_daily (after the incremental build)",
          f"{r.floor_matches_incremental} differing rows", r.floor_matches_incremental == 0),
     ]
     out = ["| target | measured | met |", "| --- | --- | --- |"]
-    out += [f"| {name} | {value} | {'yes' if ok else '**no**'} |" for name, value, ok in rows]
+    out += [f"| {name} | {value} | {_yes(ok)} |" for name, value, ok in rows]
     return "\n".join(out)
+
+
+def _growth(results: list[SizeResult]) -> str:
+    ordered = sorted(results, key=lambda r: r.rows)
+    lines = ["| step | " + " | ".join(f"{r.raw_rows:,}" for r in ordered) + " |",
+             "| --- |" + " ---: |" * len(ordered)]
+    for name in ("floor", "full build", "incremental build", "checks"):
+        cells = [f"{r.step(name).seconds:.2f}" if r.step(name) else "" for r in ordered]
+        lines.append(f"| {name} (s) | " + " | ".join(cells) + " |")
+    for step in ("full build", "incremental build"):
+        cells = [f"{kpi_input_seconds(r, step):.2f}" for r in ordered]
+        lines.append(f"| KPI input models, {step} (s) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _slowest(r: SizeResult, step: str, top: int = 8) -> str:
+    return ", ".join(f"`{name}` {seconds:.2f}" for name, seconds in r.nodes.get(step, [])[:top])
 
 
 def render_markdown(results: list[SizeResult], info: dict[str, str], memory_limit: str, started: str,
                     command: str, notes: str = "") -> str:
     largest = max(results, key=lambda r: r.rows)
-    smallest = min(results, key=lambda r: r.rows)
-    growth = []
-    for name in ("floor", "full build", "incremental build", "checks"):
-        a, b = smallest.step(name), largest.step(name)
-        if a and b and a.seconds:
-            growth.append(f"{name} ×{b.seconds / a.seconds:.1f}")
-    nodes = ", ".join(f"{n} {s:.2f}s" for n, s in largest.slowest_nodes)
-    inc_nodes = ", ".join(f"{n} {s:.2f}s" for n, s in largest.incremental_nodes)
+    full, inc = largest.step("full build"), largest.step("incremental build")
+    node_count = len(largest.nodes.get("full build", []))
     return f"""# Benchmarks
 
-Generated by `make bench` (`{command}`) on {started}. Regenerate with `make bench`
-(`BENCH_ROWS=N make bench` for other sizes; `python -m okr_kpi.bench --help`).
+Generated by `make bench` (`{command}`), started {started}. Regenerate with `make bench`
+(`BENCH_ROWS=N make bench` for another largest size, `BENCH_SIZES=a,b,c` for explicit sizes;
+`python -m okr_kpi.bench --help`).
 
 ## Machine
 
@@ -574,30 +617,42 @@ Generated by `make bench` (`{command}`) on {started}. Regenerate with `make benc
 Each step is its own process, run one after the other on the same DuckDB file; wall time and
 peak memory (summed RSS of the process tree, polled from /proc every 50 ms).
 
-1. **floor** — a plain DuckDB SQL script (`okr_kpi.bench.FLOOR_SQL`) that computes
-   `fct_kpi_daily` from the raw tables, one scan per raw table, and writes it as a table. Its
-   result is compared with dbt's `fct_kpi_daily` row by row (guard below).
-2. **full build** — `dbt build` of the whole project (all models, seeds and tests), after a
-   `dbt parse` that is not counted (parsing is fixed cost: {largest.parse_seconds:.1f} s at the largest size).
-3. **incremental build** — `dbt build` after one new day of raw data (a copy of the last day's
-   rows, new ids), 5 late rows per table dated the day before the last, and some subscriptions
-   cancelled on the new day; `okr_kpi_lookback_days` = 3.
-4. **checks** — `okr-kpi check`.
-5. **publishing** — `okr-kpi report`, then `okr-kpi publish` (no channel configured: files only).
+1. **floor**: a plain DuckDB SQL script (`okr_kpi.bench.FLOOR_SQL`, run by
+   `python -m okr_kpi.bench floor`) that computes `fct_kpi_daily` from the raw tables, one scan
+   per raw table, and writes it as a table. Its result is compared with dbt's `fct_kpi_daily`
+   row by row, after the full and after the incremental build (guard rows below).
+2. **full build**: `dbt build` of the whole project ({node_count} nodes: models, seeds, tests). A
+   `dbt parse` with the same vars runs before each build and is not counted: parsing is a fixed
+   cost ({largest.parse_seconds:.1f} s here), paid again whenever the vars change (a pinned
+   `--as-of` changes every night; the default "yesterday" does not).
+3. **incremental build**: the same `dbt build` after one new day of raw data (a copy of the last
+   day's rows with new ids), 5 late rows per table dated the day before the last day, and some
+   subscriptions cancelled on the new day; `okr_kpi_lookback_days` = 3 (the default).
+4. **checks**: `okr-kpi check` (exit 10 = breaches found, the expected outcome on the demo data).
+5. **publishing**: `okr-kpi report`, then `okr-kpi publish` with no channel configured.
+
+"dbt elapsed" is dbt's own elapsed time for the nodes (run_results.json); the rest of the wall
+time is dbt's start-up (imports, profile, manifest). "KPI inputs" is the summed execution time of
+the raw → daily KPI input models (`int_demo__kpi_*`), the part that reads the raw tables.
 
 ## Results
 
 {render_table(results)}
 
-Time growth from the smallest to the largest size ({smallest.raw_rows:,} → {largest.raw_rows:,} raw rows,
-×{largest.raw_rows / max(smallest.raw_rows, 1):.0f}): {', '.join(growth)}.
+## How time grows with size
 
-Slowest nodes of the full build at the largest size: {nodes}.
-Slowest nodes of the incremental build: {inc_nodes}.
+{_growth(results)}
 
-## Targets (largest size)
+Slowest nodes of the full build at {largest.raw_rows:,} rows (s): {_slowest(largest, "full build")}.
+
+Slowest nodes of the incremental build (s): {_slowest(largest, "incremental build")}.
+
+## Targets at {largest.raw_rows:,} raw rows
 
 {render_targets(largest)}
+
+Wall times at this size: full build {full.seconds:.1f} s, incremental build {inc.seconds:.1f} s,
+floor {largest.step("floor").seconds:.2f} s.
 
 {notes}
 """
