@@ -77,7 +77,12 @@ def drop_postgres_schemas(env: dict[str, str]) -> None:
                            user=env.get("PGUSER", "postgres"), dbname=env.get("PGDATABASE", "postgres"))
     con.autocommit = True
     with con.cursor() as cur:
-        for schema in (env["OKR_KPI_SCHEMA"], env["OKR_KPI_RAW_SCHEMA"]):
+        # the models' schema, the raw schema, and the ones dbt derives from the models' schema
+        # (<schema>_dbt_test__audit for stored test failures, custom schemas)
+        cur.execute("select nspname from pg_namespace where nspname = %s or nspname = %s "
+                    "or starts_with(nspname, %s)",
+                    (env["OKR_KPI_SCHEMA"], env["OKR_KPI_RAW_SCHEMA"], env["OKR_KPI_SCHEMA"] + "_"))
+        for (schema,) in cur.fetchall():
             cur.execute(f'drop schema if exists "{schema}" cascade')
     con.close()
 
