@@ -18,10 +18,11 @@ import datetime as dt
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
-from harness import DBT, REPO, target_env
+from harness import DBT, REPO, require_target, target_env
 from mf_helpers import mf_query, periods_by_metric
 from okr_kpi import semantic
 
@@ -29,29 +30,71 @@ PROJECT = REPO / "integration_tests"
 D = dt.date.fromisoformat
 
 
-class Shop:
-    def __init__(self, tmp: Path):
-        import duckdb
+RAW_TYPES = {
+    "sales": "sale_id bigint, sale_ts timestamp, total_cents bigint, refunded boolean",
+    "visitors": "visit_id bigint, visit_started timestamp, landing text",
+    "members": "member_id bigint, joined_on date, left_on date",
+}
 
+
+class Shop:
+    def __init__(self, tmp: Path, target: str):
+        self.target = target
         self.path = tmp / "shop"
         shutil.copytree(PROJECT, self.path, ignore=shutil.ignore_patterns("dbt_packages", "target", "logs",
                                                                           "package-lock.yml", "*.duckdb"))
         (self.path / "packages.yml").write_text(f"packages:\n  - local: {REPO}\n")
         self.env = target_env(tmp)
+        suffix = uuid.uuid4().hex[:8]
+        self.schema = "analytics" if target == "duckdb" else f"shop_test_{suffix}"
         self.env.update({
+            "SHOP_TARGET": target,
             "SHOP_DUCKDB_PATH": str(tmp / "shop.duckdb"),
-            "SHOP_SCHEMA": "analytics",
-            "SHOP_RAW_SCHEMA": "shop_raw",
+            "SHOP_SCHEMA": self.schema,
+            "SHOP_RAW_SCHEMA": "shop_raw" if target == "duckdb" else f"{self.schema}_raw",
             "DBT_PROFILES_DIR": str(self.path),
         })
-        con = duckdb.connect(self.env["SHOP_DUCKDB_PATH"])
-        con.execute("create schema shop_raw")
-        for table in ("sales", "visitors", "members"):
-            csv_path = self.path / "raw" / f"{table}.csv"
-            con.execute(f"create table shop_raw.{table} as select * from read_csv('{csv_path}')")
-        con.close()
+        self.load_raw()
         self.dbt("deps")
         self.build = self.dbt("build")
+
+    def load_raw(self) -> None:
+        raw = self.env["SHOP_RAW_SCHEMA"]
+        if self.target == "duckdb":
+            import duckdb
+
+            con = duckdb.connect(self.env["SHOP_DUCKDB_PATH"])
+            con.execute(f"create schema {raw}")
+            for table in RAW_TYPES:
+                csv_path = self.path / "raw" / f"{table}.csv"
+                con.execute(f"create table {raw}.{table} as select * from read_csv('{csv_path}')")
+            con.close()
+            return
+        con = self._pg()
+        with con.cursor() as cur:
+            cur.execute(f'create schema "{raw}"')
+            for table, columns in RAW_TYPES.items():
+                cur.execute(f'create table "{raw}".{table} ({columns})')
+                with (self.path / "raw" / f"{table}.csv").open() as fh:
+                    cur.copy_expert(f'copy "{raw}".{table} from stdin with (format csv, header true)', fh)
+        con.close()
+
+    def _pg(self):
+        import psycopg2
+
+        env = self.env
+        con = psycopg2.connect(host=env.get("PGHOST", "127.0.0.1"), port=env.get("PGPORT", "5432"),
+                               user=env.get("PGUSER", "postgres"), dbname=env.get("PGDATABASE", "postgres"))
+        con.autocommit = True
+        return con
+
+    def drop(self) -> None:
+        if self.target == "postgres":
+            con = self._pg()
+            with con.cursor() as cur:
+                for schema in (self.schema, f"{self.schema}_raw", f"{self.schema}_dbt_test__audit"):
+                    cur.execute(f'drop schema if exists "{schema}" cascade')
+            con.close()
 
     def dbt(self, *args: str) -> subprocess.CompletedProcess:
         proc = subprocess.run([DBT, *args, "--project-dir", str(self.path)], cwd=self.path, env=self.env,
@@ -60,11 +103,17 @@ class Shop:
         return proc
 
     def query(self, sql: str) -> list[dict]:
-        import duckdb
+        """Run SQL; `analytics.` names the shop's models' schema."""
+        sql = sql.replace("analytics.", f'"{self.schema}".')
+        if self.target == "duckdb":
+            import duckdb
 
-        con = duckdb.connect(self.env["SHOP_DUCKDB_PATH"], read_only=True)
+            con = duckdb.connect(self.env["SHOP_DUCKDB_PATH"], read_only=True)
+        else:
+            con = self._pg()
         try:
-            cur = con.execute(sql)
+            cur = con.cursor() if self.target == "postgres" else con
+            cur.execute(sql)
             cols = [d[0] for d in cur.description]
             return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
         finally:
@@ -77,9 +126,14 @@ class Shop:
         return rows[0]
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory):
-    return Shop(tmp_path_factory.mktemp("consumer_project"))
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def shop(request, tmp_path_factory):
+    require_target(request.param)
+    project = Shop(tmp_path_factory.mktemp(f"consumer_project_{request.param}"), request.param)
+    try:
+        yield project
+    finally:
+        project.drop()
 
 
 def test_builds_without_the_demo_company(shop):
@@ -87,7 +141,8 @@ def test_builds_without_the_demo_company(shop):
     kpis = {r["kpi_id"] for r in shop.query("select kpi_id from analytics.dim_kpis")}
     assert kpis == {"shop_revenue", "shop_orders", "shop_conversion", "shop_basket_size", "shop_members",
                     "shop_biggest_sale"}
-    tables = {r["table_name"] for r in shop.query("select table_name from information_schema.tables")}
+    tables = {r["table_name"] for r in shop.query("select table_name from information_schema.tables "
+                                                  f"where table_schema = '{shop.schema}'")}
     assert not any(name.startswith(("stg_demo__", "int_demo__", "fct_demo_")) for name in tables)
     # every KPI has one row per day of the calendar 2024-03-30 .. 2024-04-03
     counts = shop.query("select kpi_id, count(*) as n from analytics.fct_kpi_daily group by kpi_id")
