@@ -130,7 +130,8 @@ def quiet_counts(rng: np.random.Generator, expected: np.ndarray, period: np.ndar
     period: the period (day index, week or month number) each day belongs to; the noise is drawn
     per period -- the period's total varies by sqrt(its expected total), as a Poisson count does,
     and is spread over its days in proportion -- so the KPI read at that grain moves by one bounded
-    term. Default: per day.
+    term. Default: per day. Rounding carries over from day to day (the counts are the steps of the
+    rounded running total), so small daily numbers do not all round the same way.
     """
     expected = np.asarray(expected, dtype=float)
     if period is None:
@@ -138,7 +139,8 @@ def quiet_counts(rng: np.random.Generator, expected: np.ndarray, period: np.ndar
     local = period - period.min()
     total = np.bincount(local, weights=expected)
     relative = _bounded(rng, len(total)) / np.sqrt(np.maximum(total, 1e-9))
-    return np.maximum(np.rint(expected * (1.0 + relative[local])), 0).astype(np.int64)
+    noisy = np.maximum(expected * (1.0 + relative[local]), 0.0)
+    return np.diff(np.rint(np.cumsum(noisy)), prepend=0.0).astype(np.int64)
 
 
 def stratified_u(rng: np.random.Generator, group: np.ndarray) -> np.ndarray:
@@ -348,12 +350,16 @@ class DemoCompany:
         period = self.cal.periods[c.NOISE_PERIOD["churn"]]
         days = np.bincount(period - period.min())[period - period.min()]
         noise = _bounded(rng, period.max() - period.min() + 1)[period - period.min()]
+        wanted = emitted = 0.0  # running totals, so that rounding carries over from day to day
         for day in range(1, self.cal.n):
             active[started_before[day - 1]:started_before[day]] = True
             candidates = np.flatnonzero(active[:started_before[day]])
             expected = len(candidates) * hazard[day]
             usual = max(len(candidates) * base_hazard * days[day], 1e-9)
-            count = min(int(max(np.rint(expected * (1 + noise[day] / np.sqrt(usual))), 0)), len(candidates))
+            # the noise is that of the usual cancellations: an incident's extra ones come on top
+            wanted += max(expected + len(candidates) * base_hazard * noise[day] / np.sqrt(usual), 0.0)
+            count = min(max(int(np.rint(wanted - emitted)), 0), len(candidates))
+            emitted += count
             if count:
                 leaving = rng.choice(candidates, size=count, replace=False)
                 active[leaving] = False
