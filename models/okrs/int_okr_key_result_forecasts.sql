@@ -1,23 +1,47 @@
 {#- One row per key result per day of its cycle (up to as_of_date): a least-squares linear trend of
-    current_value over the cycle's days so far (x = elapsed_days, days with a value only),
-    extrapolated to the cycle's last day (docs/scoring.md, "Forecast").
+    the key result's readings over the cycle so far (x = elapsed_days), extrapolated to the cycle's
+    last day (docs/scoring.md, "Forecast").
+
+    Readings: cycle_to_date, every day's value; latest_period, the value of each period of `grain`
+    on the day the period ends (inside the cycle: the daily series only repeats it until the next
+    period completes); check-ins, the value of each check-in on its day.
 
     Written with running sums (n, sum x, sum y, sum xx, sum xy, sum yy) so that it runs on every
     warehouse: slope = Sxy / Sxx, intercept = (sum y - slope sum x) / n, with the centred sums
     Sxx = sum xx - (sum x)^2 / n, Sxy = sum xy - sum x sum y / n, Syy = sum yy - (sum y)^2 / n.
     Residual standard deviation s = sqrt((Syy - slope Sxy) / (n - 2)); the standard error of the
     value predicted at x0 = cycle_days is s * sqrt(1 + 1/n + (x0 - mean x)^2 / Sxx).
-    forecast_value needs 2 days with a value, forecast_std_error 3. -#}
+    forecast_value needs 2 readings, forecast_std_error 3. -#}
 {%- set double = okr_kpi.type_double() -%}
 
-with key_result_values as (
+with key_results as (
     select
         key_result_id,
-        date_day,
-        cycle_days,
-        cast(elapsed_days as {{ double }}) as x,
-        current_value as y
-    from {{ ref('int_okr_key_result_values') }}
+        measured_by,
+        measure
+    from {{ ref('int_okr_key_results') }}
+),
+
+key_result_values as (
+    select
+        key_result_values.key_result_id,
+        key_result_values.date_day,
+        key_result_values.cycle_days,
+        cast(key_result_values.elapsed_days as {{ double }}) as x,
+        case
+            when
+                key_results.measured_by = 'check_ins'
+                and key_result_values.date_day != key_result_values.last_check_in_date
+                then null
+            when
+                key_results.measured_by = 'kpi'
+                and key_results.measure = 'latest_period'
+                and key_result_values.date_day != key_result_values.value_period_end
+                then null
+            else key_result_values.current_value
+        end as y
+    from {{ ref('int_okr_key_result_values') }} as key_result_values
+    inner join key_results on key_result_values.key_result_id = key_results.key_result_id
 ),
 
 sums as (

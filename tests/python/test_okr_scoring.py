@@ -77,7 +77,7 @@ KEY_RESULTS = """
     kr-milestone,o-b,Reach 120 customers,milestone,stock,day,latest_period,,120,absolute,1,bob
     kr-fallback,o-b,Customers from 100 to 120,increase,stock,day,latest_period,100,120,absolute,1,bob
     kr-flat,o-b,Flat KPI to 100,increase,flat,day,latest_period,50,100,absolute,1,bob
-    kr-checkin,o-ind,Measured by check-ins,increase,,,,,12,absolute,1,ida
+    kr-checkin,o-ind,Measured by check-ins,increase,,,,,10,absolute,1,ida
     kr-past,o-past,Sales 60 last week,increase,sales,day,cycle_to_date,,60,absolute,1,ceo
 """
 
@@ -85,7 +85,7 @@ CHECK_INS = """
     key_result_id,check_in_date,value,confidence,note
     kr-checkin,2024-01-01,2,0.5,start
     kr-checkin,2024-01-04,5,,no confidence given
-    kr-checkin,2024-01-07,8,0.9,
+    kr-checkin,2024-01-07,7,0.9,
     kr-checkin,2024-01-09,20,1,after as_of_date
 """
 
@@ -131,10 +131,12 @@ def close(a, b, tol=1e-9):
     return a is not None and b is not None and abs(a - b) <= tol
 
 
-def least_squares_forecast(ys: list[float], x_end: int) -> tuple[float, float | None]:
-    """Plain-Python least squares over x = 1..n: (value at x_end, prediction standard error)."""
+def least_squares_forecast(
+    ys: list[float], x_end: int, xs: list[int] | None = None
+) -> tuple[float, float | None]:
+    """Plain-Python least squares of ys over xs (default 1..n): (value at x_end, prediction std error)."""
     n = len(ys)
-    xs = list(range(1, n + 1))
+    xs = xs or list(range(1, n + 1))
     mx, my = sum(xs) / n, sum(ys) / n
     sxx = sum((x - mx) ** 2 for x in xs)
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
@@ -259,15 +261,16 @@ def test_target_equal_to_baseline_is_no_data_without_division_by_zero(built):
 
 
 def test_check_in_key_result(built):
-    # baseline: the check-in on the cycle's first day (2); target 12
+    # baseline: the check-in on the cycle's first day (2); target 10
     day5 = kr(built, "kr-checkin", "2024-01-05")
     assert day5["baseline"] == 2 and day5["baseline_source"] == "check_in_before_cycle"
     assert day5["current_value"] == 5 and day5["last_check_in_date"] == D("2024-01-04")
     assert day5["latest_confidence"] == 0.5  # the Jan 4 check-in gave no confidence
-    assert close(day5["progress"], 0.3) and close(day5["pace_ratio"], 0.6) and day5["status"] == "at_risk"
+    assert close(day5["progress"], 3 / 8) and close(day5["pace_ratio"], 0.75) and day5["status"] == "on_track"
     day8 = kr(built, "kr-checkin", AS_OF)  # the check-in of Jan 9 is after as_of_date
-    assert day8["current_value"] == 8 and day8["latest_confidence"] == 0.9
-    assert close(day8["progress"], 0.6) and close(day8["pace_ratio"], 0.75) and day8["status"] == "on_track"
+    assert day8["current_value"] == 7 and day8["latest_confidence"] == 0.9
+    assert close(day8["progress"], 5 / 8) and close(day8["pace_ratio"], 5 / 8 / 0.8)
+    assert day8["status"] == "on_track"
     assert day8["measured_by"] == "check_ins" and day8["kpi_id"] is None
 
 
@@ -290,38 +293,50 @@ def test_forecast_of_flat_series_far_from_target_is_unlikely(built):
 
 
 def test_forecast_probability_matches_the_normal_distribution(built):
-    ys = [2, 2, 2, 5, 5, 5, 8, 8]  # the check-in key result's value on Jan 1..8
-    value, std_error = least_squares_forecast([float(y) for y in ys], 10)
-    expected = 0.5 * (1 + math.erf((value - 12) / std_error / math.sqrt(2)))
+    # check-ins are readings on their own days: (1, 2), (4, 5), (7, 7); the Jan 9 one is after as_of
+    value, std_error = least_squares_forecast([2.0, 5.0, 7.0], 10, xs=[1, 4, 7])
+    expected = 0.5 * (1 + math.erf((value - 10) / std_error / math.sqrt(2)))
     row = kr(built, "kr-checkin", AS_OF)
+    assert row["forecast_points"] == 3
     assert close(row["forecast_value"], value, 1e-6) and close(row["forecast_std_error"], std_error, 1e-6)
     assert close(row["forecast_probability"], expected, 1e-6)
-    assert 0.01 < expected < 0.99  # a case where the spread matters (about 0.044)
+    assert 0.1 < expected < 0.9  # a case where the spread matters (about 0.33)
 
 
 def test_decrease_forecast_probability_counts_values_below_target(built):
-    row = kr(built, "kr-dec-week", AS_OF)
-    # the weekly value stepped from 5.0 (Jan 1..6) to 4.0 (Jan 7, 8): the trend heads below 3.0? no
-    ys = [5.0] * 6 + [4.0] * 2
+    # cycle-to-date average ticket time: 4.0 on Jan 1..7 (16/4 a day), 118/31 on Jan 8; target <= 3.5
+    ys = [4.0] * 7 + [118 / 31]
     value, std_error = least_squares_forecast(ys, 10)
-    expected = 0.5 * (1 + math.erf((3.0 - value) / std_error / math.sqrt(2)))
+    expected = 0.5 * (1 + math.erf((3.5 - value) / std_error / math.sqrt(2)))
+    row = kr(built, "kr-avg-ctd", AS_OF)
     assert close(row["forecast_value"], value, 1e-6)
     assert close(row["forecast_probability"], expected, 1e-6)
 
 
+def test_latest_period_forecast_uses_one_reading_per_complete_period(built):
+    # week grain: the only week of the cycle complete by Jan 8 ends on Jan 7: one reading, no trend
+    row = kr(built, "kr-dec-week", AS_OF)
+    assert row["forecast_points"] == 1
+    assert row["forecast_value"] is None and row["forecast_probability"] is None
+    # day grain: every day is a reading (stock 100 100 110 110 125 115 115 115 on Jan 1..8)
+    row = kr(built, "kr-fallback", AS_OF)
+    value, _ = least_squares_forecast([100.0, 100, 110, 110, 125, 115, 115, 115], 10)
+    assert row["forecast_points"] == 8 and close(row["forecast_value"], value, 1e-6)
+
+
 def test_objective_roll_up_with_weights_and_children(built):
-    # o-ind: kr-checkin 0.6
+    # o-ind: kr-checkin (7 - 2) / (10 - 2) = 0.625
     ind = objective(built, "o-ind", AS_OF)
-    assert close(ind["score"], 0.6)
+    assert close(ind["score"], 0.625)
     # o-a: kr-sum-ctd 80/90 (weight 2), kr-dec-week 0.5 (1); kr-nodata and kr-equal have no score
     # and are left out; the child o-ind counts as one more key result of weight 1
     a = objective(built, "o-a", AS_OF)
-    a_score = (2 * 80 / 90 + 0.5 + 0.6) / 4
+    a_score = (2 * 80 / 90 + 0.5 + 0.625) / 4
     assert (a["key_result_count"], a["scored_key_result_count"]) == (4, 2)
     assert (a["child_objective_count"], a["scored_child_objective_count"]) == (1, 1)
     assert close(a["key_result_score"], (2 * 80 / 90 + 0.5) / 3)
     assert close(a["score"], a_score) and close(a["progress"], a_score)
-    assert a["status"] == "on_track"  # 0.719 / 0.8 = 0.90
+    assert a["status"] == "on_track"  # 0.726 / 0.8 = 0.91
     # o-b: above 0.75, below-week 0, milestone 1, fallback 0.75, flat (51 - 50) / (100 - 50) = 0.02
     b = objective(built, "o-b", AS_OF)
     b_score = (0.75 + 0 + 1 + 0.75 + 0.02) / 5
@@ -330,7 +345,7 @@ def test_objective_roll_up_with_weights_and_children(built):
     co = objective(built, "o-co", AS_OF)
     co_score = (0.5 + a_score + b_score) / 3
     assert close(co["score"], co_score) and close(co["expected_progress"], 0.8)
-    assert close(co["pace_ratio"], co_score / 0.8) and co["status"] == "on_track"  # 0.718
+    assert close(co["pace_ratio"], co_score / 0.8) and co["status"] == "on_track"  # 0.577 / 0.8 = 0.72
     assert co["grade"] is None  # the cycle is not over
 
 
