@@ -168,7 +168,15 @@ def run_checks_stage(project: Project, as_of: str) -> tuple[dict[str, Any], Any]
         log_event(logging.WARNING, "checks", "checks: skipped (okr_kpi.checks is not available)")
         return {"status": "skipped", "exit_code": 0, "detail": "okr_kpi.checks not available"}, None
     started = time.time()
-    result = run_checks(project, as_of)
+    try:
+        result = run_checks(project, as_of)
+    except Exception as err:  # the checks must not stop the lifecycle and the publishing
+        logging.getLogger("okr_kpi").exception("checks: could not run: %s", err, extra={"event": "checks"})
+        return {
+            "status": "error",
+            "exit_code": int(ExitCode.ERROR),
+            "detail": f"checks could not run: {err}",
+        }, None
     code = int(result.exit_code())
     # Threshold breaches are the lifecycle's business (exit 10 only for new or escalated ones);
     # every breached period of history is one here, so it does not make the checks fail.

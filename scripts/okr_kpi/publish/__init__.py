@@ -259,7 +259,9 @@ def publish_command(project: Project) -> int:
     config = load_config(project.project_dir)
     started = now()
     run_id = new_run_id()
-    with connected(project) as wh:
+    from okr_kpi.run import run_lock
+
+    with run_lock(project), connected(project) as wh:
         as_of = resolve_as_of(wh, project.schema)
         log_event(logging.INFO, "publish_started", f"publish: as_of_date {as_of}, run {run_id}")
         try:
