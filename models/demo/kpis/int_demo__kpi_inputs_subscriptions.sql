@@ -10,6 +10,8 @@
 {{ config(**okr_kpi.kpi_input_incremental_config()) }}
 
 {%- set window_start = okr_kpi.kpi_input_window_start() %}
+{#- A full build reads every change: no day is before 1900. #}
+{%- set first_day = window_start or "cast('1900-01-01' as date)" %}
 {%- set double = okr_kpi.type_double() %}
 
 with subscriptions as (
@@ -17,9 +19,7 @@ with subscriptions as (
         started_on,
         cancelled_on
     from {{ ref('stg_demo__subscriptions') }}
-    {%- if window_start is not none %}
-    where started_on >= {{ window_start }} or cancelled_on >= {{ window_start }}
-    {%- endif %}
+    where started_on >= {{ first_day }} or cancelled_on >= {{ first_day }}
 ),
 
 changes as (
@@ -28,20 +28,14 @@ changes as (
         1 as delta,
         0 as cancelled
     from subscriptions
-    {%- if window_start is not none %}
-    where started_on >= {{ window_start }}
-    {%- endif %}
+    where started_on >= {{ first_day }}
     union all
     select
         cancelled_on as date_day,
         -1 as delta,
         1 as cancelled
     from subscriptions
-    where
-        cancelled_on is not null
-        {%- if window_start is not none %}
-        and cancelled_on >= {{ window_start }}
-        {%- endif %}
+    where cancelled_on >= {{ first_day }}
 ),
 
 daily_changes as (
