@@ -297,3 +297,89 @@ def test_dbt_gx_and_mart_report_the_same_threshold_breaches(built, monkeypatch):
     assert [(o.success, o.unexpected_count) for o in warning_day] == [(False, 3)]
     assert result.exit_code() == 10  # BREACHES
     assert result.data_docs_path and result.data_docs_path.endswith("index.html")
+
+
+def test_check_command_prints_a_summary_without_noise(built):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**built.env, "OKR_KPI_PROJECT_DIR": str(built.path)}
+    okr_kpi = str(Path(sys.executable).parent / "okr-kpi")
+    proc = subprocess.run(
+        [okr_kpi, "check", "--target", built.target, "--as-of", AS_OF],
+        env=env,
+        cwd=built.path,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 10, proc.stdout + proc.stderr  # BREACHES
+    out = proc.stdout + proc.stderr
+    assert "7 threshold breaches, 0 engine errors" in out
+    assert "BREACH   sales day (critical) outside [25.0, ]: 2024-03-13, 2024-03-27" in out
+    assert "Data Docs: file://" in out
+    for noise in ("nanobind", "leaked", "Calculating Metrics", "Traceback", "%|"):
+        assert noise not in out
+
+
+def test_an_engine_error_is_an_error_never_a_pass_or_breach(built, monkeypatch):
+    import duckdb
+    from okr_kpi.checks import run_checks
+    from okr_kpi.project import Project
+
+    if built.target != "duckdb":
+        pytest.skip("the column is renamed with DuckDB; the same code path serves every target")
+    for key, value in built.env.items():
+        monkeypatch.setenv(key, value)
+    con = duckdb.connect(built.env["OKR_KPI_DUCKDB_PATH"])
+    con.execute("alter table okr_kpi.fct_kpi_periods rename column value to value_renamed")
+    con.close()
+    try:
+        result = run_checks(Project(target="duckdb", project_dir=built.path), as_of=AS_OF)
+    finally:
+        con = duckdb.connect(built.env["OKR_KPI_DUCKDB_PATH"])
+        con.execute("alter table okr_kpi.fct_kpi_periods rename column value_renamed to value")
+        con.close()
+    thresholds = [o for o in result.outcomes if o.kind == "threshold"]
+    assert len(thresholds) == len(THRESHOLD_ROWS)
+    assert all(o.success is None and o.error and o.unexpected_count is None for o in thresholds)
+    assert result.errors == thresholds
+    assert result.threshold_breaches == set() and result.failures == []
+    assert result.exit_code() == 1  # ERROR
+
+
+def failures_of(proc, name: str, target_path: str) -> int:
+    results = json.loads(open(target_path + "/run_results.json").read())["results"]
+    [result] = [r for r in results if name in r["unique_id"]]
+    return result["failures"]
+
+
+def test_checks_fail_and_pass_when_they_should(built):
+    # Runs last on each target: it reseeds kpi_thresholds.
+    target_path = built.env["DBT_TARGET_PATH"]
+    # The anomaly direction check fails for every anomaly when sigma is raised past their z-scores.
+    proc = built.dbt(
+        "test",
+        "--select",
+        "assert_anomalies_in_bad_direction",
+        check=False,
+        vars={"okr_kpi_anomaly_sigma": 1000},
+    )
+    assert proc.returncode != 0
+    assert failures_of(proc, "assert_anomalies_in_bad_direction", target_path) == len(expected_anomalies())
+    # Lower the sales day critical bound to 10 without rebuilding the mart: by hand, the dbt test now
+    # says 03-13 (0) critical with bound 10 and 03-27 (20) warning with bound 60, the mart still says
+    # critical/25 for both -> 2 periods differ, each seen from both sides = 4 rows.
+    seeds = built.path / "seeds" / "kpi_thresholds.csv"
+    seeds.write_text(seeds.read_text().replace("sales,day,critical,25,", "sales,day,critical,10,"))
+    built.dbt("seed", "--select", "kpi_thresholds", "--full-refresh")
+    proc = built.dbt("test", "--select", "assert_breach_log_matches_threshold_test", check=False)
+    assert proc.returncode != 0
+    assert failures_of(proc, "assert_breach_log_matches_threshold_test", target_path) == 4
+    # With only open bounds, the threshold test passes (no warning) and finds nothing.
+    seeds.write_text("kpi_id,grain,severity,lower_bound,upper_bound\nsales,day,warning,,\n")
+    built.dbt("seed", "--select", "kpi_thresholds", "--full-refresh")
+    proc = built.dbt("test", "--select", "fct_kpi_periods,test_name:kpi_thresholds", check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert failures_of(proc, "kpi_thresholds_fct_kpi_periods", target_path) == 0
+    assert "KPI threshold breach" not in proc.stdout
