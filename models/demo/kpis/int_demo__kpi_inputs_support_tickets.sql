@@ -10,7 +10,7 @@
         {
             'kpi_id': 'first_response_time',
             'aggregation': 'average',
-            'value': dbt.datediff('opened_at', 'first_response_at', 'minute') ~ ' / 60.0',
+            'value': okr_kpi.seconds_between('opened_at', 'first_response_at') ~ ' / 3600',
             'where': 'first_response_at is not null',
         },
     ],
