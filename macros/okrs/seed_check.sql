@@ -9,7 +9,7 @@
     file, the column and each bad row (its first columns, the key first), for example:
 
         okr_key_results (seeds/demo/okr_key_results.csv), column objective_id:
-          row [key_result_id=kr-x, objective_id=nope, title=...]: 'nope' is not an objective_id of okr_objectives
+          row [key_result_id=kr-x, objective_id=nope, title=...]: 'nope' is not found in okr_objectives.objective_id
 
     The compiled test still selects the bad rows, so it also fails the usual way if the message
     cannot be raised (e.g. `dbt compile` followed by running the SQL by hand). -#}

@@ -63,5 +63,5 @@
         )
     {%- endset -%}
     {{ okr_kpi._seed_check(model, column_name, condition,
-        dbt.concat([okr_kpi._seed_quoted(column_name), "' is not a " ~ field ~ " of " ~ to.identifier ~ "'"])) }}
+        dbt.concat([okr_kpi._seed_quoted(column_name), "' is not found in " ~ to.identifier ~ "." ~ field ~ "'"])) }}
 {%- endtest %}

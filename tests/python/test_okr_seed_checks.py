@@ -62,9 +62,9 @@ def test_clean_seeds_pass(project):
 
 @pytest.mark.parametrize(("seed", "text", "column", "row", "problem"), [
     ("okr_key_results", KEY_RESULTS + "kr-3,nope,Orphan,increase,sales,month," + TAIL,
-     "objective_id", "key_result_id=kr-3", "'nope' is not a objective_id of okr_objectives"),
+     "objective_id", "key_result_id=kr-3", "'nope' is not found in okr_objectives.objective_id"),
     ("okr_key_results", KEY_RESULTS + "kr-3,o-a,Unknown KPI,increase,salez,month," + TAIL,
-     "kpi_id", "key_result_id=kr-3", "'salez' is not a kpi_id of kpi_definitions"),
+     "kpi_id", "key_result_id=kr-3", "'salez' is not found in kpi_definitions.kpi_id"),
     ("okr_key_results", KEY_RESULTS + "kr-1,o-a,Twice,increase,sales,month," + TAIL,
      "key_result_id", "key_result_id=kr-1", "'kr-1' appears in more than one row"),
     ("okr_key_results", KEY_RESULTS + "kr-3,o-a,Bad type,grow,sales,month," + TAIL,
@@ -74,9 +74,9 @@ def test_clean_seeds_pass(project):
     ("okr_key_results", KEY_RESULTS + "kr-3,o-a,No target,increase,sales,month,latest_period,1,,absolute,,\n",
      "target", "key_result_id=kr-3", "is empty"),
     ("okr_objectives", OBJECTIVES + "o-b,c9,Wrong cycle,team,b,bob,o-co\n",
-     "cycle_id", "objective_id=o-b", "'c9' is not a cycle_id of okr_cycles"),
+     "cycle_id", "objective_id=o-b", "'c9' is not found in okr_cycles.cycle_id"),
     ("okr_objectives", OBJECTIVES + "o-b,c1,Lost parent,team,b,bob,o-zz\n",
-     "parent_objective_id", "objective_id=o-b", "'o-zz' is not a objective_id of okr_objectives"),
+     "parent_objective_id", "objective_id=o-b", "'o-zz' is not found in okr_objectives.objective_id"),
     ("okr_objectives", OBJECTIVES + "o-b,c1,Bad level,division,b,bob,o-co\n",
      "level", "objective_id=o-b", "'division' is not one of company, team, individual"),
     ("okr_objectives", OBJECTIVES + ",c1,No id,team,b,bob,o-co\n",
@@ -84,7 +84,7 @@ def test_clean_seeds_pass(project):
     ("okr_cycles", CYCLES + "c1,Again,2024-04-01,2024-06-30\n",
      "cycle_id", "cycle_id=c1", "'c1' appears in more than one row"),
     ("okr_check_ins", CHECK_INS + "kr-9,2024-01-20,0,0.5,\n",
-     "key_result_id", "key_result_id=kr-9", "'kr-9' is not a key_result_id of okr_key_results"),
+     "key_result_id", "key_result_id=kr-9", "'kr-9' is not found in okr_key_results.key_result_id"),
     ("okr_check_ins", CHECK_INS + "kr-2,2024-01-15,0,0.5,\n",
      "key_result_id, check_in_date", "key_result_id=kr-2", "appears in more than one row"),
 ])
