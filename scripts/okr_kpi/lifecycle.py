@@ -160,6 +160,11 @@ def ensure_tables(wh: Warehouse, schema: str) -> None:
     """Create the lifecycle tables if missing (idempotent)."""
     from okr_kpi.warehouse import quote_ident
 
+    if _target(wh) == "spark":
+        missing = [t for t in TABLES if not wh.table_exists(schema, t)]
+        if missing:
+            wh.replace_tables(schema, [(t, _spark_columns(t), []) for t in missing])
+        return
     types = _TYPES[_target(wh)]
     wh.execute(f"create schema if not exists {quote_ident(schema)}")
     for table, columns in TABLES.items():
@@ -196,6 +201,35 @@ def insert_rows(wh: Warehouse, schema: str, table: str, rows: list[dict[str, Any
     else:
         for value in values:
             wh.execute(f"insert into {ident} ({cols}) values ({', '.join('?' * len(columns))})", value)
+
+
+_SPARK_LOGICAL = {
+    "string": "varchar",
+    "text": "varchar",
+    "date": "date",
+    "timestamp": "timestamp",
+    "double": "double",
+    "integer": "int",
+    "boolean": "boolean",
+}
+
+
+def _spark_columns(table: str) -> list[tuple[str, str, bool]]:
+    return [(c, _SPARK_LOGICAL[t], True) for c, t in TABLES[table]]
+
+
+def rewrite_tables(wh: Warehouse, schema: str, tables: dict[str, list[dict[str, Any]]]) -> None:
+    """Spark (no UPDATE/DELETE on plain tables): write the tables' full new contents, swapped in
+    together by SparkWarehouse.replace_tables (staging tables, then drop + rename)."""
+    import pandas as pd
+
+    loads = []
+    for table, rows in tables.items():
+        columns = _spark_columns(table)
+        names = [c for c, _, _ in columns]
+        frame = pd.DataFrame([{c: r.get(c) for c in names} for r in rows], columns=names)
+        loads.append((table, columns, [frame] if rows else []))
+    wh.replace_tables(schema, loads)
 
 
 class _Transaction:
@@ -507,6 +541,17 @@ def update_lifecycle(
         for e in alerted:
             e["message_key"] = keys
     changed = [r for bid, r in new_history.items() if history.get(bid) != r]
+    if _target(wh) == "spark":
+        rewrite_tables(
+            wh,
+            schema,
+            {
+                HISTORY: list(new_history.values()),
+                EVENTS: read_table(wh, schema, EVENTS) + events,
+                OUTBOX: read_table(wh, schema, OUTBOX) + queued,
+            },
+        )
+        changed = []
     with _Transaction(wh):
         if changed:
             ids = [r["breach_id"] for r in changed]
@@ -518,8 +563,9 @@ def update_lifecycle(
                     tuple(chunk),
                 )
             insert_rows(wh, schema, HISTORY, changed)
-        insert_rows(wh, schema, EVENTS, events)
-        insert_rows(wh, schema, OUTBOX, queued)
+        if _target(wh) != "spark":
+            insert_rows(wh, schema, EVENTS, events)
+            insert_rows(wh, schema, OUTBOX, queued)
     counts: dict[str, int] = {}
     for row in new_history.values():
         counts[row["status"]] = counts.get(row["status"], 0) + 1
@@ -534,23 +580,41 @@ def pending_messages(wh: Warehouse, schema: str) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["created_at"] or dt.datetime.min, r["channel"]))
 
 
+def _update_outbox(wh: Warehouse, schema: str, message: dict[str, Any], changes: dict[str, Any]) -> None:
+    if _target(wh) == "spark":
+        rows = read_table(wh, schema, OUTBOX)
+        for row in rows:
+            if (row["message_key"], row["channel"]) == (message["message_key"], message["channel"]):
+                row.update(changes)
+        rewrite_tables(wh, schema, {OUTBOX: rows})
+        return
+    sets = ", ".join(f"{c} = ?" for c in changes)
+    wh.execute(
+        f"update {wh.ident(schema, OUTBOX)} set {sets} where message_key = ? and channel = ?",
+        (*changes.values(), message["message_key"], message["channel"]),
+    )
+
+
 def record_attempt(
     wh: Warehouse, schema: str, message: dict[str, Any], ok: bool, attempts: int, error: str | None
 ) -> None:
     at = now()
-    wh.execute(
-        f"update {wh.ident(schema, OUTBOX)} set status = ?, attempts = ?, last_attempt_at = ?, sent_at = ?, "
-        "last_error = ? where message_key = ? and channel = ?",
-        (
-            "sent" if ok else "pending",
-            attempts,
-            at,
-            at if ok else None,
-            None if ok else (error or "")[:1000],
-            message["message_key"],
-            message["channel"],
-        ),
+    _update_outbox(
+        wh,
+        schema,
+        message,
+        {
+            "status": "sent" if ok else "pending",
+            "attempts": attempts,
+            "last_attempt_at": at,
+            "sent_at": at if ok else None,
+            "last_error": None if ok else (error or "")[:1000],
+        },
     )
+
+
+def mark_skipped(wh: Warehouse, schema: str, message: dict[str, Any], reason: str) -> None:
+    _update_outbox(wh, schema, message, {"status": "skipped", "last_error": reason})
 
 
 def record_run(
@@ -564,22 +628,19 @@ def record_run(
     summary: dict[str, Any],
 ) -> None:
     ensure_tables(wh, schema)
-    insert_rows(
-        wh,
-        schema,
-        RUNS,
-        [
-            {
-                "run_id": run_id,
-                "command": command,
-                "as_of_date": as_of,
-                "started_at": started_at,
-                "finished_at": now(),
-                "exit_code": int(exit_code),
-                "summary": json.dumps(summary, default=_json_default),
-            }
-        ],
-    )
+    row = {
+        "run_id": run_id,
+        "command": command,
+        "as_of_date": as_of,
+        "started_at": started_at,
+        "finished_at": now(),
+        "exit_code": int(exit_code),
+        "summary": json.dumps(summary, default=_json_default),
+    }
+    if _target(wh) == "spark":
+        rewrite_tables(wh, schema, {RUNS: read_table(wh, schema, RUNS) + [row]})
+    else:
+        insert_rows(wh, schema, RUNS, [row])
 
 
 def last_as_of(wh: Warehouse, schema: str) -> dt.date | None:

@@ -37,13 +37,23 @@ _DBT_PROGRESS = re.compile(
 
 
 def lock_path(project: Project) -> Path:
+    """The lock file of a file-based warehouse: next to the DuckDB file, or the Spark metastore."""
+    if project.target.startswith("spark"):
+        from okr_kpi.spark import local_paths
+
+        metastore = local_paths(project.project_dir)[1]
+        return metastore.with_name(metastore.name + ".okr-kpi.lock")
     return project.duckdb_path.with_name(project.duckdb_path.name + ".okr-kpi.lock")
+
+
+def _where(project: Project) -> Path:
+    return project.duckdb_path if project.target == "duckdb" else lock_path(project).parent
 
 
 @contextlib.contextmanager
 def run_lock(project: Project) -> Iterator[None]:
     """Hold the warehouse for this run; WarehouseUnavailable at once if another run holds it."""
-    if project.target == "duckdb":
+    if project.target in ("duckdb", "spark"):
         import fcntl
 
         path = lock_path(project)
@@ -56,7 +66,7 @@ def run_lock(project: Project) -> Iterator[None]:
             holder = handle.read().strip() or "another process"
             handle.close()
             raise WarehouseUnavailable(
-                f"another okr-kpi run ({holder}) is using the warehouse {project.duckdb_path} "
+                f"another okr-kpi run ({holder}) is using the warehouse {_where(project)} "
                 f"(lock file {path}); this run stops without touching it"
             ) from None
         handle.seek(0)
@@ -66,7 +76,8 @@ def run_lock(project: Project) -> Iterator[None]:
         try:
             # DuckDB allows one writer per file: fail now (not halfway through dbt) if a BI tool,
             # a notebook or a dbt command holds it.
-            connect(project).close()
+            if project.target == "duckdb":
+                connect(project).close()
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
@@ -91,6 +102,10 @@ def run_lock(project: Project) -> Iterator[None]:
 
 def run_dbt_build(project: Project, as_of: str, progress: Progress) -> dict[str, Any]:
     """Run `dbt build`, stream its output to the debug log and a progress ticker; classify the outcome."""
+    if project.target.startswith("spark"):  # dbt's JVM needs the Derby metastore to itself
+        from okr_kpi.spark import release_local_session
+
+        release_local_session()
     cmd = project.dbt_args("build", vars={"as_of_date": as_of})
     started = time.time()
     tail: deque[str] = deque(maxlen=60)

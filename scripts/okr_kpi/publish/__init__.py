@@ -20,6 +20,7 @@ from okr_kpi.lifecycle import (
     LifecycleResult,
     ensure_tables,
     last_as_of,
+    mark_skipped,
     new_run_id,
     now,
     pending_messages,
@@ -107,15 +108,7 @@ def deliver_pending(wh: Warehouse, schema: str, channels: list[Channel], config:
     for message in pending_messages(wh, schema):
         channel = by_name.get(message["channel"])
         if channel is None:
-            wh.execute(
-                f"update {wh.ident(schema, 'okr_kpi_alert_outbox')} set status = 'skipped', "
-                "last_error = ? where message_key = ? and channel = ?",
-                (
-                    f"channel {message['channel']} is no longer configured",
-                    message["message_key"],
-                    message["channel"],
-                ),
-            )
+            mark_skipped(wh, schema, message, f"channel {message['channel']} is no longer configured")
             log_event(
                 logging.WARNING,
                 "delivery_skipped",
