@@ -250,7 +250,48 @@ def _ensure_gx_dir(path: Path) -> None:
         return
     template = Path(__file__).resolve().parents[3] / "gx" / "great_expectations.yml"
     path.mkdir(parents=True, exist_ok=True)
-    (path / "great_expectations.yml").write_text(template.read_text())
+    text = template.read_text() if template.exists() else _MINIMAL_CONTEXT
+    (path / "great_expectations.yml").write_text(text)
+
+
+# Used when the package's gx/great_expectations.yml is not at hand (a non-editable install).
+_MINIMAL_CONTEXT = """config_version: 4
+config_variables_file_path: uncommitted/config_variables.yml
+plugins_directory: plugins/
+progress_bars:
+  globally: false
+  metric_calculations: false
+stores:
+  expectations_store:
+    class_name: ExpectationsStore
+    store_backend: {class_name: TupleFilesystemStoreBackend, base_directory: uncommitted/expectations/}
+  validation_results_store:
+    class_name: ValidationResultsStore
+    store_backend: {class_name: TupleFilesystemStoreBackend, base_directory: uncommitted/validations/}
+  checkpoint_store:
+    class_name: CheckpointStore
+    store_backend:
+      class_name: TupleFilesystemStoreBackend
+      suppress_store_backend_id: true
+      base_directory: uncommitted/checkpoints/
+  validation_definition_store:
+    class_name: ValidationDefinitionStore
+    store_backend:
+      class_name: TupleFilesystemStoreBackend
+      base_directory: uncommitted/validation_definitions/
+expectations_store_name: expectations_store
+validation_results_store_name: validation_results_store
+checkpoint_store_name: checkpoint_store
+data_docs_sites:
+  local_site:
+    class_name: SiteBuilder
+    show_how_to_buttons: false
+    store_backend:
+      class_name: TupleFilesystemStoreBackend
+      base_directory: uncommitted/data_docs/local_site/
+    site_index_builder: {class_name: DefaultSiteIndexBuilder}
+analytics_enabled: false
+"""
 
 
 def summary_lines(result: CheckResult) -> list[str]:
