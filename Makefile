@@ -40,4 +40,4 @@ bench: $(STAMP)
 	$(BIN)/python -m okr_kpi.bench
 
 clean:
-	rm -rf target target_* logs reports okr_kpi.duckdb spark-warehouse metastore_db
+	rm -rf target target_* logs reports okr_kpi.duckdb spark-warehouse metastore_db metastore_db.log derby.log
