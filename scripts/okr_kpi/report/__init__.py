@@ -158,7 +158,9 @@ def render_markdown(doc: dict[str, Any]) -> str:
     lines += ["", "## Data quality", ""]
     if dq.get("available"):
         lines.append(
-            f"{dq['status']}: {dq['passed']} passed, {dq['failed']} failed."
+            f"{dq['status']}: {dq['passed']} data-quality checks passed, {dq['failed']} failed"
+            f"; {dq.get('threshold_checks_breached', 0)} of {dq.get('threshold_checks', 0)} KPI threshold "
+            "expectations found breached periods."
             + (f" Data Docs: {dq['data_docs']}" if dq.get("data_docs") else "")
         )
     else:

@@ -231,12 +231,26 @@ def collect_okrs(wh: Warehouse, schema: str, as_of: dt.date) -> dict[str, Any]:
     return {"available": True, "scored": kr_progress is not None, "cycle": current, "objectives": out}
 
 
+def _counts(outcomes: list[dict[str, Any]]) -> dict[str, int]:
+    """Data-quality expectations; threshold expectations (KPI values outside a bound) are counted
+    apart: they are breaches, reported in their own section, not bad data."""
+    dq = [o for o in outcomes if o.get("kind") != "threshold"]
+    thresholds = [o for o in outcomes if o.get("kind") == "threshold"]
+    return {
+        "passed": sum(1 for o in dq if o.get("success") is True),
+        "failed": sum(1 for o in dq if o.get("success") is False),
+        "threshold_checks": len(thresholds),
+        "threshold_checks_breached": sum(1 for o in thresholds if o.get("success") is False),
+    }
+
+
 def collect_data_quality(checks: Any, config_url: str | None) -> dict[str, Any]:
     """The data-quality section from a checks.CheckResult (duck-typed; None = checks skipped)."""
     if checks is None:
         return {"available": False, "status": "skipped", "data_docs": config_url, "checks": []}
     if isinstance(checks, dict):  # a previous document's section, reused by `okr-kpi report`
-        return checks
+        outcomes = checks.get("checks") or []
+        return {**checks, **_counts(outcomes)}
     outcomes = []
     for o in list(getattr(checks, "outcomes", None) or []):
         details = getattr(o, "details", None) or {}
@@ -275,8 +289,7 @@ def collect_data_quality(checks: Any, config_url: str | None) -> dict[str, Any]:
         "available": True,
         "status": status,
         "exit_code": code,
-        "passed": sum(1 for o in outcomes if o.get("success") is True),
-        "failed": sum(1 for o in outcomes if o.get("success") is False),
+        **_counts(outcomes),
         "errors": errors,
         "failure_count": len(failures),
         "threshold_breach_count": len(breaches),
