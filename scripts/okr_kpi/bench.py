@@ -27,6 +27,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -94,7 +95,7 @@ ticket as (
         cast(opened_at as date) as date_day,
         sum(satisfaction_score) as score_sum,
         count(satisfaction_score) as score_count,
-        sum(date_diff('minute', opened_at, first_response_at) / 60.0) as response_hours,
+        sum(date_diff('microsecond', opened_at, first_response_at) / 3600e6) as response_hours,
         count(first_response_at) as answered
     from {raw}.support_tickets
     group by 1
@@ -347,6 +348,8 @@ class SizeResult:
     # Per dbt build: node name -> execution time (run_results.json), and dbt's elapsed time.
     nodes: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     dbt_elapsed: dict[str, float] = field(default_factory=dict)
+    # Per dbt build: seconds of SQL run by the KPI input models (from dbt's log).
+    kpi_input_sql: dict[str, float] = field(default_factory=dict)
     floor_matches_full: int | None = None
     floor_matches_incremental: int | None = None
 
@@ -357,8 +360,10 @@ class SizeResult:
 KPI_INPUT_PREFIX = "int_demo__kpi_"  # the raw -> daily KPI input models (incremental)
 
 
-def _record_run(result: SizeResult, step: str, target_path: Path) -> None:
-    """Keep the node timings of the dbt command that just ran (run_results.json), slowest first."""
+def _record_run(result: SizeResult, step: str, target_path: Path, log_path: Path) -> None:
+    """Keep the node timings of the dbt command that just ran (run_results.json), slowest first,
+    and the SQL time of the KPI input models (its debug log)."""
+    result.kpi_input_sql[step] = sql_seconds(log_path / "dbt.log")
     path = target_path / "run_results.json"
     if not path.exists():
         return
@@ -367,6 +372,27 @@ def _record_run(result: SizeResult, step: str, target_path: Path) -> None:
               float(r["execution_time"])) for r in run["results"]]
     result.nodes[step] = sorted(timed, key=lambda item: -item[1])
     result.dbt_elapsed[step] = float(run.get("elapsed_time") or 0.0)
+
+
+_ON_NODE = re.compile(r"\[(?:debug|info)\s*\] \[([^\]]+)\]: On ([\w.]+): ")
+_SQL_STATUS = re.compile(r"\[(?:debug|info)\s*\] \[([^\]]+)\]: SQL status: .* in ([0-9.]+) seconds")
+
+
+def sql_seconds(log_file: Path, node_prefix: str = "model.okr_kpi." + KPI_INPUT_PREFIX) -> float:
+    """Seconds the warehouse spent on the SQL statements of some nodes, from dbt's debug log:
+    each `SQL status: ... in N seconds` line belongs to the node its thread last ran SQL for."""
+    if not log_file.exists():
+        return 0.0
+    current: dict[str, str] = {}
+    total = 0.0
+    with log_file.open(errors="replace") as f:
+        for line in f:
+            if (on := _ON_NODE.search(line)) is not None:
+                current[on.group(1)] = on.group(2)
+            elif (status := _SQL_STATUS.search(line)) is not None:
+                if current.get(status.group(1), "").startswith(node_prefix):
+                    total += float(status.group(2))
+    return total
 
 
 def kpi_input_seconds(result: SizeResult, step: str) -> float:
@@ -426,11 +452,12 @@ def bench_size(rows: int, work: Path, project_dir: Path, log=print) -> SizeResul
 
     log(f"[{rows:,} rows] full dbt build ...")
     vars_full = json.dumps({"as_of_date": str(AS_OF)})
+    env["DBT_LOG_PATH"] = str(folder / "logs" / "full_build")
     result.parse_seconds = _parse(dbt, dbt_args, vars_full, env, project_dir)
     m = measure("full build", [dbt, "build", *dbt_args, "--vars", vars_full], env, project_dir)
     _fail_step(m)
     result.steps.append(m)
-    _record_run(result, "full build", target_path)
+    _record_run(result, "full build", target_path, Path(env["DBT_LOG_PATH"]))
     con = duckdb.connect(str(db))
     result.floor_matches_full = compare_daily(con, f"{FLOOR_SCHEMA}.fct_kpi_daily", "okr_kpi.fct_kpi_daily")
     log(f"[{rows:,} rows] appending {new_day} (and a late row on {late_day}) ...")
@@ -439,11 +466,12 @@ def bench_size(rows: int, work: Path, project_dir: Path, log=print) -> SizeResul
 
     log(f"[{rows:,} rows] incremental dbt build ...")
     vars_next = json.dumps({"as_of_date": str(new_day)})
+    env["DBT_LOG_PATH"] = str(folder / "logs" / "incremental_build")
     _parse(dbt, dbt_args, vars_next, env, project_dir)
     m = measure("incremental build", [dbt, "build", *dbt_args, "--vars", vars_next], env, project_dir)
     _fail_step(m)
     result.steps.append(m)
-    _record_run(result, "incremental build", target_path)
+    _record_run(result, "incremental build", target_path, Path(env["DBT_LOG_PATH"]))
     run_floor(str(db), str(new_day), memory_limit=memory_limit)  # the floor on the new data, untimed
     con = duckdb.connect(str(db))
     result.floor_matches_incremental = compare_daily(con, f"{FLOOR_SCHEMA}.fct_kpi_daily",
@@ -524,18 +552,19 @@ def _ratio(a: float, b: float) -> str:
 
 
 def render_table(results: list[SizeResult]) -> str:
-    lines = ["| raw rows | step | wall s | × floor | peak GB | × floor | dbt elapsed s | KPI inputs s "
-             "| note |",
-             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = ["| raw rows | step | wall s | × floor | peak GB | × floor | dbt nodes s | KPI input nodes s "
+             "| KPI input SQL s | note |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in results:
         floor = r.step("floor")
         for m in r.steps:
             elapsed = f"{r.dbt_elapsed[m.step]:.2f}" if m.step in r.dbt_elapsed else ""
             inputs = f"{kpi_input_seconds(r, m.step):.2f}" if m.step in r.nodes else ""
+            sql = f"{r.kpi_input_sql[m.step]:.2f}" if m.step in r.kpi_input_sql else ""
             lines.append(f"| {r.raw_rows:,} | {m.step} | {m.seconds:.2f} | "
                          f"{_ratio(m.seconds, floor.seconds)} | "
                          f"{_gb(m.peak_bytes)} | {_ratio(m.peak_bytes, floor.peak_bytes)} | "
-                         f"{elapsed} | {inputs} | {m.note} |")
+                         f"{elapsed} | {inputs} | {sql} | {m.note} |")
     return "\n".join(lines)
 
 
@@ -543,28 +572,35 @@ def _yes(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
+def _pct(a: float, b: float) -> str:
+    return f"{100 * a / b:.1f} %" if b else "n/a"
+
+
 def render_targets(r: SizeResult) -> str:
     floor, full, inc = r.step("floor"), r.step("full build"), r.step("incremental build")
     checks = r.step("checks")
     peak = max(m.peak_bytes for m in r.steps)
-    full_inputs, inc_inputs = kpi_input_seconds(r, "full build"), kpi_input_seconds(r, "incremental build")
+    full_nodes, inc_nodes = kpi_input_seconds(r, "full build"), kpi_input_seconds(r, "incremental build")
+    full_sql = r.kpi_input_sql.get("full build", 0.0)
+    inc_sql = r.kpi_input_sql.get("incremental build", 0.0)
     checks_ok = checks.returncode in (0, 10, 30)
     rows = [
-        ("full build ≤ 1.5 × floor (wall time of `dbt build`)", f"{full.seconds / floor.seconds:.2f} ×",
+        ("full build ≤ 1.5 × floor: wall time of `dbt build`", f"{full.seconds / floor.seconds:.2f} ×",
          full.seconds <= 1.5 * floor.seconds),
-        ("… the raw → daily KPI input models alone ≤ 1.5 × floor", f"{_ratio(full_inputs, floor.seconds)} ×",
-         full_inputs <= 1.5 * floor.seconds),
-        ("incremental build ≤ 5 % of the full build (wall time)", f"{100 * inc.seconds / full.seconds:.0f} %",
+        ("… SQL of the raw → daily KPI input models ≤ 1.5 × floor", f"{_ratio(full_sql, floor.seconds)} ×",
+         full_sql <= 1.5 * floor.seconds),
+        ("incremental build ≤ 5 % of the full build: wall time", _pct(inc.seconds, full.seconds),
          inc.seconds <= 0.05 * full.seconds),
-        ("… KPI input models: incremental ≤ 5 % of full",
-         f"{100 * inc_inputs / max(full_inputs, 1e-9):.0f} %",
-         inc_inputs <= 0.05 * full_inputs),
-        ("checks ≤ 25 % of the full build", f"{100 * checks.seconds / full.seconds:.0f} %"
+        ("… KPI input models (node time, with dbt's per-node overhead)", _pct(inc_nodes, full_nodes),
+         inc_nodes <= 0.05 * full_nodes),
+        ("… KPI input models (SQL time: the work that grows with history)", _pct(inc_sql, full_sql),
+         inc_sql <= 0.05 * full_sql),
+        ("checks ≤ 25 % of the full build", _pct(checks.seconds, full.seconds)
          + (f" ({checks.note})" if checks.note else ""), checks_ok and checks.seconds <= 0.25 * full.seconds),
         ("peak memory < 4 GB (every step)", f"{_gb(peak)} GB", peak < 4 * 1024 ** 3),
-        ("floor = dbt fct_kpi_daily (full build)", f"{r.floor_matches_full} differing rows",
+        ("guard: floor = dbt fct_kpi_daily (full build)", f"{r.floor_matches_full} differing rows",
          r.floor_matches_full == 0),
-        ("floor = dbt fct_kpi_daily (after the incremental build)",
+        ("guard: floor = dbt fct_kpi_daily (after the incremental build)",
          f"{r.floor_matches_incremental} differing rows", r.floor_matches_incremental == 0),
     ]
     out = ["| target | measured | met |", "| --- | --- | --- |"]
@@ -574,19 +610,53 @@ def render_targets(r: SizeResult) -> str:
 
 def _growth(results: list[SizeResult]) -> str:
     ordered = sorted(results, key=lambda r: r.rows)
-    lines = ["| step | " + " | ".join(f"{r.raw_rows:,}" for r in ordered) + " |",
+    lines = ["| seconds | " + " | ".join(f"{r.raw_rows:,} rows" for r in ordered) + " |",
              "| --- |" + " ---: |" * len(ordered)]
     for name in ("floor", "full build", "incremental build", "checks"):
         cells = [f"{r.step(name).seconds:.2f}" if r.step(name) else "" for r in ordered]
-        lines.append(f"| {name} (s) | " + " | ".join(cells) + " |")
+        lines.append(f"| {name} (wall) | " + " | ".join(cells) + " |")
     for step in ("full build", "incremental build"):
-        cells = [f"{kpi_input_seconds(r, step):.2f}" for r in ordered]
-        lines.append(f"| KPI input models, {step} (s) | " + " | ".join(cells) + " |")
+        cells = [f"{r.kpi_input_sql.get(step, 0.0):.2f}" for r in ordered]
+        lines.append(f"| KPI input SQL, {step} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def _slowest(r: SizeResult, step: str, top: int = 8) -> str:
     return ", ".join(f"`{name}` {seconds:.2f}" for name, seconds in r.nodes.get(step, [])[:top])
+
+
+INCREMENTAL_DOC = """## How the incremental build works
+
+The raw → daily path is incremental: one model per raw table in `models/demo/kpis/`
+(`int_demo__kpi_inputs_<table>`, built with the macro `okr_kpi.kpi_inputs`, which reads the
+events once for all the KPIs of that table), one row per KPI per day with events
+(`kpi_id, date_day, numerator, denominator`). Everything downstream (`int_kpi_inputs`,
+`fct_kpi_daily`, `fct_kpi_periods`, OKR and breach marts) is rebuilt from these small tables,
+whose size grows with the number of days, not with the raw rows.
+
+- **Window.** An incremental run rebuilds the days from *window start* = (latest `date_day`
+  in the model that is on or before `as_of_date`) − `okr_kpi_lookback_days` (default 3). Rows
+  arriving up to that many days late are counted; older corrections need
+  `dbt build --full-refresh`. The window start is computed once, as a literal, so the raw scan
+  filters on `event_timestamp >= literal` and DuckDB skips the older row groups (zone maps): at
+  5 M rows an incremental scan of `web_sessions` reads 2 of 12 row groups.
+- **Strategy per adapter** (macro `okr_kpi.kpi_input_incremental_config`):
+  DuckDB and PostgreSQL: `append` after a pre-hook that deletes the window's days, in the
+  same transaction (a day of the window that lost all its events disappears too, which
+  `delete+insert` on a unique key would miss). Spark: `insert_overwrite` of `date_day`
+  partitions, parquet (no delete in plain parquet: a day that lost all its events keeps its
+  row until a full refresh); with `okr_kpi_spark_table_format: delta` (or iceberg) the
+  DuckDB/PostgreSQL strategy is used.
+- **The stock KPI** (`active_customers`, `last`): a running sum over all history. An
+  incremental run takes the stock of the last day before the window from the model's own
+  table and adds the running sum of the window's changes (subscriptions started or cancelled
+  in the window), so it never rescans history.
+- **Proof**: `tests/python/test_incremental.py` builds the demo company, appends a new day and
+  a late row two days back (a lead, an order, a subscription, ...), builds incrementally, builds
+  the same raw data from scratch in another DuckDB file and finds `fct_kpi_daily` and
+  `fct_kpi_periods` equal; with `okr_kpi_lookback_days: 0` the late row is missed and the test
+  sees the difference. The bench checks the same at scale against the floor.
+"""
 
 
 def render_markdown(results: list[SizeResult], info: dict[str, str], memory_limit: str, started: str,
@@ -631,9 +701,11 @@ peak memory (summed RSS of the process tree, polled from /proc every 50 ms).
 4. **checks**: `okr-kpi check` (exit 10 = breaches found, the expected outcome on the demo data).
 5. **publishing**: `okr-kpi report`, then `okr-kpi publish` with no channel configured.
 
-"dbt elapsed" is dbt's own elapsed time for the nodes (run_results.json); the rest of the wall
-time is dbt's start-up (imports, profile, manifest). "KPI inputs" is the summed execution time of
-the raw → daily KPI input models (`int_demo__kpi_*`), the part that reads the raw tables.
+"dbt nodes" is dbt's own elapsed time for running the nodes (run_results.json); the rest of
+the wall time is dbt's start-up (imports, profile, manifest). "KPI input nodes" is the summed
+node time of the raw → daily KPI input models (`int_demo__kpi_inputs_*`, the part that reads
+the raw tables), and "KPI input SQL" the time the warehouse spent on their SQL statements (from
+dbt's debug log); the difference is dbt's per-node overhead (compiling, metadata queries).
 
 ## Results
 
@@ -654,6 +726,7 @@ Slowest nodes of the incremental build (s): {_slowest(largest, "incremental buil
 Wall times at this size: full build {full.seconds:.1f} s, incremental build {inc.seconds:.1f} s,
 floor {largest.step("floor").seconds:.2f} s.
 
+{INCREMENTAL_DOC}
 {notes}
 """
 
