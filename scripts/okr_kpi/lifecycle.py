@@ -166,7 +166,7 @@ def ensure_tables(wh: Warehouse, schema: str) -> None:
             wh.replace_tables(schema, [(t, _spark_columns(t), []) for t in missing])
         return
     types = _TYPES[_target(wh)]
-    wh.execute(f"create schema if not exists {quote_ident(schema)}")
+    wh.execute(f"create schema if not exists {wh.schema_ident(schema)}")
     for table, columns in TABLES.items():
         if wh.table_exists(schema, table):
             continue

@@ -54,7 +54,8 @@ class Project:
 
     @property
     def schema(self) -> str:
-        return os.environ.get("OKR_KPI_SCHEMA", "okr_kpi")
+        default = "main" if self.target == "duckdb" else "okr_kpi"
+        return os.environ.get("OKR_KPI_SCHEMA", default)
 
     @property
     def raw_schema(self) -> str:

@@ -170,6 +170,9 @@ class SparkWarehouse(Warehouse):
         self._cursor = con.cursor()
 
     # --- SQL -----------------------------------------------------------------------------------
+    def schema_ident(self, schema: str) -> str:
+        return quote_spark(schema)
+
     def ident(self, schema: str, table: str) -> str:
         return f"{quote_spark(schema)}.{quote_spark(table)}"
 

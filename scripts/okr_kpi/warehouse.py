@@ -132,8 +132,11 @@ class Warehouse:
     def table_exists(self, schema: str, table: str) -> bool:
         raise NotImplementedError
 
+    def schema_ident(self, schema: str) -> str:
+        return quote_ident(schema)
+
     def ident(self, schema: str, table: str) -> str:
-        return f"{quote_ident(schema)}.{quote_ident(table)}"
+        return f"{self.schema_ident(schema)}.{quote_ident(table)}"
 
     def close(self) -> None:
         pass
@@ -162,6 +165,12 @@ class DuckDBWarehouse(Warehouse):
             raise WarehouseUnavailable(f"cannot open the DuckDB warehouse {path}: {err}") from None
         memory_limit = os.environ.get("OKR_KPI_DUCKDB_MEMORY_LIMIT", "4GB")
         self.con.execute(f"set memory_limit = '{memory_limit}'")
+        # The file okr_kpi.duckdb opens as the catalog "okr_kpi"; a schema of the same name would make
+        # unqualified names ambiguous, so every name is catalog-qualified.
+        self.catalog = self.con.execute("select current_database()").fetchone()[0]
+
+    def schema_ident(self, schema):
+        return f"{quote_ident(self.catalog)}.{quote_ident(schema)}"
 
     def execute(self, sql, params=None):
         self.con.execute(sql, params or ())
@@ -193,7 +202,7 @@ class DuckDBWarehouse(Warehouse):
 
     def replace_tables(self, schema, tables):
         # Load every table under a staging name, then swap them all in one transaction.
-        self.con.execute(f"create schema if not exists {quote_ident(schema)}")
+        self.con.execute(f"create schema if not exists {self.schema_ident(schema)}")
         staged: dict[str, str] = {}
         counts: dict[str, int] = {}
         try:
@@ -224,7 +233,8 @@ class DuckDBWarehouse(Warehouse):
         return counts
 
     def table_exists(self, schema, table):
-        rows = self.query("select 1 from information_schema.tables where table_schema = ? and table_name = ?",
+        rows = self.query("select 1 from information_schema.tables where table_catalog = current_database() "
+                          "and table_schema = ? and table_name = ?",
                           (schema, table))
         return bool(rows)
 
