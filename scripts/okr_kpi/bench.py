@@ -205,14 +205,17 @@ def compare_daily(con, a: str, b: str) -> int:
     return int(con.execute(sql).fetchone()[0])
 
 
-def run_floor(db: str, as_of: str, raw_schema: str = "raw", memory_limit: str = MEMORY_LIMIT) -> None:
+def run_floor(db: str, as_of: str, raw_schema: str = "raw", memory_limit: str = MEMORY_LIMIT) -> float:
+    """Run the floor on a DuckDB file; returns the seconds its SQL took (connecting excluded)."""
     import duckdb
 
     con = duckdb.connect(db)
     try:
         con.execute(f"set memory_limit = '{memory_limit}'")
         con.execute("set preserve_insertion_order = false")
+        start = time.perf_counter()
         con.execute(FLOOR_SQL.format(raw=raw_schema, as_of=as_of, floor=FLOOR_SCHEMA))
+        return time.perf_counter() - start
     finally:
         con.close()
 
@@ -350,6 +353,9 @@ class SizeResult:
     dbt_elapsed: dict[str, float] = field(default_factory=dict)
     # Per dbt build: seconds of SQL run by the KPI input models (from dbt's log).
     kpi_input_sql: dict[str, float] = field(default_factory=dict)
+    # Per dbt build: seconds of SQL run by fct_kpi_daily and the models upstream of it.
+    daily_path_sql: dict[str, float] = field(default_factory=dict)
+    floor_sql_seconds: float = 0.0
     floor_matches_full: int | None = None
     floor_matches_incremental: int | None = None
 
@@ -363,7 +369,11 @@ KPI_INPUT_PREFIX = "int_demo__kpi_"  # the raw -> daily KPI input models (increm
 def _record_run(result: SizeResult, step: str, target_path: Path, log_path: Path) -> None:
     """Keep the node timings of the dbt command that just ran (run_results.json), slowest first,
     and the SQL time of the KPI input models (its debug log)."""
-    result.kpi_input_sql[step] = sql_seconds(log_path / "dbt.log")
+    per_node = sql_seconds(log_path / "dbt.log")
+    prefix = "model.okr_kpi." + KPI_INPUT_PREFIX
+    result.kpi_input_sql[step] = sum(t for node, t in per_node.items() if node.startswith(prefix))
+    daily_path = daily_path_models(target_path)
+    result.daily_path_sql[step] = sum(t for node, t in per_node.items() if node in daily_path)
     path = target_path / "run_results.json"
     if not path.exists():
         return
@@ -378,21 +388,37 @@ _ON_NODE = re.compile(r"\[(?:debug|info)\s*\] \[([^\]]+)\]: On ([\w.]+): ")
 _SQL_STATUS = re.compile(r"\[(?:debug|info)\s*\] \[([^\]]+)\]: SQL status: .* in ([0-9.]+) seconds")
 
 
-def sql_seconds(log_file: Path, node_prefix: str = "model.okr_kpi." + KPI_INPUT_PREFIX) -> float:
-    """Seconds the warehouse spent on the SQL statements of some nodes, from dbt's debug log:
-    each `SQL status: ... in N seconds` line belongs to the node its thread last ran SQL for."""
+def sql_seconds(log_file: Path) -> dict[str, float]:
+    """Seconds the warehouse spent on each node's SQL statements, from dbt's debug log: each
+    `SQL status: ... in N seconds` line belongs to the node its thread last ran SQL for."""
     if not log_file.exists():
-        return 0.0
+        return {}
     current: dict[str, str] = {}
-    total = 0.0
+    totals: dict[str, float] = {}
     with log_file.open(errors="replace") as f:
         for line in f:
             if (on := _ON_NODE.search(line)) is not None:
                 current[on.group(1)] = on.group(2)
-            elif (status := _SQL_STATUS.search(line)) is not None:
-                if current.get(status.group(1), "").startswith(node_prefix):
-                    total += float(status.group(2))
-    return total
+            elif (status := _SQL_STATUS.search(line)) is not None and status.group(1) in current:
+                node = current[status.group(1)]
+                totals[node] = totals.get(node, 0.0) + float(status.group(2))
+    return totals
+
+
+def daily_path_models(target_path: Path, mart: str = "model.okr_kpi.fct_kpi_daily") -> set[str]:
+    """fct_kpi_daily and every model upstream of it (manifest.json): what the floor replaces."""
+    path = target_path / "manifest.json"
+    if not path.exists():
+        return set()
+    parents = json.loads(path.read_text())["parent_map"]
+    found, stack = set(), [mart]
+    while stack:
+        node = stack.pop()
+        if node in found or not node.startswith("model."):
+            continue
+        found.add(node)
+        stack.extend(parents.get(node, []))
+    return found
 
 
 def kpi_input_seconds(result: SizeResult, step: str) -> float:
@@ -448,6 +474,7 @@ def bench_size(rows: int, work: Path, project_dir: Path, log=print) -> SizeResul
              "--memory-limit", memory_limit]
     m = measure("floor", floor, env, project_dir)
     _fail_step(m)
+    result.floor_sql_seconds = float(re.findall(r"floor_sql_seconds=([0-9.]+)", m.output)[-1])
     result.steps.append(m)
 
     log(f"[{rows:,} rows] full dbt build ...")
@@ -552,19 +579,25 @@ def _ratio(a: float, b: float) -> str:
 
 
 def render_table(results: list[SizeResult]) -> str:
-    lines = ["| raw rows | step | wall s | × floor | peak GB | × floor | dbt nodes s | KPI input nodes s "
-             "| KPI input SQL s | note |",
-             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = ["| raw rows | step | wall s | × floor | peak GB | × floor | dbt nodes s "
+             "| SQL s: fct_kpi_daily path | × floor SQL | SQL s: KPI input models | note |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in results:
         floor = r.step("floor")
         for m in r.steps:
             elapsed = f"{r.dbt_elapsed[m.step]:.2f}" if m.step in r.dbt_elapsed else ""
-            inputs = f"{kpi_input_seconds(r, m.step):.2f}" if m.step in r.nodes else ""
-            sql = f"{r.kpi_input_sql[m.step]:.2f}" if m.step in r.kpi_input_sql else ""
+            if m.step == "floor":
+                path_sql, path_ratio, inputs_sql = f"{r.floor_sql_seconds:.2f}", "1.00", ""
+            elif m.step in r.daily_path_sql:
+                path_sql = f"{r.daily_path_sql[m.step]:.2f}"
+                path_ratio = _ratio(r.daily_path_sql[m.step], r.floor_sql_seconds)
+                inputs_sql = f"{r.kpi_input_sql[m.step]:.2f}"
+            else:
+                path_sql = path_ratio = inputs_sql = ""
             lines.append(f"| {r.raw_rows:,} | {m.step} | {m.seconds:.2f} | "
                          f"{_ratio(m.seconds, floor.seconds)} | "
                          f"{_gb(m.peak_bytes)} | {_ratio(m.peak_bytes, floor.peak_bytes)} | "
-                         f"{elapsed} | {inputs} | {sql} | {m.note} |")
+                         f"{elapsed} | {path_sql} | {path_ratio} | {inputs_sql} | {m.note} |")
     return "\n".join(lines)
 
 
@@ -582,13 +615,14 @@ def render_targets(r: SizeResult) -> str:
     peak = max(m.peak_bytes for m in r.steps)
     full_nodes, inc_nodes = kpi_input_seconds(r, "full build"), kpi_input_seconds(r, "incremental build")
     full_sql = r.kpi_input_sql.get("full build", 0.0)
+    path_sql = r.daily_path_sql.get("full build", 0.0)
     inc_sql = r.kpi_input_sql.get("incremental build", 0.0)
     checks_ok = checks.returncode in (0, 10, 30)
     rows = [
         ("full build ≤ 1.5 × floor: wall time of `dbt build`", f"{full.seconds / floor.seconds:.2f} ×",
          full.seconds <= 1.5 * floor.seconds),
-        ("… SQL of the raw → daily KPI input models ≤ 1.5 × floor", f"{_ratio(full_sql, floor.seconds)} ×",
-         full_sql <= 1.5 * floor.seconds),
+        ("… SQL of the models up to fct_kpi_daily ≤ 1.5 × the floor's SQL",
+         f"{_ratio(path_sql, r.floor_sql_seconds)} ×", path_sql <= 1.5 * r.floor_sql_seconds),
         ("incremental build ≤ 5 % of the full build: wall time", _pct(inc.seconds, full.seconds),
          inc.seconds <= 0.05 * full.seconds),
         ("… KPI input models (node time, with dbt's per-node overhead)", _pct(inc_nodes, full_nodes),
@@ -615,9 +649,12 @@ def _growth(results: list[SizeResult]) -> str:
     for name in ("floor", "full build", "incremental build", "checks"):
         cells = [f"{r.step(name).seconds:.2f}" if r.step(name) else "" for r in ordered]
         lines.append(f"| {name} (wall) | " + " | ".join(cells) + " |")
+    lines.append("| floor SQL | " + " | ".join(f"{r.floor_sql_seconds:.2f}" for r in ordered) + " |")
     for step in ("full build", "incremental build"):
+        cells = [f"{r.daily_path_sql.get(step, 0.0):.2f}" for r in ordered]
+        lines.append(f"| SQL up to fct_kpi_daily, {step} | " + " | ".join(cells) + " |")
         cells = [f"{r.kpi_input_sql.get(step, 0.0):.2f}" for r in ordered]
-        lines.append(f"| KPI input SQL, {step} | " + " | ".join(cells) + " |")
+        lines.append(f"| SQL of the KPI input models, {step} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -702,10 +739,12 @@ peak memory (summed RSS of the process tree, polled from /proc every 50 ms).
 5. **publishing**: `okr-kpi report`, then `okr-kpi publish` with no channel configured.
 
 "dbt nodes" is dbt's own elapsed time for running the nodes (run_results.json); the rest of
-the wall time is dbt's start-up (imports, profile, manifest). "KPI input nodes" is the summed
-node time of the raw → daily KPI input models (`int_demo__kpi_inputs_*`, the part that reads
-the raw tables), and "KPI input SQL" the time the warehouse spent on their SQL statements (from
-dbt's debug log); the difference is dbt's per-node overhead (compiling, metadata queries).
+the wall time is dbt's start-up (imports, profile, manifest). The SQL columns are the time the
+warehouse spent on SQL statements, from dbt's debug log: for `fct_kpi_daily` and every model
+upstream of it (what the floor computes; the floor's own SQL time is measured around its one
+statement), and for the raw → daily KPI input models alone (`int_demo__kpi_inputs_*`, the
+incremental ones, which read the raw tables). Node time minus SQL time is dbt's per-node
+overhead (compiling, metadata queries, transactions).
 
 ## Results
 
@@ -749,7 +788,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notes", default="", help="a paragraph added to docs/benchmarks.md")
     args = parser.parse_args(argv)
     if args.command == "floor":
-        run_floor(args.db, args.as_of, args.raw_schema, args.memory_limit)
+        seconds = run_floor(args.db, args.as_of, args.raw_schema, args.memory_limit)
+        print(f"floor_sql_seconds={seconds:.6f}")
         return 0
 
     sizes = ([int(s) for s in args.sizes.split(",")] if args.sizes
