@@ -22,7 +22,11 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/okr-kpi generate --rows $(DEMO_ROWS) --seed $(DEMO_SEED)
-	$(BIN)/okr-kpi run --as-of $(DEMO_AS_OF)
+	@# exit 10 means "ran fine and found breaches": the demo company has planted incidents.
+	$(BIN)/okr-kpi run --as-of $(DEMO_AS_OF) || [ $$? -eq 10 ]
+	@echo
+	@echo "Demo done. Open reports/report.html (also reports/summary.md and reports/okr_kpi.json)."
+	@echo "The warehouse is okr_kpi.duckdb: try  .venv/bin/python -c \"import duckdb; print(duckdb.connect('okr_kpi.duckdb').sql('from fct_key_result_progress limit 5'))\""
 
 # Headless Chromium for the report's browser test (Debian's package; no browser download).
 browser:
