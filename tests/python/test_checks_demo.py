@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import duckdb
@@ -281,3 +282,40 @@ def test_source_checks_fail_on_corrupted_data_in_dbt_and_gx(demo, monkeypatch):
         k for k, status in dbt_failed.items() if status == "warn" and k in mirrored
     }
     assert checks.exit_code() == ExitCode.DATA_QUALITY
+
+
+def freshness(demo, as_of: str, monkeypatch) -> dict[str, str]:
+    for key, value in demo["env"].items():
+        monkeypatch.setenv(key, value)
+    target = demo["tmp"] / f"target_freshness_{as_of}"
+    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
+    project = Project(target="duckdb", project_dir=REPO)
+    cmd = [
+        project.dbt_executable(),
+        "source",
+        "freshness",
+        "--project-dir",
+        str(REPO),
+        "--profiles-dir",
+        str(REPO),
+        "--vars",
+        json.dumps({"as_of_date": as_of}),
+    ]
+    proc = subprocess.run(cmd, cwd=REPO, env=project.env(), capture_output=True, text=True)
+    assert (target / "sources.json").exists(), proc.stdout[-3000:]
+    results = json.loads((target / "sources.json").read_text())["results"]
+    return {r["unique_id"].split(".")[-1]: r["status"] for r in results}
+
+
+def test_freshness_passes_as_of_the_pinned_day(demo, monkeypatch):
+    # The demo's events run to 2026-08-31: judged as of that day, every table is fresh.
+    statuses = freshness(demo, AS_OF, monkeypatch)
+    assert statuses and set(statuses.values()) == {"pass"}
+    assert "subscriptions" not in statuses and "demo_incidents" not in statuses  # freshness off
+
+
+def test_freshness_fails_when_the_data_stops_days_before_as_of(demo, monkeypatch):
+    # As of 2026-09-05 the newest event is 5 days old (> 2 days: warn);
+    # as of 2026-09-30 it is 30 days old (> 7 days: error).
+    assert set(freshness(demo, "2026-09-05", monkeypatch).values()) == {"warn"}
+    assert set(freshness(demo, "2026-09-30", monkeypatch).values()) == {"error"}
