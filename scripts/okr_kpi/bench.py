@@ -240,20 +240,22 @@ def append_day(con, new_day: dt.date, late_day: dt.date | None = None, late_rows
     """Add new raw data to every event table: the rows of new_day (a copy of the previous day's
     rows moved one day on, with new ids) and late_rows late rows dated late_day (copies of the
     table's first rows moved to that day, new ids); then cancel on new_day the active
-    subscriptions whose id is a multiple of 50, and the oldest active one. Returns rows added."""
+    subscriptions whose id is a multiple of 50, and the oldest active one. Returns rows added.
+
+    con: a DuckDB connection or a PostgreSQL (psycopg2) cursor; the SQL runs on both."""
     added: dict[str, int] = {}
     previous = new_day - dt.timedelta(days=1)
     for table in EVENT_TABLES:
         date_column = _event_column(table)
         ident = f"{raw_schema}.{table}"
-        before = con.execute(f"select count(*) from {ident}").fetchone()[0]
-        con.execute(_copy_rows(ident, table, f"cast({date_column} as date) = cast('{previous}' as date)",
+        before = _sql(con, f"select count(*) from {ident}").fetchone()[0]
+        _sql(con, _copy_rows(ident, table, f"cast({date_column} as date) = cast('{previous}' as date)",
                                "1", ""))
         if late_day is not None and late_rows:
             shift = f"cast(cast('{late_day}' as date) - cast({date_column} as date) as integer)"
-            con.execute(_copy_rows(ident, table, "true", shift, f"limit {int(late_rows)}"))
-        added[table] = con.execute(f"select count(*) from {ident}").fetchone()[0] - before
-    con.execute(f"""
+            _sql(con, _copy_rows(ident, table, "true", shift, f"limit {int(late_rows)}"))
+        added[table] = _sql(con, f"select count(*) from {ident}").fetchone()[0] - before
+    _sql(con, f"""
         update {raw_schema}.subscriptions set cancelled_on = cast('{new_day}' as date)
         where cancelled_on is null and started_on < cast('{previous}' as date)
           and (subscription_id % 50 = 0 or subscription_id = (
@@ -261,6 +263,12 @@ def append_day(con, new_day: dt.date, late_day: dt.date | None = None, late_rows
               where cancelled_on is null and started_on < cast('{previous}' as date)))
     """)
     return added
+
+
+def _sql(con, sql: str):
+    """Run SQL on a DuckDB connection (returns its result) or a psycopg2 cursor (returns it)."""
+    result = con.execute(sql)
+    return con if result is None else result
 
 
 def _copy_rows(ident: str, table: str, where: str, shift_days: str, limit: str) -> str:
@@ -275,11 +283,11 @@ def _copy_rows(ident: str, table: str, where: str, shift_days: str, limit: str) 
         elif table == "subscriptions" and name == "cancelled_on":
             exprs.append("cast(null as date)")
         elif logical in ("timestamp", "date"):
-            exprs.append(f"cast({name} + to_days({shift_days}) as {logical})")
+            exprs.append(f"cast({name} + ({shift_days}) * interval '1 day' as {logical})")
         else:
             exprs.append(name)
     return (f"insert into {ident} select {', '.join(exprs)} "
-            f"from (select * from {ident} where {where} order by {id_column} {limit})")
+            f"from (select * from {ident} where {where} order by {id_column} {limit}) as copied")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 The demo company (small, three months) is built in full, one new day of raw data is appended
 together with a late row for the day before the last (inside the lookback window of 3 days),
-the project is built incrementally, and a second DuckDB file with the same raw data is built
-from scratch: fct_kpi_daily and fct_kpi_periods must be equal. With a lookback of 0 days the
-late row is missed, and the test sees the difference (the check fails when it should).
+the project is built incrementally, and the same raw data is built from scratch (DuckDB: in
+another DuckDB file; PostgreSQL: in another schema): fct_kpi_daily and fct_kpi_periods must be
+equal. With a lookback of 0 days the late row is missed, and the test sees the difference (the
+check fails when it should).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import math
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
-from harness import DBT, REPO, target_env
+from harness import DBT, REPO, drop_postgres_schemas, require_target, target_env
 from okr_kpi.bench import append_day, compare_daily, run_floor
 
 LAST_DAY = dt.date(2026, 8, 31)
@@ -27,37 +29,81 @@ LATE_DAY = LAST_DAY - dt.timedelta(days=1)
 SELECT = ["--select", "+fct_kpi_periods", "--resource-type", "model", "--resource-type", "seed"]
 
 
-def dbt_build(env: dict[str, str], as_of: dt.date, *extra: str, lookback: int = 3) -> None:
-    cmd = [DBT, "build", "--project-dir", str(REPO), "--profiles-dir", str(REPO), "--target", "duckdb",
-           *SELECT, *extra, "--vars", f'{{as_of_date: "{as_of}", okr_kpi_lookback_days: {lookback}}}']
-    proc = subprocess.run(cmd, cwd=REPO, env=env, text=True, capture_output=True)
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+@dataclass
+class Side:
+    """One warehouse holding the demo company: its dbt environment and how to query it."""
 
+    env: dict[str, str]
 
-def generate(env: dict[str, str]) -> None:
-    cmd = [sys.executable, "-m", "okr_kpi.cli", "generate", "--rows", "4000", "--seed", "7",
-           "--start", "2026-06-01", "--end", str(LAST_DAY)]
-    proc = subprocess.run(cmd, cwd=REPO, env=env, text=True, capture_output=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    @property
+    def target(self) -> str:
+        return self.env["OKR_KPI_TARGET"]
 
+    def build(self, as_of: dt.date, *extra: str, lookback: int = 3) -> None:
+        cmd = [DBT, "build", "--project-dir", str(REPO), "--profiles-dir", str(REPO), "--target", self.target,
+               *SELECT, *extra, "--vars", f'{{as_of_date: "{as_of}", okr_kpi_lookback_days: {lookback}}}']
+        proc = subprocess.run(cmd, cwd=REPO, env=self.env, text=True, capture_output=True)
+        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
 
-def rows(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    def generate(self) -> None:
+        cmd = [sys.executable, "-m", "okr_kpi.cli", "generate", "--target", self.target, "--rows", "4000",
+               "--seed", "7", "--start", "2026-06-01", "--end", str(LAST_DAY)]
+        proc = subprocess.run(cmd, cwd=REPO, env=self.env, text=True, capture_output=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
 
+    def _sql(self, sql: str) -> str:
+        sql = sql.replace("{schema}", self.env["OKR_KPI_SCHEMA"])
+        return sql.replace("{raw}", self.env["OKR_KPI_RAW_SCHEMA"])
 
-def daily_value(db: Path, kpi_id: str, day: dt.date) -> float:
-    found = rows(db, f"select numerator from okr_kpi.fct_kpi_daily where kpi_id = '{kpi_id}' "
-                     f"and date_day = cast('{day}' as date)")
-    assert len(found) == 1, (kpi_id, day, found)
-    return found[0][0]
+    def rows(self, sql: str) -> list[tuple]:
+        if self.target == "duckdb":
+            con = duckdb.connect(self.env["OKR_KPI_DUCKDB_PATH"], read_only=True)
+            try:
+                return con.execute(self._sql(sql)).fetchall()
+            finally:
+                con.close()
+        con = self.postgres()
+        try:
+            with con.cursor() as cur:
+                cur.execute(self._sql(sql))
+                return [tuple(float(v) if type(v).__name__ == "Decimal" else v for v in row)
+                        for row in cur.fetchall()]
+        finally:
+            con.close()
 
+    def postgres(self):
+        import psycopg2
 
-def table(db: Path, name: str, keys: str) -> list[tuple]:
-    return rows(db, f"select * from okr_kpi.{name} order by {keys}")
+        con = psycopg2.connect(host=self.env.get("PGHOST", "127.0.0.1"), port=self.env.get("PGPORT", "5432"),
+                               user=self.env.get("PGUSER", "postgres"),
+                               dbname=self.env.get("PGDATABASE", "postgres"))
+        con.autocommit = True
+        return con
+
+    def append(self, late_rows: int = 1) -> dict[str, int]:
+        """The new day and the late rows (okr_kpi.bench.append_day) in the raw tables."""
+        raw = self.env["OKR_KPI_RAW_SCHEMA"]
+        if self.target == "duckdb":
+            con = duckdb.connect(self.env["OKR_KPI_DUCKDB_PATH"])
+            try:
+                return append_day(con, NEW_DAY, LATE_DAY, late_rows=late_rows, raw_schema=raw)
+            finally:
+                con.close()
+        con = self.postgres()
+        try:
+            with con.cursor() as cur:
+                return append_day(cur, NEW_DAY, LATE_DAY, late_rows=late_rows, raw_schema=f'"{raw}"')
+        finally:
+            con.close()
+
+    def daily_value(self, kpi_id: str, day: dt.date) -> float:
+        found = self.rows(f"select numerator from {{schema}}.fct_kpi_daily where kpi_id = '{kpi_id}' "
+                          f"and date_day = cast('{day}' as date)")
+        assert len(found) == 1, (kpi_id, day, found)
+        return found[0][0]
+
+    def table(self, name: str, keys: str) -> list[tuple]:
+        return self.rows(f"select * from {{schema}}.{name} order by {keys}")
 
 
 def differences(a: list[tuple], b: list[tuple]) -> list[tuple]:
@@ -79,75 +125,85 @@ def active_on(subscriptions: list[tuple], day: dt.date) -> int:
                if started <= day and (cancelled is None or cancelled > day))
 
 
-def incremental_history(tmp_path: Path, lookback: int) -> tuple[dict[str, str], Path, dict]:
-    """Full build, new day + late row, incremental build; returns env, DuckDB file and facts."""
-    env = target_env(tmp_path)
-    db = Path(env["OKR_KPI_DUCKDB_PATH"])
-    generate(env)
-    dbt_build(env, LAST_DAY, lookback=lookback)
-    facts = {"leads_late_before": daily_value(db, "new_leads", LATE_DAY)}
-
-    con = duckdb.connect(str(db))
-    try:
-        added = append_day(con, NEW_DAY, LATE_DAY, late_rows=1)
-        facts["leads_on_last_day"] = con.execute(
-            f"select count(*) from raw.leads where cast(created_at as date) = cast('{LAST_DAY}' as date)"
-        ).fetchone()[0]
-        facts["subscriptions"] = con.execute(
-            "select started_on, cancelled_on from raw.subscriptions").fetchall()
-    finally:
-        con.close()
+def incremental_history(side: Side, lookback: int) -> dict:
+    """Full build, new day + late row, incremental build; returns facts read from the raw data."""
+    side.generate()
+    side.build(LAST_DAY, lookback=lookback)
+    facts = {"leads_late_before": side.daily_value("new_leads", LATE_DAY)}
+    added = side.append(late_rows=1)
+    facts["leads_on_last_day"] = side.rows(
+        f"select count(*) from {{raw}}.leads where cast(created_at as date) = cast('{LAST_DAY}' as date)"
+    )[0][0]
+    facts["subscriptions"] = side.rows("select started_on, cancelled_on from {raw}.subscriptions")
     assert added["leads"] == facts["leads_on_last_day"] + 1  # the copied day plus one late lead
-    dbt_build(env, NEW_DAY, lookback=lookback)
-    return env, db, facts
+    side.build(NEW_DAY, lookback=lookback)
+    return facts
 
 
-def full_refresh_copy(tmp_path: Path, db: Path) -> Path:
-    """Another DuckDB file with the same raw tables and no models, built from scratch."""
-    env = target_env(tmp_path / "fresh")
-    fresh = Path(env["OKR_KPI_DUCKDB_PATH"])
-    fresh.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(db, fresh)
-    con = duckdb.connect(str(fresh))
-    con.execute("drop schema okr_kpi cascade")
-    con.close()
-    dbt_build(env, NEW_DAY, "--full-refresh")
-    return fresh
+def full_refresh(side: Side, tmp_path: Path) -> Side:
+    """The same raw data built from scratch: DuckDB in a copy of the file without the models,
+    PostgreSQL in another schema reading the same raw schema."""
+    env = dict(side.env, DBT_TARGET_PATH=str(tmp_path / "fresh_target"))
+    if side.target == "duckdb":
+        fresh = tmp_path / "fresh.duckdb"
+        shutil.copy(side.env["OKR_KPI_DUCKDB_PATH"], fresh)
+        con = duckdb.connect(str(fresh))
+        con.execute(f"drop schema {side.env['OKR_KPI_SCHEMA']} cascade")
+        con.close()
+        env["OKR_KPI_DUCKDB_PATH"] = str(fresh)
+    else:
+        env["OKR_KPI_SCHEMA"] = "fresh_" + side.env["OKR_KPI_SCHEMA"]
+    other = Side(env)
+    other.build(NEW_DAY, "--full-refresh")
+    return other
 
 
-@pytest.fixture(scope="module")
-def with_lookback(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("lookback3")
-    env, db, facts = incremental_history(tmp_path, lookback=3)
-    return db, full_refresh_copy(tmp_path, db), facts
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def with_lookback(request, tmp_path_factory):
+    require_target(request.param)
+    tmp_path = tmp_path_factory.mktemp(f"lookback3_{request.param}")
+    side = Side(target_env(tmp_path, request.param))
+    fresh = None
+    try:
+        facts = incremental_history(side, lookback=3)
+        fresh = full_refresh(side, tmp_path)
+        yield side, fresh, facts
+    finally:
+        if request.param == "postgres":
+            for s in (side, fresh):
+                if s is not None:
+                    drop_postgres_schemas(s.env)
 
 
 def test_incremental_equals_full_refresh(with_lookback):
     incremental, fresh, _ = with_lookback
-    assert differences(table(incremental, "fct_kpi_daily", "kpi_id, date_day"),
-                       table(fresh, "fct_kpi_daily", "kpi_id, date_day")) == []
-    assert differences(table(incremental, "fct_kpi_periods", "kpi_id, grain, period_start"),
-                       table(fresh, "fct_kpi_periods", "kpi_id, grain, period_start")) == []
+    assert differences(incremental.table("fct_kpi_daily", "kpi_id, date_day"),
+                       fresh.table("fct_kpi_daily", "kpi_id, date_day")) == []
+    assert differences(incremental.table("fct_kpi_periods", "kpi_id, grain, period_start"),
+                       fresh.table("fct_kpi_periods", "kpi_id, grain, period_start")) == []
 
 
 def test_incremental_picks_up_new_day_and_late_row(with_lookback):
     incremental, _, facts = with_lookback
     # The late lead lands on LATE_DAY: one more than before the append.
-    assert daily_value(incremental, "new_leads", LATE_DAY) == facts["leads_late_before"] + 1
+    assert incremental.daily_value("new_leads", LATE_DAY) == facts["leads_late_before"] + 1
     # The new day is a copy of the last day's leads.
-    assert daily_value(incremental, "new_leads", NEW_DAY) == facts["leads_on_last_day"]
+    assert incremental.daily_value("new_leads", NEW_DAY) == facts["leads_on_last_day"]
     # The stock (a running sum over all history) counted by hand from the raw subscriptions,
     # including the late subscription (started on LATE_DAY) and the cancellations on NEW_DAY.
     for day in (LATE_DAY, LAST_DAY, NEW_DAY):
-        assert daily_value(incremental, "active_customers", day) == active_on(facts["subscriptions"], day)
+        assert incremental.daily_value("active_customers", day) == active_on(facts["subscriptions"], day)
 
 
 def test_kpi_inputs_equal_the_plain_sql_floor(with_lookback):
     """The bench's floor (plain DuckDB SQL over the raw tables, written apart from the dbt models)
     gives the same fct_kpi_daily as dbt."""
     _, fresh, _ = with_lookback
-    run_floor(str(fresh), str(NEW_DAY))
-    con = duckdb.connect(str(fresh))
+    if fresh.target != "duckdb":
+        pytest.skip("the floor is DuckDB SQL")
+    db = fresh.env["OKR_KPI_DUCKDB_PATH"]
+    run_floor(db, str(NEW_DAY))
+    con = duckdb.connect(db)
     try:
         assert con.execute("select count(*) from bench_floor.fct_kpi_daily").fetchone()[0] > 0
         assert compare_daily(con, "bench_floor.fct_kpi_daily", "okr_kpi.fct_kpi_daily") == 0
@@ -160,9 +216,12 @@ def test_without_lookback_the_late_row_is_missed(with_lookback, tmp_path):
     the incremental result differs from a full refresh -- the comparison above can fail.
     (Same generator seed and appended rows as the fixture, so its full refresh is the reference.)"""
     _, fresh, reference = with_lookback
-    _, incremental, facts = incremental_history(tmp_path, lookback=0)
+    if fresh.target != "duckdb":
+        pytest.skip("shown once, on DuckDB")
+    side = Side(target_env(tmp_path))
+    facts = incremental_history(side, lookback=0)
     assert facts["leads_late_before"] == reference["leads_late_before"]
-    assert daily_value(incremental, "new_leads", LATE_DAY) == facts["leads_late_before"]
-    assert daily_value(fresh, "new_leads", LATE_DAY) == facts["leads_late_before"] + 1
-    assert differences(table(incremental, "fct_kpi_daily", "kpi_id, date_day"),
-                       table(fresh, "fct_kpi_daily", "kpi_id, date_day")) != []
+    assert side.daily_value("new_leads", LATE_DAY) == facts["leads_late_before"]
+    assert fresh.daily_value("new_leads", LATE_DAY) == facts["leads_late_before"] + 1
+    assert differences(side.table("fct_kpi_daily", "kpi_id, date_day"),
+                       fresh.table("fct_kpi_daily", "kpi_id, date_day")) != []
