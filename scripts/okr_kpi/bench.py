@@ -33,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from okr_kpi.demo.schema import RAW_TABLES
@@ -364,6 +364,9 @@ class SizeResult:
     # Per dbt build: seconds of SQL run by fct_kpi_daily and the models upstream of it.
     daily_path_sql: dict[str, float] = field(default_factory=dict)
     floor_sql_seconds: float = 0.0
+    # Per dbt build: seconds of SQL of every node; node time of the tests on raw (source) tables.
+    all_sql: dict[str, float] = field(default_factory=dict)
+    source_test_seconds: dict[str, float] = field(default_factory=dict)
     floor_matches_full: int | None = None
     floor_matches_incremental: int | None = None
 
@@ -382,6 +385,8 @@ def _record_run(result: SizeResult, step: str, target_path: Path, log_path: Path
     result.kpi_input_sql[step] = sum(t for node, t in per_node.items() if node.startswith(prefix))
     daily_path = daily_path_models(target_path)
     result.daily_path_sql[step] = sum(t for node, t in per_node.items() if node in daily_path)
+    result.all_sql[step] = sum(per_node.values())
+    on_sources = source_tests(target_path)
     path = target_path / "run_results.json"
     if not path.exists():
         return
@@ -390,6 +395,8 @@ def _record_run(result: SizeResult, step: str, target_path: Path, log_path: Path
               float(r["execution_time"])) for r in run["results"]]
     result.nodes[step] = sorted(timed, key=lambda item: -item[1])
     result.dbt_elapsed[step] = float(run.get("elapsed_time") or 0.0)
+    result.source_test_seconds[step] = sum(float(r["execution_time"]) for r in run["results"]
+                                           if r["unique_id"] in on_sources)
 
 
 _ON_NODE = re.compile(r"\[(?:debug|info)\s*\] \[([^\]]+)\]: On ([\w.]+): ")
@@ -411,6 +418,16 @@ def sql_seconds(log_file: Path) -> dict[str, float]:
                 node = current[status.group(1)]
                 totals[node] = totals.get(node, 0.0) + float(status.group(2))
     return totals
+
+
+def source_tests(target_path: Path) -> set[str]:
+    """The tests that read raw (source) tables directly (manifest.json)."""
+    path = target_path / "manifest.json"
+    if not path.exists():
+        return set()
+    nodes = json.loads(path.read_text())["nodes"]
+    return {uid for uid, node in nodes.items() if uid.startswith("test.")
+            and any(dep.startswith("source.") for dep in node.get("depends_on", {}).get("nodes", []))}
 
 
 def daily_path_models(target_path: Path, mart: str = "model.okr_kpi.fct_kpi_daily") -> set[str]:
@@ -570,12 +587,8 @@ def machine() -> dict[str, str]:
         pass
     import duckdb
 
-    try:
-        load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        load = "unknown"
     return {"cpu": cpu, "cores": str(os.cpu_count()), "memory": memory, "os": platform.platform(),
-            "python": platform.python_version(), "duckdb": duckdb.__version__, "load": load}
+            "python": platform.python_version(), "duckdb": duckdb.__version__, "load": _load()}
 
 
 def _gb(n: int) -> str:
@@ -670,6 +683,76 @@ def _slowest(r: SizeResult, step: str, top: int = 8) -> str:
     return ", ".join(f"`{name}` {seconds:.2f}" for name, seconds in r.nodes.get(step, [])[:top])
 
 
+def render_findings(results: list[SizeResult], memory_limit: str) -> str:
+    """What the numbers say, computed from them (the text around the numbers is fixed)."""
+    ordered = sorted(results, key=lambda r: r.rows)
+    r = ordered[-1]
+    floor, full, inc, checks = (r.step(n) for n in ("floor", "full build", "incremental build", "checks"))
+    nodes_full = r.dbt_elapsed.get("full build", 0.0)
+    startup = full.seconds - nodes_full
+    count = len(r.nodes.get("full build", []))
+    all_sql = r.all_sql.get("full build", 0.0)
+    overhead_ms = 1000 * (2 * nodes_full - all_sql) / max(count, 1)  # 2 threads
+    path_sql = r.daily_path_sql.get("full build", 0.0)
+    inputs_full = r.kpi_input_sql.get("full build", 0.0)
+    inputs_inc = r.kpi_input_sql.get("incremental build", 0.0)
+    peak = max(m.peak_bytes for m in r.steps)
+    peak_step = max(r.steps, key=lambda m: m.peak_bytes).step
+
+    def series(values) -> str:
+        return " → ".join(f"{v:.2f}" for v in values)
+
+    sizes = " → ".join(f"{x.raw_rows / 1e6:.1f} M" for x in ordered)
+    src_full = [x.source_test_seconds.get("full build", 0.0) for x in ordered]
+    src_inc = [x.source_test_seconds.get("incremental build", 0.0) for x in ordered]
+    lines = [
+        "## Findings",
+        "",
+        f"- **Where the time goes.** At {r.raw_rows:,} raw rows the full `dbt build` takes "
+        f"{full.seconds:.1f} s: {startup:.1f} s of dbt start-up (imports, adapter, manifest) and "
+        f"{nodes_full:.1f} s running {count} nodes on 2 threads. The warehouse works for only "
+        f"{all_sql:.1f} s of SQL in all (summed over both threads); the rest, about "
+        f"{overhead_ms:.0f} ms per node, is dbt's own work per node (Jinja, metadata queries, "
+        f"transactions), whatever the data size. The floor does the `fct_kpi_daily` work in "
+        f"{r.floor_sql_seconds:.2f} s of SQL ({floor.seconds:.2f} s wall with Python start-up).",
+        f"- **Full build vs floor.** The wall-time target (≤ 1.5 × floor) is out of reach for a dbt "
+        f"project of {count} nodes on this engine: dbt's start-up alone is "
+        f"{startup / floor.seconds:.0f} × the floor. Like for like, the SQL of `fct_kpi_daily` and "
+        f"the models upstream of it takes {path_sql:.2f} s against the floor's "
+        f"{r.floor_sql_seconds:.2f} s ({_ratio(path_sql, r.floor_sql_seconds)} ×), "
+        + ("within the target." if path_sql <= 1.5 * r.floor_sql_seconds else
+           "above the target: the difference is per-statement cost (each model is created as a "
+           "table, its columns described, its transaction committed) on data this small."),
+        f"- **Incremental build.** {inc.seconds:.1f} s, {_pct(inc.seconds, full.seconds)} of the full "
+        f"build: the fixed costs above do not shrink. The work that grows with history is the SQL of "
+        f"the raw → daily KPI input models: {inputs_full:.2f} s in the full build, {inputs_inc:.2f} s "
+        f"in the incremental one ({_pct(inputs_inc, inputs_full)})"
+        + ("." if inputs_inc < inputs_full else
+           ": at this size a full pass over the raw tables is no dearer than the incremental run's "
+           "fixed statements (window query, delete, temporary table, column checks, insert).")
+        + f" Over the sizes "
+        f"({sizes}) that SQL goes {series(x.kpi_input_sql.get('full build', 0.0) for x in ordered)} s "
+        f"in full builds and {series(x.kpi_input_sql.get('incremental build', 0.0) for x in ordered)} s "
+        f"in incremental ones"
+        + (": the nightly work stays flat while history grows." if ordered[-1].kpi_input_sql.get(
+            "incremental build", 0.0) <= 2 * ordered[0].kpi_input_sql.get("incremental build", 0.0) + 0.1
+           else "."),
+        f"- **Checks.** `okr-kpi check` takes {checks.seconds:.1f} s, {_pct(checks.seconds, full.seconds)} "
+        f"of the full build"
+        + (" (within 25 %)." if checks.seconds <= 0.25 * full.seconds else
+           " (target 25 %): it reads the built marts, so its time is mostly fixed cost (Great "
+           "Expectations context and suites), not data."),
+        f"- **Memory.** Peak {_gb(peak)} GB ({peak_step}), under 4 GB, with DuckDB's memory limit "
+        f"at {memory_limit} (`OKR_KPI_DUCKDB_MEMORY_LIMIT`; larger data spills to disk).",
+        f"- **What still grows with history.** The dbt tests on the raw tables (sources: unique "
+        f"ids, accepted values, row counts) read the whole raw tables in every build, the "
+        f"incremental one included: {series(src_full)} s of node time in full builds and "
+        f"{series(src_inc)} s in incremental builds over the sizes. Restricting them to recent "
+        f"rows in nightly runs (the test config `where:`) would make the nightly run flat.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 INCREMENTAL_DOC = """## How the incremental build works
 
 The raw → daily path is incremental: one model per raw table in `models/demo/kpis/`
@@ -724,7 +807,7 @@ Generated by `make bench` (`{command}`), started {started}. Regenerate with `mak
 | memory | {info['memory']} |
 | OS | {info['os']} |
 | Python / DuckDB | {info['python']} / {info['duckdb']} |
-| load average when the run ended (1/5/15 min) | {info['load']} |
+| load average (1/5/15 min) when the run started / ended | {info['load_start']} / {info['load']} |
 | DuckDB memory limit (OKR_KPI_DUCKDB_MEMORY_LIMIT) | {memory_limit} |
 
 ## What is measured
@@ -773,6 +856,7 @@ Slowest nodes of the incremental build (s): {_slowest(largest, "incremental buil
 Wall times at this size: full build {full.seconds:.1f} s, incremental build {inc.seconds:.1f} s,
 floor {largest.step("floor").seconds:.2f} s.
 
+{render_findings(results, memory_limit)}
 {INCREMENTAL_DOC}
 {notes}
 """
@@ -793,34 +877,70 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", default=os.environ.get("BENCH_WORK_DIR", "/tmp/okr_kpi_bench"))
     parser.add_argument("--no-docs", action="store_true",
                         help="print the table, do not write docs/benchmarks.md")
-    parser.add_argument("--notes", default="", help="a paragraph added to docs/benchmarks.md")
+    parser.add_argument("--notes", default=os.environ.get("BENCH_NOTES", ""),
+                        help="a paragraph added to docs/benchmarks.md")
+    parser.add_argument("--render-only", action="store_true",
+                        help="write docs/benchmarks.md again from the last run's saved results")
     args = parser.parse_args(argv)
     if args.command == "floor":
         seconds = run_floor(args.db, args.as_of, args.raw_schema, args.memory_limit)
         print(f"floor_sql_seconds={seconds:.6f}")
         return 0
 
-    sizes = ([int(s) for s in args.sizes.split(",")] if args.sizes
-             else [args.rows // 20, args.rows // 4, args.rows])
-    os.environ.setdefault("OKR_KPI_DUCKDB_MEMORY_LIMIT", MEMORY_LIMIT)
     project_dir = find_project_dir()
     work = Path(args.work_dir)
-    started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    results = []
-    try:
-        for rows in sizes:
-            results.append(bench_size(rows, work, project_dir))
-    except OkrKpiError as err:
-        print(f"bench: {err}", file=sys.stderr)
-        return 1
-    command = "python -m okr_kpi.bench " + " ".join(argv if argv is not None else sys.argv[1:])
-    text = render_markdown(results, machine(), os.environ["OKR_KPI_DUCKDB_MEMORY_LIMIT"], started,
-                           command.strip(), args.notes)
+    saved = work / "results.json"
+    if args.render_only:
+        if not saved.exists():
+            print(f"bench: no saved results at {saved}: run the bench first", file=sys.stderr)
+            return 1
+        run = json.loads(saved.read_text())
+        results = [_load_result(r) for r in run["results"]]
+    else:
+        sizes = ([int(s) for s in args.sizes.split(",")] if args.sizes
+                 else [args.rows // 20, args.rows // 4, args.rows])
+        os.environ.setdefault("OKR_KPI_DUCKDB_MEMORY_LIMIT", MEMORY_LIMIT)
+        command = "python -m okr_kpi.bench " + " ".join(argv if argv is not None else sys.argv[1:])
+        run = {"started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "command": command.strip(),
+               "memory_limit": os.environ["OKR_KPI_DUCKDB_MEMORY_LIMIT"], "load_at_start": _load()}
+        results = []
+        try:
+            for rows in sizes:
+                results.append(bench_size(rows, work, project_dir))
+        except OkrKpiError as err:
+            print(f"bench: {err}", file=sys.stderr)
+            return 1
+        run["machine"] = machine()
+        run["results"] = [_dump_result(r) for r in results]
+        saved.write_text(json.dumps(run, indent=1, default=str))
+    info = dict(run["machine"], load_start=run.get("load_at_start", "unknown"))
+    text = render_markdown(results, info, run["memory_limit"], run["started"], run["command"], args.notes)
     print(text)
     if not args.no_docs:
         (project_dir / "docs" / "benchmarks.md").write_text(text)
         print(f"written: {project_dir / 'docs' / 'benchmarks.md'}")
     return 0
+
+
+def _load() -> str:
+    try:
+        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def _dump_result(r: SizeResult) -> dict:
+    data = asdict(r)
+    for step in data["steps"]:
+        step.pop("output", None)
+    return data
+
+
+def _load_result(data: dict) -> SizeResult:
+    data = dict(data)
+    steps = [Measurement(**m) for m in data.pop("steps")]
+    nodes = {k: [tuple(n) for n in v] for k, v in data.pop("nodes").items()}
+    return SizeResult(**data, steps=steps, nodes=nodes)
 
 
 if __name__ == "__main__":
