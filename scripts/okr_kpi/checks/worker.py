@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import traceback
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 CONNECTION_ENV = "OKR_KPI_GX_CONNECTION_STRING"
 DATASOURCE = "okr_kpi_warehouse"
 THRESHOLD_SUITE_PREFIX = "kpi_thresholds"
+MAX_UNEXPECTED_PERIODS = 100_000
 
 
 def _sql_literal(value: str) -> str:
@@ -91,6 +93,10 @@ def _run(spec: dict) -> dict:
     import sqlalchemy as sa
     from great_expectations.checkpoint import UpdateDataDocsAction
 
+    # Suites, validation definitions and checkpoints are rebuilt from the seeds and the manifest on
+    # every run: start from empty stores (results and Data Docs are kept).
+    for derived in ("expectations", "validation_definitions", "checkpoints"):
+        shutil.rmtree(Path(spec["gx_dir"]) / "uncommitted" / derived, ignore_errors=True)
     context = gx.get_context(mode="file", context_root_dir=spec["gx_dir"])
     try:
         context.data_sources.delete(DATASOURCE)
@@ -196,7 +202,12 @@ def _run(spec: dict) -> dict:
 
     # Thresholds need every unexpected period (COMPLETE, indexed by period_start); sources a summary.
     result_formats = {
-        "threshold": {"result_format": "COMPLETE", "unexpected_index_column_names": ["period_start"]},
+        # GX caps the unexpected index list at partial_unexpected_count, even with COMPLETE.
+        "threshold": {
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": ["period_start"],
+            "partial_unexpected_count": MAX_UNEXPECTED_PERIODS,
+        },
         "source": {"result_format": "SUMMARY"},
     }
     outcomes = []
@@ -233,6 +244,12 @@ def _run(spec: dict) -> dict:
                         if isinstance(i, dict)
                     )
                     details["unexpected_values"] = res.get("unexpected_list") or []
+                    if len(details["unexpected_period_starts"]) != (res.get("unexpected_count") or 0):
+                        # never undercount breaches silently: an incomplete list is an engine error
+                        error = (
+                            f"GX listed {len(details['unexpected_period_starts'])} of "
+                            f"{res.get('unexpected_count')} unexpected periods"
+                        )
                 if meta.get("kind") == "source":
                     details["observed_value"] = res.get("observed_value")
                     details["partial_unexpected_list"] = [
