@@ -86,6 +86,8 @@ def local_session(warehouse_dir: Path, metastore_dir: Path):
         .config("spark.hadoop.javax.jdo.option.ConnectionURL",
                 f"jdbc:derby:;databaseName={metastore_dir};create=true")
         .config("spark.sql.session.timeZone", "UTC")
+        # The Python side's SQL quotes identifiers the standard way ("name", okr_kpi.warehouse.quote_ident)
+        .config("spark.sql.ansi.doubleQuotedIdentifiers", "true")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.enabled", "false")
