@@ -319,3 +319,27 @@ def test_freshness_fails_when_the_data_stops_days_before_as_of(demo, monkeypatch
     # as of 2026-09-30 it is 30 days old (> 7 days: error).
     assert set(freshness(demo, "2026-09-05", monkeypatch).values()) == {"warn"}
     assert set(freshness(demo, "2026-09-30", monkeypatch).values()) == {"error"}
+
+
+def test_gx_lists_every_breached_period_beyond_its_default_cap_of_20(demo, monkeypatch):
+    # A tight bound on the demo's daily leads breaches on hundreds of days (GX would list 20).
+    tmp = demo["tmp"]
+    (tmp / "tight").mkdir()
+    tight = tmp / "tight" / demo["path"].name  # same file name: the manifest's relations name its catalog
+    shutil.copy(demo["path"], tight)
+    con = duckdb.connect(str(tight))
+    con.execute("insert into okr_kpi.kpi_thresholds values ('new_leads', 'day', 'warning', 30, null)")
+    expected = {
+        ("new_leads", "day", str(r[0]))
+        for r in con.execute(
+            "select period_start from okr_kpi.fct_kpi_periods where kpi_id = 'new_leads' and grain = 'day' "
+            "and is_complete and is_fully_covered and value < 30"
+        ).fetchall()
+    }
+    con.close()
+    assert len(expected) > 100
+    for key, value in {**demo["env"], "OKR_KPI_DUCKDB_PATH": str(tight)}.items():
+        monkeypatch.setenv(key, value)
+    result = run_checks(Project(target="duckdb", project_dir=REPO), as_of=AS_OF)
+    assert result.fatal is None and result.errors == []
+    assert {b for b in result.threshold_breaches if b[0] == "new_leads"} == expected
