@@ -4,7 +4,7 @@
 
 {#- The column is never empty. -#}
 {% test seed_not_null(model, column_name) -%}
-    {{ okr_kpi._seed_check(model, column_name, column_name ~ " is null", "'is empty'") }}
+    {{ okr_kpi._seed_check(model, column_name, okr_kpi.to_text(column_name) ~ " is null", "'is empty'") }}
 {%- endtest %}
 
 {#- No two rows share a value of the column. -#}
@@ -47,8 +47,7 @@
         {%- do listed.append("'" ~ value ~ "'") -%}
     {%- endfor -%}
     {%- set condition -%}
-        {{ column_name }} is not null
-        and cast({{ column_name }} as {{ dbt.type_string() }}) not in ({{ listed | join(", ") }})
+        {{ okr_kpi.to_text(column_name) }} not in ({{ listed | join(", ") }})
     {%- endset -%}
     {{ okr_kpi._seed_check(model, column_name, condition,
         dbt.concat([okr_kpi._seed_quoted(column_name), "' is not one of " ~ (values | join(", ")) ~ "'"])) }}
@@ -57,9 +56,8 @@
 {#- Every non-empty value is a `field` of the seed `to` (a ref). -#}
 {% test seed_link(model, column_name, to, field) -%}
     {%- set condition -%}
-        {{ column_name }} is not null
-        and cast({{ column_name }} as {{ dbt.type_string() }}) not in (
-            select cast({{ field }} as {{ dbt.type_string() }}) from {{ to }} where {{ field }} is not null
+        {{ okr_kpi.to_text(column_name) }} not in (
+            select {{ okr_kpi.to_text(field) }} from {{ to }} where {{ okr_kpi.to_text(field) }} is not null
         )
     {%- endset -%}
     {{ okr_kpi._seed_check(model, column_name, condition,

@@ -11,5 +11,14 @@
 
 {#- A seed cell as text; empty text becomes null. -#}
 {% macro to_text(expression) -%}
+    {{ return(adapter.dispatch('to_text', 'okr_kpi')(expression)) }}
+{%- endmacro %}
+
+{% macro default__to_text(expression) -%}
     nullif(trim(cast({{ expression }} as {{ dbt.type_string() }})), '')
+{%- endmacro %}
+
+{#- dbt-spark loads an empty cell of a text seed column as the text 'None': read it as empty. -#}
+{% macro spark__to_text(expression) -%}
+    nullif(nullif(trim(cast({{ expression }} as {{ dbt.type_string() }})), ''), 'None')
 {%- endmacro %}

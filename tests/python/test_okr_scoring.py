@@ -12,7 +12,7 @@ import datetime as dt
 import math
 
 import pytest
-from harness import drop_postgres_schemas, fixture_inputs_model, make_consumer_project
+from harness import TARGETS, consumer_project_on, fixture_inputs_model
 
 AS_OF = "2024-01-08"
 D = dt.date.fromisoformat
@@ -90,27 +90,26 @@ CHECK_INS = """
 """
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+@pytest.fixture(scope="module", params=TARGETS)
 def built(request, tmp_path_factory):
+    """The fixture built once per target (duckdb, postgres, spark): every test runs on each."""
     tmp = tmp_path_factory.mktemp(f"okr_scoring_{request.param}")
     # kr-avg-ctd belongs to an objective of its own (o-a2) so that it does not change o-a's roll-up
     objectives = OBJECTIVES.rstrip() + "\n    o-a2,c1,Averages,team,a,ann,\n"
-    project = make_consumer_project(
+    with consumer_project_on(
+        request.param,
         tmp,
         seeds={"kpi_definitions": KPI_DEFINITIONS, "fixture_kpi_inputs": _inputs(), "okr_cycles": CYCLES,
                "okr_objectives": objectives, "okr_key_results": KEY_RESULTS, "okr_check_ins": CHECK_INS},
         models={"fixture_inputs": fixture_inputs_model()},
         kpi_inputs=["fixture_inputs"],
         vars={"as_of_date": AS_OF},
-        target=request.param,
-    )
-    # seeds, then the OKR marts and what they need, then the marts' own tests (contracts, keys)
-    project.dbt("seed")
-    project.dbt("run", "--select", "+fct_objective_progress")
-    project.dbt("test", "--select", "fct_key_result_progress fct_objective_progress")
-    yield project
-    if request.param == "postgres":
-        drop_postgres_schemas(project.env)
+    ) as project:
+        # seeds, then the OKR marts and what they need, then the marts' own tests (contracts, keys)
+        project.dbt("seed")
+        project.dbt("run", "--select", "+fct_objective_progress")
+        project.dbt("test", "--select", "fct_key_result_progress fct_objective_progress")
+        yield project
 
 
 def kr(project, key_result_id, day):
