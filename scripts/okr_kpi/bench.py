@@ -44,6 +44,8 @@ SEED = 42
 DEFAULT_ROWS = 20_000_000
 MEMORY_LIMIT = "2GB"  # DuckDB's limit in every step: larger data spills to disk instead of failing
 FLOOR_SCHEMA = "bench_floor"
+# An extra full build at the largest size, with a small limit: it must spill, not fail.
+LOW_MEMORY_LIMIT = "256MB"
 
 # ---------------------------------------------------------------------------------------------
 # 1. The floor: fct_kpi_daily from the raw tables, one scan per raw table, no dbt.
@@ -456,7 +458,8 @@ def _fail_step(m: Measurement) -> None:
         raise OkrKpiError(f"bench step {m.step} failed (exit {m.returncode}):\n{m.output[-4000:]}")
 
 
-def bench_size(rows: int, work: Path, project_dir: Path, log=print) -> SizeResult:
+def bench_size(rows: int, work: Path, project_dir: Path, log=print,
+               low_memory_limit: str | None = None) -> SizeResult:
     import duckdb
 
     result = SizeResult(rows)
@@ -545,6 +548,17 @@ def bench_size(rows: int, work: Path, project_dir: Path, log=print) -> SizeResul
     m = measure("publish", [*okr, "publish", "--out", str(reports)], publish_env, project_dir)
     m.note = _exit_note(m)
     result.steps.append(m)
+
+    if low_memory_limit:
+        # The same full build with a small DuckDB memory limit: it must finish (spilling), not fail.
+        log(f"[{rows:,} rows] full build with DuckDB memory limit {low_memory_limit} ...")
+        low_env = dict(env, OKR_KPI_DUCKDB_MEMORY_LIMIT=low_memory_limit,
+                       DBT_LOG_PATH=str(folder / "logs" / "low_memory"))
+        _parse(dbt, dbt_args, vars_next, low_env, project_dir)
+        m = measure(f"full build, {low_memory_limit} limit",
+                    [dbt, "build", *dbt_args, "--full-refresh", "--vars", vars_next], low_env, project_dir)
+        m.note = "" if m.returncode == 0 else f"exit {m.returncode}"
+        result.steps.append(m)
     return result
 
 
@@ -828,6 +842,8 @@ peak memory (summed RSS of the process tree, polled from /proc every 50 ms).
    subscriptions cancelled on the new day; `okr_kpi_lookback_days` = 3 (the default).
 4. **checks**: `okr-kpi check` (exit 10 = breaches found, the expected outcome on the demo data).
 5. **publishing**: `okr-kpi report`, then `okr-kpi publish` with no channel configured.
+6. at the largest size only, the full build again (`--full-refresh`) with DuckDB's memory limit
+   at {LOW_MEMORY_LIMIT}: it has to finish (DuckDB spills to disk) rather than fail.
 
 "dbt nodes" is dbt's own elapsed time for running the nodes (run_results.json); the rest of
 the wall time is dbt's start-up (imports, profile, manifest). The SQL columns are the time the
@@ -906,7 +922,8 @@ def main(argv: list[str] | None = None) -> int:
         results = []
         try:
             for rows in sizes:
-                results.append(bench_size(rows, work, project_dir))
+                low = LOW_MEMORY_LIMIT if rows == max(sizes) else None
+                results.append(bench_size(rows, work, project_dir, low_memory_limit=low))
         except OkrKpiError as err:
             print(f"bench: {err}", file=sys.stderr)
             return 1
