@@ -18,7 +18,7 @@ key_results as (
     where is_latest
 ),
 
--- the objective tree: the path of ids from the root, for ordering, and the depth, for indenting
+-- the objective tree: the ids from the root down (ordering) and the depth (indenting)
 tree as (
     select
         child.objective_id,
@@ -27,8 +27,13 @@ tree as (
             when parent.objective_id is not null then 1
             else 0
         end as depth,
-        coalesce(grandparent.objective_id || '/', '') || coalesce(parent.objective_id || '/', '')
-        || child.objective_id as path
+        coalesce(grandparent.objective_id, parent.objective_id, child.objective_id) as level_0_id,
+        case
+            when grandparent.objective_id is not null then parent.objective_id
+            when parent.objective_id is not null then child.objective_id
+            else ''
+        end as level_1_id,
+        case when grandparent.objective_id is not null then child.objective_id else '' end as level_2_id
     from objectives as child
     left join objectives as parent on child.parent_objective_id = parent.objective_id
     left join objectives as grandparent on parent.parent_objective_id = grandparent.objective_id
@@ -37,17 +42,21 @@ tree as (
 objective_lines as (
     select
         objectives.cycle_id,
-        tree.path as sort_key,
+        tree.level_0_id,
+        tree.level_1_id,
+        tree.level_2_id,
+        0 as is_key_result,
+        '' as key_result_id,
         tree.depth,
         upper(objectives.level) || ': ' || objectives.title as line,
         objectives.status,
-        round(objectives.score, 2) as score,
-        round(objectives.expected_progress, 2) as expected,
+        round(cast(objectives.score as {{ dbt.type_numeric() }}), 2) as score,
+        round(cast(objectives.expected_progress as {{ dbt.type_numeric() }}), 2) as expected,
         objectives.grade,
         cast(null as {{ dbt.type_string() }}) as value_vs_target,
-        cast(null as {{ okr_kpi.type_double() }}) as forecast_value,
-        cast(null as {{ okr_kpi.type_double() }}) as forecast_probability,
-        cast(null as {{ okr_kpi.type_double() }}) as confidence,
+        cast(null as {{ dbt.type_numeric() }}) as forecast_value,
+        cast(null as {{ dbt.type_numeric() }}) as forecast_probability,
+        cast(null as {{ dbt.type_numeric() }}) as confidence,
         objectives.owner,
         objectives.date_day as as_of
     from objectives
@@ -57,20 +66,25 @@ objective_lines as (
 key_result_lines as (
     select
         key_results.cycle_id,
-        -- '!' sorts before letters and digits: key results right under their objective
-        tree.path || '/!' || key_results.key_result_id as sort_key,
+        tree.level_0_id,
+        tree.level_1_id,
+        tree.level_2_id,
+        1 as is_key_result,
+        key_results.key_result_id,
         tree.depth + 1 as depth,
         '- ' || key_results.title || ' [' || key_results.kr_type || ']' as line,
         key_results.status,
-        round(key_results.score, 2) as score,
-        round(key_results.expected_progress, 2) as expected,
+        round(cast(key_results.score as {{ dbt.type_numeric() }}), 2) as score,
+        round(cast(key_results.expected_progress as {{ dbt.type_numeric() }}), 2) as expected,
         cast(null as {{ dbt.type_string() }}) as grade,
-        coalesce(cast(round(key_results.current_value, 2) as {{ dbt.type_string() }}), 'no value')
-        || ' (from ' || coalesce(cast(round(key_results.baseline, 2) as {{ dbt.type_string() }}), '?')
-        || ' to ' || coalesce(cast(round(key_results.target, 2) as {{ dbt.type_string() }}), '?') || ')'
-        || coalesce(' ' || key_results.no_data_reason, '') as value_vs_target,
-        round(key_results.forecast_value, 2) as forecast_value,
-        round(key_results.forecast_probability, 2) as forecast_probability,
+        {{ dbt.concat([
+            okr_kpi.number_text('key_results.current_value', "'no value'"),
+            "' (from '", okr_kpi.number_text('key_results.baseline', "'?'"),
+            "' to '", okr_kpi.number_text('key_results.target', "'?'"), "')'",
+            "coalesce(' ' || key_results.no_data_reason, '')",
+        ]) }} as value_vs_target,
+        round(cast(key_results.forecast_value as {{ dbt.type_numeric() }}), 2) as forecast_value,
+        round(cast(key_results.forecast_probability as {{ dbt.type_numeric() }}), 2) as forecast_probability,
         key_results.latest_confidence as confidence,
         key_results.owner,
         key_results.date_day as as_of
@@ -97,9 +111,27 @@ final as (
         forecast_probability,
         confidence,
         owner,
-        as_of
+        as_of,
+        level_0_id,
+        level_1_id,
+        level_2_id,
+        is_key_result,
+        key_result_id
     from lines
-    order by cycle_id desc, sort_key asc
 )
 
-select * from final
+select
+    cycle_id,
+    line,
+    status,
+    score,
+    expected,
+    grade,
+    value_vs_target,
+    forecast_value,
+    forecast_probability,
+    confidence,
+    owner,
+    as_of
+from final
+order by cycle_id desc, level_0_id asc, level_1_id asc, level_2_id asc, is_key_result asc, key_result_id asc

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 
 import pytest
 from harness import TARGETS, consumer_project_on, fixture_inputs_model
@@ -355,3 +356,30 @@ def test_grade_at_cycle_end(built):
     assert objective(built, "o-past", "2023-12-30")["grade"] is None
     row = kr(built, "kr-past", "2023-12-31")
     assert row["forecast_value"] == 35 and row["forecast_probability"] == 0  # the end value is known
+
+
+def test_scoreboard_lists_objectives_under_their_parents_with_their_key_results(built):
+    built.dbt("compile", "--select", "okr_scoreboard")
+    sql = (Path(built.env["DBT_TARGET_PATH"]) / "compiled/okr_kpi/analyses/okr_scoreboard.sql").read_text()
+    lines = [(r["cycle_id"], r["line"].rstrip(), r["status"]) for r in built.query(sql)]
+    assert lines == [
+        ("c1", "TEAM: Averages", "on_track"),
+        ("c1", "    - Average ticket time [decrease]", "on_track"),
+        ("c1", "COMPANY: Company", "on_track"),
+        ("c1", "    - Sales 160 [increase]", "at_risk"),  # 0.5 / 0.8 = 0.625
+        ("c1", "    TEAM: Team A", "on_track"),
+        ("c1", "        - Ticket time 40% down [decrease]", "at_risk"),
+        ("c1", "        - Target equal to baseline [increase]", "no_data"),
+        ("c1", "        - Something without data [increase]", "no_data"),
+        ("c1", "        - Sales 90 this cycle [increase]", "on_track"),
+        ("c1", "        INDIVIDUAL: Individual under A", "on_track"),
+        ("c1", "            - Measured by check-ins [increase]", "on_track"),
+        ("c1", "    TEAM: Team B", "at_risk"),
+        ("c1", "        - Uptime at least 90% every day [maintain_above]", "on_track"),
+        ("c1", "        - Latency at most 200 [maintain_below]", "off_track"),
+        ("c1", "        - Customers from 100 to 120 [increase]", "on_track"),
+        ("c1", "        - Flat KPI to 100 [increase]", "off_track"),
+        ("c1", "        - Reach 120 customers [milestone]", "achieved"),
+        ("c0", "COMPANY: Past objective", "at_risk"),
+        ("c0", "    - Sales 60 last week [increase]", "at_risk"),
+    ]
