@@ -27,10 +27,12 @@
 
     kpis  a list of dicts, each with the arguments of kpi_input: kpi_id, aggregation and, as
           needed, value, numerator, denominator, where (a filter for that KPI alone).
+    window_start  the result of kpi_input_window_start(), when the model has it already
+          (default: asked here; it costs a query in incremental runs).
 
     Returns kpi_id, date_day, numerator, denominator: for each KPI one row per day on which
     at least one event passes its filter. -#}
-{% macro kpi_inputs(relation, date_column, kpis) -%}
+{% macro kpi_inputs(relation, date_column, kpis, window_start='auto') -%}
     {%- set float_type = okr_kpi.type_double() -%}
     {%- if kpis | length == 0 -%}
         {{ exceptions.raise_compiler_error("kpi_inputs(" ~ relation ~ "): no KPI given") }}
@@ -77,17 +79,21 @@
             'denominator': denominator_sql,
         }) -%}
     {%- endfor -%}
-    {%- set window_start = okr_kpi.kpi_input_window_start() %}
-
-    with events as (
-        select * from {{ relation }}
-        {%- if window_start is not none %}
-        {#- Compared with the raw column (not its date), so that the engine can skip old blocks. #}
-        where {{ date_column }} >= {{ window_start }}
-        {%- endif %}
-    ),
-
-    daily as (
+    {%- if window_start == 'auto' %}
+        {%- set window_start = okr_kpi.kpi_input_window_start() %}
+    {%- endif %}
+    {#- A single select (nested subqueries, no WITH), so that a model can use it as a CTE. #}
+    select
+        kpis.kpi_id,
+        daily.date_day,
+        {%- for part in ['numerator', 'denominator'] %}
+        case kpis.kpi_number
+            {%- for column in columns %}
+            when {{ loop.index }} then daily.kpi_{{ loop.index }}_{{ part }}
+            {%- endfor %}
+        end as {{ part }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from (
         select
             cast({{ date_column }} as date) as date_day,
             {%- for column in columns %}
@@ -96,41 +102,28 @@
             cast({{ column.denominator or 'null' }} as {{ float_type }}) as kpi_{{ loop.index }}_denominator
             {%- if not loop.last %},{% endif %}
             {%- endfor %}
-        from events
+        from {{ relation }}
+        {%- if window_start is not none %}
+        {#- Compared with the raw column (not its date), so that the engine can skip old blocks. #}
+        where {{ date_column }} >= {{ window_start }}
+        {%- endif %}
         group by cast({{ date_column }} as date)
-    ),
-
-    kpis as (
+    ) as daily
+    cross join (
         {%- for column in columns %}
         select {{ loop.index }} as kpi_number, cast('{{ column.kpi_id }}' as {{ dbt.type_string() }}) as kpi_id
         {%- if not loop.last %}
         union all
         {%- endif %}
         {%- endfor %}
-    ),
-
-    unpivoted as (
-        select
-            kpis.kpi_id,
-            daily.date_day,
-            {%- for part in ['events', 'numerator', 'denominator'] %}
-            case kpis.kpi_number
-                {%- for column in columns %}
-                when {{ loop.index }} then daily.kpi_{{ loop.index }}_{{ part }}
-                {%- endfor %}
-            end as {{ part }}{% if not loop.last %},{% endif %}
+    ) as kpis
+    {#- Only days with at least one event passing the KPI's filter. #}
+    where
+        case kpis.kpi_number
+            {%- for column in columns %}
+            when {{ loop.index }} then daily.kpi_{{ loop.index }}_events
             {%- endfor %}
-        from daily
-        cross join kpis
-    )
-
-    select
-        kpi_id,
-        date_day,
-        numerator,
-        denominator
-    from unpivoted
-    where events > 0
+        end > 0
 {%- endmacro %}
 
 {#- `expression` for the events passing `where` (null for the others); `expression` when no filter. -#}

@@ -11,13 +11,6 @@
 
 {% macro _demo_kpi_input_models() -%}
     {{ return([
-        'int_demo__kpi_inputs_orders',
-        'int_demo__kpi_inputs_leads',
-        'int_demo__kpi_inputs_web_sessions',
-        'int_demo__kpi_inputs_app_requests',
-        'int_demo__kpi_inputs_expenses',
-        'int_demo__kpi_inputs_support_tickets',
-        'int_demo__kpi_inputs_newsletter_signups',
-        'int_demo__kpi_inputs_subscriptions',
+        'int_demo__kpi_inputs',
     ]) }}
 {%- endmacro %}
