@@ -69,8 +69,9 @@ def built(request, tmp_path_factory):
         kpi_inputs=["fixture_inputs"],
         vars={"as_of_date": AS_OF},
     ) as project:
-        # every seed too: the package's tests on the selected nodes read them (kpi_thresholds, OKRs)
-        project.dbt("build", "--select", "+fct_kpi_periods", "resource_type:seed")
+        # every seed too (the package's seed tests read them); only tests whose parents are all built
+        project.dbt("build", "--select", "+fct_kpi_periods", "resource_type:seed",
+                    "--indirect-selection", "cautious")
         yield project
 
 
