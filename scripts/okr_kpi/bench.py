@@ -9,7 +9,9 @@ a fresh DuckDB file and measures, on this machine, one after the other:
 3. an incremental `dbt build` after one new day of raw data (plus late rows for an earlier
    day inside the lookback window), checked equal to the floor on the new data;
 4. the checks (`okr-kpi check`);
-5. publishing (`okr-kpi report`, then `okr-kpi publish` with no channel configured).
+5. publishing (`okr-kpi report`, then `okr-kpi publish` with no channel configured);
+6. at the largest size, the full build again with a small DuckDB memory limit (it must spill,
+   not fail).
 
 Each step runs in its own process; its wall time and its peak memory (the summed RSS of the
 process tree, polled from /proc) are reported, and each as a ratio to the floor. The table is
@@ -17,7 +19,10 @@ written to docs/benchmarks.md with the machine described.
 
     python -m okr_kpi.bench                      # sizes 1M, 5M, 20M (BENCH_ROWS=N: N/20, N/4, N)
     python -m okr_kpi.bench --sizes 100000,500000 --no-docs
+    python -m okr_kpi.bench --render-only        # docs/benchmarks.md again from the saved results
     python -m okr_kpi.bench floor --db wh.duckdb --as-of 2026-08-31   # the floor alone
+
+The results are saved in the work directory (BENCH_WORK_DIR, default /tmp/okr_kpi_bench).
 """
 
 from __future__ import annotations
