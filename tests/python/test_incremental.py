@@ -15,12 +15,13 @@ import math
 import shutil
 import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
-from harness import DBT, REPO, drop_postgres_schemas, require_target, target_env
+from harness import DBT, REPO, consumer_project_on, drop_postgres_schemas, require_target, target_env
 from okr_kpi.bench import append_day, compare_daily, run_floor
 
 LAST_DAY = dt.date(2026, 8, 31)
@@ -225,3 +226,75 @@ def test_without_lookback_the_late_row_is_missed(with_lookback, tmp_path):
     assert fresh.daily_value("new_leads", LATE_DAY) == facts["leads_late_before"] + 1
     assert differences(side.table("fct_kpi_daily", "kpi_id, date_day"),
                        fresh.table("fct_kpi_daily", "kpi_id, date_day")) != []
+
+
+# --- The macros in a consumer project: what an incremental run reads and replaces -------------
+
+CONSUMER_KPIS = """
+    kpi_id,name,description,unit,direction,aggregation,owner,data_source,reporting_frequency
+    orders,Orders,count KPI,orders,higher_is_better,count,a@x.example,events,daily
+    paid,Paid,sum KPI,EUR,higher_is_better,sum,a@x.example,events,daily
+"""
+EVENTS_V1 = """
+    event_id,happened_at,amount,status
+    1,2024-01-01 10:00:00,10,paid
+    2,2024-01-01 11:00:00,5,refunded
+    3,2024-01-08 09:00:00,7,paid
+    4,2024-01-10 12:00:00,3,paid
+"""
+# Next night: event 1 (an old day, outside the window) changed, a late event on 01-08 (inside
+# the window: 01-10 minus 3 days = 01-07), event 4 deleted (its day 01-10 has no events left),
+# a new day 01-11 with a refunded event.
+EVENTS_V2 = """
+    event_id,happened_at,amount,status
+    1,2024-01-01 10:00:00,100,paid
+    2,2024-01-01 11:00:00,5,refunded
+    3,2024-01-08 09:00:00,7,paid
+    5,2024-01-08 15:00:00,2,paid
+    6,2024-01-11 08:00:00,4,refunded
+"""
+CONSUMER_MODEL = """
+    {{ config(**okr_kpi.kpi_input_incremental_config()) }}
+
+    {{ okr_kpi.kpi_inputs(
+        relation=ref('events'),
+        date_column='happened_at',
+        kpis=[
+            {'kpi_id': 'orders', 'aggregation': 'count'},
+            {'kpi_id': 'paid', 'aggregation': 'sum', 'value': 'amount', 'where': "status = 'paid'"},
+        ],
+    ) }}
+"""
+
+
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
+def test_consumer_incremental_reads_and_replaces_only_the_window(target, tmp_path):
+    with consumer_project_on(
+        target, tmp_path,
+        seeds={"kpi_definitions": CONSUMER_KPIS, "events": EVENTS_V1,
+               "kpi_thresholds": "kpi_id,grain,severity,lower_bound,upper_bound\n"},
+        models={"event_inputs": CONSUMER_MODEL},
+        kpi_inputs=["event_inputs"],
+        vars={"as_of_date": "2024-01-10"},
+    ) as project:
+        build = ["--select", "+fct_kpi_daily", "--resource-type", "model", "--resource-type", "seed"]
+
+        def inputs() -> dict:
+            rows = project.query("select kpi_id, date_day, numerator from {schema}.event_inputs")
+            return {(r["kpi_id"], str(r["date_day"])): float(r["numerator"]) for r in rows}
+
+        project.dbt("build", *build)
+        assert inputs() == {("orders", "2024-01-01"): 2, ("orders", "2024-01-08"): 1,
+                            ("orders", "2024-01-10"): 1, ("paid", "2024-01-01"): 10,
+                            ("paid", "2024-01-08"): 7, ("paid", "2024-01-10"): 3}
+
+        (project.path / "seeds" / "events.csv").write_text(textwrap.dedent(EVENTS_V2).strip() + "\n")
+        project.dbt("build", *build, vars={"as_of_date": "2024-01-11"})
+        # Days from 01-07 on are rebuilt: the late event counts, 01-10 is gone, 01-11 is new;
+        # 01-01 is outside the window, so the change to event 1 is not read (paid stays 10).
+        assert inputs() == {("orders", "2024-01-01"): 2, ("orders", "2024-01-08"): 2,
+                            ("orders", "2024-01-11"): 1, ("paid", "2024-01-01"): 10,
+                            ("paid", "2024-01-08"): 9}
+
+        project.dbt("build", *build, "--full-refresh", vars={"as_of_date": "2024-01-11"})
+        assert inputs()[("paid", "2024-01-01")] == 100  # a full refresh reads everything
