@@ -805,7 +805,10 @@ whose size grows with the number of days, not with the raw rows.
   a late row two days back (a lead, an order, a subscription, ...), builds incrementally, builds
   the same raw data from scratch in another DuckDB file and finds `fct_kpi_daily` and
   `fct_kpi_periods` equal; with `okr_kpi_lookback_days: 0` the late row is missed and the test
-  sees the difference. The bench checks the same at scale against the floor.
+  sees the difference. In a consumer project (DuckDB and PostgreSQL) it also shows what an
+  incremental run reads: a late row inside the window counts, a day of the window that lost
+  its events disappears, a change outside the window is not read until `--full-refresh`. The
+  bench checks the result at scale against the floor.
 """
 
 
