@@ -387,9 +387,30 @@ class SizeResult:
 KPI_INPUT_PREFIX = "int_demo__kpi_inputs"  # the raw -> daily KPI input model(s) (incremental)
 
 
+def _dbt_step(result: SizeResult, step: str, runs: list[list[str]], env: dict[str, str], log_base: Path,
+              target_path: Path, cwd: Path) -> Measurement:
+    """Run a dbt command `len(runs)` times (each its own log folder); keep the fastest run's
+    time and node timings, and the highest peak memory of all runs."""
+    best: Measurement | None = None
+    peak = 0
+    for number, cmd in enumerate(runs, start=1):
+        log_path = log_base / f"run_{number}"
+        m = measure(step, cmd, dict(env, DBT_LOG_PATH=str(log_path)), cwd)
+        _fail_step(m)
+        peak = max(peak, m.peak_bytes)
+        shutil.copy(target_path / "run_results.json", log_path / "run_results.json")
+        if best is None or m.seconds < best.seconds:
+            best = m
+            _record_run(result, step, target_path, log_path)
+    best.peak_bytes = peak
+    if len(runs) > 1:
+        best.note = f"fastest of {len(runs)} runs"
+    return best
+
+
 def _record_run(result: SizeResult, step: str, target_path: Path, log_path: Path) -> None:
-    """Keep the node timings of the dbt command that just ran (run_results.json), slowest first,
-    and the SQL time of the KPI input models (its debug log)."""
+    """Keep the node timings of a dbt run (its run_results.json, copied into log_path), slowest
+    first, and the SQL time per node (its debug log); the graph comes from target_path."""
     per_node = sql_seconds(log_path / "dbt.log")
     prefix = "model.okr_kpi." + KPI_INPUT_PREFIX
     result.kpi_input_sql[step] = sum(t for node, t in per_node.items() if node.startswith(prefix))
@@ -398,7 +419,7 @@ def _record_run(result: SizeResult, step: str, target_path: Path, log_path: Path
     result.all_sql[step] = sum(t for node, t in per_node.items() if node != CONNECTION_WAIT)
     result.connection_wait[step] = per_node.get(CONNECTION_WAIT, 0.0)
     on_sources = source_tests(target_path)
-    path = target_path / "run_results.json"
+    path = log_path / "run_results.json"
     if not path.exists():
         return
     run = json.loads(path.read_text())
@@ -485,7 +506,7 @@ def _fail_step(m: Measurement) -> None:
 
 
 def bench_size(rows: int, work: Path, project_dir: Path, log=print,
-               low_memory_limit: str | None = None) -> SizeResult:
+               low_memory_limit: str | None = None, repeat: int = 1) -> SizeResult:
     import duckdb
 
     result = SizeResult(rows)
@@ -526,19 +547,26 @@ def bench_size(rows: int, work: Path, project_dir: Path, log=print,
     log(f"[{rows:,} rows] floor ...")
     floor = [py, "-m", "okr_kpi.bench", "floor", "--db", str(db), "--as-of", str(AS_OF),
              "--memory-limit", memory_limit]
-    m = measure("floor", floor, env, project_dir)
-    _fail_step(m)
-    result.floor_sql_seconds = float(re.findall(r"floor_sql_seconds=([0-9.]+)", m.output)[-1])
+    best = None
+    for _ in range(repeat):
+        m = measure("floor", floor, env, project_dir)
+        _fail_step(m)
+        sql_seconds_floor = float(re.findall(r"floor_sql_seconds=([0-9.]+)", m.output)[-1])
+        if best is None or m.seconds < best.seconds:
+            best, result.floor_sql_seconds = m, sql_seconds_floor
+    m = best
+    if repeat > 1:
+        m.note = f"fastest of {repeat} runs"
     result.steps.append(m)
 
     log(f"[{rows:,} rows] full dbt build ...")
     vars_full = json.dumps({"as_of_date": str(AS_OF)})
     env["DBT_LOG_PATH"] = str(folder / "logs" / "full_build")
     result.parse_seconds = _parse(dbt, dbt_args, vars_full, env, project_dir)
-    m = measure("full build", [dbt, "build", *dbt_args, "--vars", vars_full], env, project_dir)
-    _fail_step(m)
-    result.steps.append(m)
-    _record_run(result, "full build", target_path, Path(env["DBT_LOG_PATH"]))
+    build = [dbt, "build", *dbt_args, "--vars", vars_full]
+    runs = [build] + [[*build, "--full-refresh"]] * (repeat - 1)
+    result.steps.append(_dbt_step(result, "full build", runs, env, folder / "logs" / "full_build",
+                                  target_path, project_dir))
     con = duckdb.connect(str(db))
     result.floor_matches_full = compare_daily(con, f"{FLOOR_SCHEMA}.fct_kpi_daily", "okr_kpi.fct_kpi_daily")
     log(f"[{rows:,} rows] appending {new_day} (and a late row on {late_day}) ...")
@@ -549,10 +577,10 @@ def bench_size(rows: int, work: Path, project_dir: Path, log=print,
     vars_next = json.dumps({"as_of_date": str(new_day)})
     env["DBT_LOG_PATH"] = str(folder / "logs" / "incremental_build")
     _parse(dbt, dbt_args, vars_next, env, project_dir)
-    m = measure("incremental build", [dbt, "build", *dbt_args, "--vars", vars_next], env, project_dir)
-    _fail_step(m)
-    result.steps.append(m)
-    _record_run(result, "incremental build", target_path, Path(env["DBT_LOG_PATH"]))
+    # Repeated, an incremental run rebuilds the same window: the same work.
+    runs = [[dbt, "build", *dbt_args, "--vars", vars_next]] * repeat
+    result.steps.append(_dbt_step(result, "incremental build", runs, env,
+                                  folder / "logs" / "incremental_build", target_path, project_dir))
     run_floor(str(db), str(new_day), memory_limit=memory_limit)  # the floor on the new data, untimed
     con = duckdb.connect(str(db))
     result.floor_matches_incremental = compare_daily(con, f"{FLOOR_SCHEMA}.fct_kpi_daily",
@@ -866,7 +894,10 @@ Generated by `make bench` (`{command}`), started {started}. Regenerate with `mak
 ## What is measured
 
 Each step is its own process, run one after the other on the same DuckDB file; wall time and
-peak memory (summed RSS of the process tree, polled from /proc every 50 ms).
+peak memory (summed RSS of the process tree, polled from /proc every 50 ms). The floor and the
+two dbt builds run several times (`--repeat`, default 3; a repeated full build is
+`--full-refresh`, a repeated incremental build rebuilds the same window): the fastest run
+counts, and the highest peak memory.
 
 1. **floor**: a plain DuckDB SQL script (`okr_kpi.bench.FLOOR_SQL`, run by
    `python -m okr_kpi.bench floor`) that computes `fct_kpi_daily` from the raw tables, one scan
@@ -934,6 +965,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="print the table, do not write docs/benchmarks.md")
     parser.add_argument("--notes", default=os.environ.get("BENCH_NOTES", ""),
                         help="a paragraph added to docs/benchmarks.md")
+    parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", 3)),
+                        help="runs of the floor and of each dbt build; the fastest counts (default 3)")
     parser.add_argument("--render-only", action="store_true",
                         help="write docs/benchmarks.md again from the last run's saved results")
     args = parser.parse_args(argv)
@@ -962,7 +995,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for rows in sizes:
                 low = LOW_MEMORY_LIMIT if rows == max(sizes) else None
-                results.append(bench_size(rows, work, project_dir, low_memory_limit=low))
+                results.append(bench_size(rows, work, project_dir, low_memory_limit=low, repeat=args.repeat))
         except OkrKpiError as err:
             print(f"bench: {err}", file=sys.stderr)
             return 1
