@@ -10,6 +10,10 @@ Suites are built on every run from the same definitions dbt uses:
 GX runs in a subprocess (worker.py): its progress bars are off (gx/great_expectations.yml), and
 the lines the DuckDB extension prints at interpreter exit ("nanobind: leaked ...") are filtered
 out of its stderr, so the user only sees the summary.
+
+Targets: duckdb and postgres through SQLAlchemy (GX's SQL datasource); spark (the local session:
+dbt's warehouse dir and Derby metastore) through GX's Spark datasource, in the worker, while this
+process holds no Spark session (one process at a time on an embedded metastore).
 """
 
 from __future__ import annotations
@@ -143,10 +147,24 @@ def connection_string(project: Project) -> tuple[str, str]:
         port = os.environ.get("PGPORT", "5432")
         db = os.environ.get("PGDATABASE", "postgres")
         return "postgres", f"postgresql+psycopg2://{auth}@{host}:{port}/{db}"
+    if project.target == "spark":
+        return "spark", ""  # no URL: the worker opens the local Spark session (spark_spec)
     raise OkrKpiError(
-        f"okr-kpi check supports the duckdb and postgres targets, not {project.target!r} "
-        "(on Spark, the dbt tests of `okr-kpi run` do the checking)"
+        f"okr-kpi check supports the duckdb, postgres and spark (local session) targets, not "
+        f"{project.target!r} (on a Spark cluster, the dbt tests of `okr-kpi run` do the checking)"
     )
+
+
+def spark_spec(project: Project) -> dict:
+    """The local Spark session's warehouse dir and metastore, resolved as dbt resolves them."""
+    from okr_kpi.spark import local_paths
+
+    warehouse_dir, metastore_dir = local_paths(project.project_dir, project.env())
+    if not metastore_dir.exists():
+        raise OkrKpiError(
+            f"no Spark metastore at {metastore_dir}: run `okr-kpi run --target spark` (or dbt build) first"
+        )
+    return {"warehouse_dir": str(warehouse_dir), "metastore_dir": str(metastore_dir)}
 
 
 def load_manifest(project: Project) -> dict:
@@ -222,6 +240,12 @@ def run_checks(project: Project, as_of: str | None = None) -> CheckResult:
         },
         "source_expectations": source_expectations(manifest),
     }
+    if dialect == "spark":
+        from okr_kpi.spark import release_local_session
+
+        spec["spark"] = spark_spec(project)
+        # The worker's JVM needs the Derby metastore to itself: this process lets go of it.
+        release_local_session()
     _ensure_gx_dir(Path(spec["gx_dir"]))
     with tempfile.TemporaryDirectory(prefix="okr_kpi_check_") as tmp:
         spec_path, result_path = Path(tmp) / "spec.json", Path(tmp) / "result.json"
@@ -238,7 +262,8 @@ def run_checks(project: Project, as_of: str | None = None) -> CheckResult:
             return CheckResult(outcomes=[], fatal=f"the GX worker died (exit {proc.returncode}): {detail}")
         data = json.loads(result_path.read_text())
     if "fatal" in data:
-        return CheckResult(outcomes=[], fatal=data["fatal"].replace(url, "<connection>"))
+        fatal = data["fatal"].replace(url, "<connection>") if url else data["fatal"]
+        return CheckResult(outcomes=[], fatal=fatal)
     return CheckResult(
         outcomes=[Outcome(**o) for o in data["outcomes"]], data_docs_path=data.get("data_docs_path")
     )

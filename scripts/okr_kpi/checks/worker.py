@@ -3,11 +3,18 @@
     python -m okr_kpi.checks.worker SPEC.json RESULT.json
 
 SPEC (written by runner.py): gx_dir, dialect, relations (fct_kpi_periods, kpi_thresholds),
-as_of, source_expectations (mirrors of the dbt source tests). The connection string is read from
-the environment variable OKR_KPI_GX_CONNECTION_STRING, so it never lands in a file.
+as_of, source_expectations (mirrors of the dbt source tests), and for the spark dialect `spark`
+(warehouse_dir, metastore_dir). The connection string of the SQL dialects is read from the
+environment variable OKR_KPI_GX_CONNECTION_STRING, so it never lands in a file.
 RESULT: {"outcomes": [...], "data_docs_path": ...}; an exception outside the expectations is
 reported as {"fatal": message}. Exits with os._exit after flushing, so that nothing the DuckDB
 extension prints at interpreter shutdown reaches the user.
+
+On Spark (dialect "spark") the worker opens the local session of okr_kpi.spark -- the warehouse
+directory and Derby metastore dbt uses -- and GX's Spark datasource (SparkDFExecutionEngine)
+reuses it: every batch is a DataFrame asset whose data is `spark.sql(query)`, a lazy Spark
+DataFrame, so each metric is computed by Spark (nothing is collected into pandas). The session
+and its JVM are stopped before the worker exits, releasing the metastore for the parent.
 """
 
 from __future__ import annotations
@@ -39,20 +46,19 @@ def _error_of(result) -> str | None:
     return None
 
 
-def read_thresholds(engine, relation: str) -> list[dict]:
-    import sqlalchemy as sa
+def read_thresholds(engine, relation: str, spark=None) -> list[dict]:
+    """The threshold rows, through a SQLAlchemy `engine` or (the spark dialect) a SparkSession."""
+    sql = (
+        "select kpi_id, grain, severity, lower_bound, upper_bound "
+        f"from {relation} order by kpi_id, grain, severity"
+    )
+    if spark is not None:
+        rows = [row.asDict() for row in spark.sql(sql).collect()]
+    else:
+        import sqlalchemy as sa
 
-    with engine.connect() as con:
-        rows = (
-            con.execute(
-                sa.text(
-                    "select kpi_id, grain, severity, lower_bound, upper_bound "
-                    f"from {relation} order by kpi_id, grain, severity"
-                )
-            )
-            .mappings()
-            .all()
-        )
+        with engine.connect() as con:
+            rows = con.execute(sa.text(sql)).mappings().all()
     out = []
     for row in rows:
 
@@ -90,7 +96,6 @@ def _run(spec: dict) -> dict:
         duckdb_buffered.register()
     import great_expectations as gx
     import great_expectations.expectations as gxe
-    import sqlalchemy as sa
     from great_expectations.checkpoint import UpdateDataDocsAction
 
     # Suites, validation definitions and checkpoints are rebuilt from the seeds and the manifest on
@@ -102,13 +107,36 @@ def _run(spec: dict) -> dict:
         context.data_sources.delete(DATASOURCE)
     except Exception:
         pass
-    datasource = context.data_sources.add_sql(name=DATASOURCE, connection_string="${" + CONNECTION_ENV + "}")
-    engine = sa.create_engine(os.environ[CONNECTION_ENV])
+    spark = None
+    if spec["dialect"] == "spark":
+        from okr_kpi.spark import local_session
 
-    plans = []  # (kind, suite name, batch definition, [(expectation, meta)])
+        # The session of okr_kpi.spark (dbt's warehouse dir and metastore); GX reuses the active
+        # session (an empty spark_config changes nothing in it).
+        spark = local_session(Path(spec["spark"]["warehouse_dir"]), Path(spec["spark"]["metastore_dir"]))
+        datasource = context.data_sources.add_spark(name=DATASOURCE)
+        engine = None
+    else:
+        import sqlalchemy as sa
+
+        datasource = context.data_sources.add_sql(
+            name=DATASOURCE, connection_string="${" + CONNECTION_ENV + "}"
+        )
+        engine = sa.create_engine(os.environ[CONNECTION_ENV])
+
+    def add_batch(name: str, query: str):
+        """(batch definition, batch parameters) of the result of `query`, computed in the warehouse."""
+        if spark is not None:
+            asset = datasource.add_dataframe_asset(name=name)
+            # a lazy DataFrame: GX's metrics become Spark jobs on it
+            return asset.add_batch_definition_whole_dataframe("all"), {"dataframe": spark.sql(query)}
+        asset = datasource.add_query_asset(name=name, query=query)
+        return asset.add_batch_definition_whole_table("all"), None
+
+    plans = []  # (kind, suite name, batch definition, batch parameters, [(expectation, meta)])
 
     # 1. KPI thresholds: one query asset per (kpi, grain), one expectation per severity row.
-    thresholds = read_thresholds(engine, spec["relations"]["kpi_thresholds"])
+    thresholds = read_thresholds(engine, spec["relations"]["kpi_thresholds"], spark)
     by_kpi_grain: dict[tuple[str, str], list[dict]] = {}
     for row in thresholds:
         if row["lower_bound"] is None and row["upper_bound"] is None:
@@ -118,13 +146,11 @@ def _run(spec: dict) -> dict:
         f" and period_end <= cast({_sql_literal(spec['as_of'])} as date)" if spec.get("as_of") else ""
     )
     for (kpi_id, grain), rows in sorted(by_kpi_grain.items()):
-        asset = datasource.add_query_asset(
-            name=f"periods__{kpi_id}__{grain}",
-            query=(
-                f"select kpi_id, grain, period_start, value from {spec['relations']['fct_kpi_periods']} "
-                f"where kpi_id = {_sql_literal(kpi_id)} and grain = {_sql_literal(grain)} "
-                f"and is_complete and is_fully_covered{as_of_filter}"
-            ),
+        batch_definition, batch_parameters = add_batch(
+            f"periods__{kpi_id}__{grain}",
+            f"select kpi_id, grain, period_start, value from {spec['relations']['fct_kpi_periods']} "
+            f"where kpi_id = {_sql_literal(kpi_id)} and grain = {_sql_literal(grain)} "
+            f"and is_complete and is_fully_covered{as_of_filter}",
         )
         expectations = []
         for row in rows:
@@ -143,7 +169,8 @@ def _run(spec: dict) -> dict:
             (
                 "threshold",
                 f"{THRESHOLD_SUITE_PREFIX}__{kpi_id}__{grain}",
-                asset.add_batch_definition_whole_table("all"),
+                batch_definition,
+                batch_parameters,
                 expectations,
             )
         )
@@ -154,8 +181,8 @@ def _run(spec: dict) -> dict:
         tables.setdefault((item["schema"], item["table"]), []).append(item)
     for (schema, table), items in sorted(tables.items()):
         # A query asset rather than a table asset: GX's table assets drop the schema on DuckDB.
-        asset = datasource.add_query_asset(
-            name=f"source__{schema}__{table}", query=f"select * from {items[0]['relation']}"
+        batch_definition, batch_parameters = add_batch(
+            f"source__{schema}__{table}", f"select * from {items[0]['relation']}"
         )
         expectations = []
         for item in items:
@@ -174,12 +201,10 @@ def _run(spec: dict) -> dict:
                     item,
                 )
             )
-        plans.append(
-            ("source", f"source__{table}", asset.add_batch_definition_whole_table("all"), expectations)
-        )
+        plans.append(("source", f"source__{table}", batch_definition, batch_parameters, expectations))
 
     validation_definitions: dict[str, list] = {"threshold": [], "source": []}
-    for kind, suite_name, batch_definition, expectations in plans:
+    for kind, suite_name, batch_definition, batch_parameters, expectations in plans:
         try:
             context.suites.delete(suite_name)
         except Exception:
@@ -195,8 +220,11 @@ def _run(spec: dict) -> dict:
         except Exception:
             pass
         validation_definitions[kind].append(
-            context.validation_definitions.add(
-                gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
+            (
+                context.validation_definitions.add(
+                    gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
+                ),
+                batch_parameters,
             )
         )
 
@@ -215,21 +243,29 @@ def _run(spec: dict) -> dict:
     for kind, definitions in validation_definitions.items():
         if not definitions:
             continue
-        checkpoint_name = f"okr_kpi_check__{kind}"
-        try:
-            context.checkpoints.delete(checkpoint_name)
-        except Exception:
-            pass
-        checkpoint = context.checkpoints.add(
-            gx.Checkpoint(
-                name=checkpoint_name,
-                validation_definitions=definitions,
-                actions=[UpdateDataDocsAction(name="update_data_docs")],
-                result_format=result_formats[kind],
+        if spark is not None:
+            # Batch parameters (the DataFrame) are per validation definition, a checkpoint's are
+            # shared: run each definition (its result is stored), build Data Docs once at the end.
+            suite_results = [
+                vd.run(batch_parameters=batch_parameters, result_format=result_formats[kind])
+                for vd, batch_parameters in definitions
+            ]
+        else:
+            checkpoint_name = f"okr_kpi_check__{kind}"
+            try:
+                context.checkpoints.delete(checkpoint_name)
+            except Exception:
+                pass
+            checkpoint = context.checkpoints.add(
+                gx.Checkpoint(
+                    name=checkpoint_name,
+                    validation_definitions=[vd for vd, _ in definitions],
+                    actions=[UpdateDataDocsAction(name="update_data_docs")],
+                    result_format=result_formats[kind],
+                )
             )
-        )
-        result = checkpoint.run()
-        for suite_result in result.run_results.values():
+            suite_results = list(checkpoint.run().run_results.values())
+        for suite_result in suite_results:
             suite_name = suite_result.suite_name
             for r in suite_result.results:
                 meta = (r.expectation_config.meta or {}).get("okr_kpi", {})
@@ -270,10 +306,13 @@ def _run(spec: dict) -> dict:
                     }
                 )
     if outcomes:
+        if spark is not None:
+            context.build_data_docs(site_names=["local_site"])
         sites = context.get_docs_sites_urls(site_name="local_site")
         if sites:
             data_docs_path = sites[0].get("site_url")
-    engine.dispose()
+    if spark is None:
+        engine.dispose()
     return {"outcomes": outcomes, "data_docs_path": data_docs_path}
 
 
@@ -283,6 +322,16 @@ def main(argv: list[str]) -> int:
         result = run(spec)
     except Exception as err:  # reported to the parent as an engine error, never as a pass
         result = {"fatal": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()}
+    finally:
+        if spec.get("dialect") == "spark":
+            # stop the session and its JVM before the parent learns we are done: the parent
+            # opens the same Derby metastore next (one process at a time)
+            from okr_kpi.spark import release_local_session
+
+            try:
+                release_local_session()
+            except Exception:
+                pass
     Path(argv[2]).write_text(json.dumps(result, default=str))
     return 0
 
