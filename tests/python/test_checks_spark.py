@@ -63,7 +63,9 @@ def demo(tmp_path_factory):
             generated = okr_kpi(env, "generate", "--target", "spark", "--rows", "20000", "--seed", "42")
             assert generated.returncode == 0, generated.stdout + generated.stderr[-3000:]
             started = time.time()
-            run = okr_kpi(env, "run", "--target", "spark", "--as-of", AS_OF, "--out", str(out))
+            run = okr_kpi(
+                env, "run", "--target", "spark", "--as-of", AS_OF, "--out", str(out), "--log-format", "json"
+            )
             seconds = round(time.time() - started)
             yield {
                 "project": Project(target="spark", project_dir=REPO),
@@ -94,12 +96,10 @@ def test_okr_kpi_run_on_spark_end_to_end(demo):
         f"{run.stderr[-6000:]}"
     )
     assert (demo["out"] / "report.html").is_file()
-    records = [
-        json.loads(line)
-        for line in (demo["tmp"] / "logs" / "okr_kpi_run.log").read_text().splitlines()
-        if line.startswith("{")
-    ]
+    # --log-format json: one JSON object per log line (the JVM's own lines on stderr are not JSON)
+    records = [json.loads(line) for line in run.stderr.splitlines() if line.startswith("{")]
     finished = [r for r in records if r.get("event") == "run_finished"]
+    assert finished and finished[-1]["exit_code"] == run.returncode, run.stderr[-3000:]
     stages = finished[-1]["stages"] if finished else None
     assert stages, run.stderr[-3000:]
     # raw data in, marts built (dbt's tests may warn), GX ran on Spark without an engine error

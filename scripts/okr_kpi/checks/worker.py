@@ -46,6 +46,27 @@ def _error_of(result) -> str | None:
     return None
 
 
+_SPARK_ERROR = "okr_kpi_error"  # batch parameters of a Spark query that could not be planned
+
+
+def _failed_suite(vd, message: str):
+    """A suite whose batch could not be built: every expectation of it is an engine error."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        suite_name=vd.suite.name,
+        results=[
+            SimpleNamespace(
+                expectation_config=e.configuration,
+                exception_info={"raised_exception": True, "exception_message": message},
+                result={},
+                success=False,
+            )
+            for e in vd.suite.expectations
+        ],
+    )
+
+
 def read_thresholds(engine, relation: str, spark=None) -> list[dict]:
     """The threshold rows, through a SQLAlchemy `engine` or (the spark dialect) a SparkSession."""
     sql = (
@@ -128,8 +149,13 @@ def _run(spec: dict) -> dict:
         """(batch definition, batch parameters) of the result of `query`, computed in the warehouse."""
         if spark is not None:
             asset = datasource.add_dataframe_asset(name=name)
-            # a lazy DataFrame: GX's metrics become Spark jobs on it
-            return asset.add_batch_definition_whole_dataframe("all"), {"dataframe": spark.sql(query)}
+            batch_definition = asset.add_batch_definition_whole_dataframe("all")
+            try:
+                # a lazy DataFrame: GX's metrics become Spark jobs on it
+                return batch_definition, {"dataframe": spark.sql(query)}
+            except Exception as err:  # e.g. a missing table: an engine error of this suite only
+                reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+                return batch_definition, {_SPARK_ERROR: f"Spark SQL failed: {reason}"}
         asset = datasource.add_query_asset(name=name, query=query)
         return asset.add_batch_definition_whole_table("all"), None
 
@@ -247,7 +273,9 @@ def _run(spec: dict) -> dict:
             # Batch parameters (the DataFrame) are per validation definition, a checkpoint's are
             # shared: run each definition (its result is stored), build Data Docs once at the end.
             suite_results = [
-                vd.run(batch_parameters=batch_parameters, result_format=result_formats[kind])
+                _failed_suite(vd, batch_parameters[_SPARK_ERROR])
+                if _SPARK_ERROR in batch_parameters
+                else vd.run(batch_parameters=batch_parameters, result_format=result_formats[kind])
                 for vd, batch_parameters in definitions
             ]
         else:
@@ -321,7 +349,14 @@ def main(argv: list[str]) -> int:
     try:
         result = run(spec)
     except Exception as err:  # reported to the parent as an engine error, never as a pass
-        result = {"fatal": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()}
+        message = f"{type(err).__name__}: {err}"
+        if spec.get("dialect") == "spark" and ("MetaStoreClient" in message or "XSDB6" in message):
+            message = (
+                f"the Spark metastore {spec['spark']['metastore_dir']} is in use by another process "
+                "(an embedded Derby metastore allows one process at a time): wait for it to finish, "
+                f"then run again ({message.splitlines()[0][:300]})"
+            )
+        result = {"fatal": message, "traceback": traceback.format_exc()}
     finally:
         if spec.get("dialect") == "spark":
             # stop the session and its JVM before the parent learns we are done: the parent
