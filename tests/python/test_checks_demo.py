@@ -343,3 +343,53 @@ def test_gx_lists_every_breached_period_beyond_its_default_cap_of_20(demo, monke
     result = run_checks(Project(target="duckdb", project_dir=REPO), as_of=AS_OF)
     assert result.fatal is None and result.errors == []
     assert {b for b in result.threshold_breaches if b[0] == "new_leads"} == expected
+
+
+def test_every_kpi_has_rows_at_every_grain_and_every_day(demo):
+    kpis = {r["kpi_id"] for r in query(demo["path"], "select kpi_id from okr_kpi.dim_kpis")}
+    assert len(kpis) == 15
+    days = (dt.date.fromisoformat(AS_OF) - dt.date(2025, 1, 1)).days + 1  # the demo's whole history
+    daily = query(demo["path"], "select kpi_id, count(*) as n from okr_kpi.fct_kpi_daily group by kpi_id")
+    assert {r["kpi_id"]: r["n"] for r in daily} == {k: days for k in kpis}
+    grains = query(
+        demo["path"],
+        "select kpi_id, grain, count(*) as n, count(value) as valued "
+        "from okr_kpi.fct_kpi_periods group by 1, 2",
+    )
+    # 2025-01-01 .. 2026-08-31: 609 days, 88 ISO weeks (the first starts Mon 2024-12-30), 20 months,
+    # 7 quarters, 2 years -- counted on a calendar.
+    expected = {"day": days, "week": 88, "month": 20, "quarter": 7, "year": 2}
+    assert {(r["kpi_id"], r["grain"]): r["n"] for r in grains} == {
+        (k, g): n for k in kpis for g, n in expected.items()
+    }
+    # every period has a value (the demo has data every day for every KPI)
+    assert all(r["valued"] == r["n"] for r in grains if r["grain"] != "day")
+
+
+def test_planted_incidents_are_visible_in_fct_kpi_daily(demo):
+    """Each incident day against the median of the same weekday in the 4 weeks before and after."""
+    direction = {r["kpi_id"]: r["direction"] for r in query(demo["path"], "select * from okr_kpi.dim_kpis")}
+    seen = 0
+    for incident in incidents(demo):
+        rows = query(
+            demo["path"],
+            f"select date_day, value from okr_kpi.fct_kpi_daily where kpi_id = '{incident['kpi_id']}'",
+        )
+        value = {r["date_day"]: r["value"] for r in rows}
+        day = incident["start_date"]
+        while day <= incident["end_date"]:
+            controls = sorted(
+                value[day + dt.timedelta(weeks=w)]
+                for w in (-4, -3, -2, -1, 1, 2, 3, 4)
+                if day + dt.timedelta(weeks=w) in value
+                and not (incident["start_date"] <= day + dt.timedelta(weeks=w) <= incident["end_date"])
+            )
+            median = (controls[len(controls) // 2 - 1] + controls[len(controls) // 2]) / 2
+            if direction[incident["kpi_id"]] == "lower_is_better":
+                assert value[day] > 1.5 * median, (incident, day, value[day], median)
+            else:
+                assert value[day] < 0.67 * median, (incident, day, value[day], median)
+            seen += 1
+            day += dt.timedelta(days=1)
+    # leads 1 day, page load 4, churn 3, apdex 1, peak response 1
+    assert seen == 10
