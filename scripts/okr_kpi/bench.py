@@ -393,6 +393,7 @@ def _dbt_step(result: SizeResult, step: str, runs: list[list[str]], env: dict[st
     time and node timings, and the highest peak memory of all runs."""
     best: Measurement | None = None
     peak = 0
+    sql_minima: dict[str, float] = {}
     for number, cmd in enumerate(runs, start=1):
         log_path = log_base / f"run_{number}"
         m = measure(step, cmd, dict(env, DBT_LOG_PATH=str(log_path)), cwd)
@@ -402,6 +403,15 @@ def _dbt_step(result: SizeResult, step: str, runs: list[list[str]], env: dict[st
         if best is None or m.seconds < best.seconds:
             best = m
             _record_run(result, step, target_path, log_path)
+        # SQL times: the lowest of the runs, each on its own (a statement can wait for another
+        # thread's commit in one run and not in the next).
+        for name in ("kpi_input_sql", "daily_path_sql"):
+            probe = SizeResult(result.rows)
+            _record_run(probe, step, target_path, log_path)
+            value = getattr(probe, name).get(step, 0.0)
+            sql_minima[name] = min(sql_minima.get(name, value), value)
+    for name, value in sql_minima.items():
+        getattr(result, name)[step] = value
     best.peak_bytes = peak
     if len(runs) > 1:
         best.note = f"fastest of {len(runs)} runs"
@@ -920,8 +930,8 @@ the wall time is dbt's start-up (imports, profile, manifest). The SQL columns ar
 warehouse spent on SQL statements, from dbt's debug log: for `fct_kpi_daily` and every model
 upstream of it (what the floor computes; the floor's own SQL time is measured around its one
 statement), and for the raw → daily KPI input models alone (`int_demo__kpi_inputs`, the
-incremental one, which reads the raw tables). Node time minus SQL time is dbt's per-node
-overhead (compiling, metadata queries, transactions).
+incremental one, which reads the raw tables); each is the lowest of the runs. Node time minus
+SQL time is dbt's per-node overhead (compiling, metadata queries, transactions).
 
 ## Results
 
