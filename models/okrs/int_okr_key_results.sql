@@ -1,18 +1,14 @@
 {#- One row per key result: its seed row typed and completed with its objective, cycle and KPI.
     weight defaults to 1; measured_by is `kpi` or `check_ins` (no kpi_id). -#}
-with cycles as (
+with objectives as (
+    -- typed once, with its cycle's dates, in int_okr_objectives
     select
-        {{ okr_kpi.to_text('cycle_id') }} as cycle_id,
-        {{ okr_kpi.to_date('start_date') }} as cycle_start_date,
-        {{ okr_kpi.to_date('end_date') }} as cycle_end_date
-    from {{ ref('okr_cycles') }}
-),
-
-objectives as (
-    select
-        {{ okr_kpi.to_text('objective_id') }} as objective_id,
-        {{ okr_kpi.to_text('cycle_id') }} as cycle_id
-    from {{ ref('okr_objectives') }}
+        objective_id,
+        cycle_id,
+        cycle_start_date,
+        cycle_end_date,
+        cycle_days
+    from {{ ref('int_okr_objectives') }}
 ),
 
 key_results as (
@@ -58,12 +54,11 @@ final as (
         key_results.target_kind,
         coalesce(key_results.weight_input, 1.0) as weight,
         key_results.owner,
-        cycles.cycle_start_date,
-        cycles.cycle_end_date,
-        {{ dbt.datediff('cycles.cycle_start_date', 'cycles.cycle_end_date', 'day') }} + 1 as cycle_days  -- noqa: LT05
+        objectives.cycle_start_date,
+        objectives.cycle_end_date,
+        objectives.cycle_days
     from key_results
     inner join objectives on key_results.objective_id = objectives.objective_id
-    inner join cycles on objectives.cycle_id = cycles.cycle_id
     left join kpis on key_results.kpi_id = kpis.kpi_id
 )
 
