@@ -298,3 +298,26 @@ def consumer_project_on(target: str, tmp_path: Path, **kwargs):
             drop_postgres_schemas(project.env)
         if target == "spark":
             release_spark()
+
+
+def assert_corrupt_customer_detected(result) -> None:
+    """The checks' verdict after one customer row was copied with region 'mars' (any warehouse):
+    `unique(customer_id)` fails with 2 unexpected rows (an error-severity failure) and
+    `in_set(region)` with 1 (a warning); the run's exit code is DATA_QUALITY."""
+    from okr_kpi.exit_codes import ExitCode
+
+    assert result.errors == []
+    failed = {
+        (o.suite, o.expectation): o for o in result.outcomes if o.success is False and o.kind == "source"
+    }
+    assert set(failed) == {
+        ("source__customers", "expect_column_values_to_be_unique(customer_id)"),
+        ("source__customers", "expect_column_values_to_be_in_set(region)"),
+    }
+    assert (
+        failed[("source__customers", "expect_column_values_to_be_unique(customer_id)")].unexpected_count == 2
+    )
+    assert failed[("source__customers", "expect_column_values_to_be_in_set(region)")].unexpected_count == 1
+    assert [o.expectation for o in result.failures] == ["expect_column_values_to_be_unique(customer_id)"]
+    assert [o.expectation for o in result.warnings] == ["expect_column_values_to_be_in_set(region)"]
+    assert result.exit_code() == ExitCode.DATA_QUALITY
