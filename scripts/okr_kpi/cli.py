@@ -22,8 +22,24 @@ out_option = click.option(
 )
 as_of_option = click.option(
     "--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
-    help="The dbt var as_of_date: the last day with complete data (default: yesterday).",
+    help="as_of_date: the last day with complete data (default: yesterday).",
 )
+
+
+_full_history = click.option(
+    "--full-history", is_flag=True,
+    help="Data tests read every row. By default a nightly run's tests on raw and staging columns "
+         "read the rows since the last clean run, minus checks.window_days (docs/checks.md).",
+)
+_since = click.option(
+    "--since", "since", default=None, metavar="YYYY-MM-DD",
+    help="Data tests on raw and staging columns read the rows since this day (instead of the "
+         "window chosen from the run history).",
+)
+
+
+def full_history_option(f):
+    return _full_history(_since(f))
 
 
 def _fail(err: Exception, code: int = ExitCode.USAGE) -> None:
@@ -78,8 +94,9 @@ def generate(target: str, rows: int, seed: int, start: str, end: str) -> None:
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: one JSON object per line, for schedulers.")
 @click.option("--skip-publish", is_flag=True, help="Build and check, but send nothing.")
+@full_history_option
 def run(target: str, out: Path | None, as_of: str | None, quiet: bool, log_format: str,
-        skip_publish: bool) -> None:
+        skip_publish: bool, full_history: bool, since: str | None) -> None:
     """The scheduled job: dbt build -> checks -> breach lifecycle -> publish.
 
     The exit status tells the scheduler what happened (see README, "Exit codes"):
@@ -90,7 +107,8 @@ def run(target: str, out: Path | None, as_of: str | None, quiet: bool, log_forma
 
     try:
         code = run_job(Project(target=target, out_dir=out), as_of=as_of, quiet=quiet,
-                       log_format=log_format, publish=not skip_publish)
+                       log_format=log_format, publish=not skip_publish, full_history=full_history,
+                       since=since)
     except OkrKpiError as err:
         _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
     sys.exit(int(code))
@@ -100,12 +118,14 @@ def run(target: str, out: Path | None, as_of: str | None, quiet: bool, log_forma
 @target_option
 @out_option
 @as_of_option
-def check(target: str, out: Path | None, as_of: str | None) -> None:
+@full_history_option
+def check(target: str, out: Path | None, as_of: str | None, full_history: bool, since: str | None) -> None:
     """Run the Great Expectations suites alone, on what is built, and print a summary."""
     from okr_kpi.checks import run_checks_command
 
     try:
-        code = run_checks_command(Project(target=target, out_dir=out), as_of=as_of)
+        code = run_checks_command(Project(target=target, out_dir=out), as_of=as_of,
+                                  full_history=full_history, since=since)
     except OkrKpiError as err:
         _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
     sys.exit(int(code))

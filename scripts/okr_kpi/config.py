@@ -6,6 +6,9 @@ a literal value (`url`, `password`, `webhook_url`, ...) is refused with a messag
 file and the key.
 
 ```yaml
+checks:
+  window_days: 7             # nightly data tests read rows of the last days (0: all of history)
+  keep_runs: 30              # Great Expectations results (and Data Docs pages) kept, in runs
 alerts:
   lookback_days: 31          # older breaches are recorded in the history but not alerted
   include_suspect: true      # alert breaches flagged is_suspect (marked as such)
@@ -33,7 +36,8 @@ channels:
 ```
 
 Environment overrides (handy for tests and schedulers): OKR_KPI_DELIVERY_RETRIES,
-OKR_KPI_DELIVERY_BACKOFF_SECONDS, OKR_KPI_DELIVERY_TIMEOUT_SECONDS, OKR_KPI_ALERT_LOOKBACK_DAYS.
+OKR_KPI_DELIVERY_BACKOFF_SECONDS, OKR_KPI_DELIVERY_TIMEOUT_SECONDS, OKR_KPI_ALERT_LOOKBACK_DAYS,
+OKR_KPI_CHECK_WINDOW_DAYS.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from okr_kpi.project import OkrKpiError
 CONFIG_FILE = "okr_kpi.yml"
 
 DEFAULTS: dict[str, Any] = {
+    "checks": {"window_days": 7, "keep_runs": 30},
     "alerts": {"lookback_days": 31, "include_suspect": True},
     "delivery": {"retries": 3, "backoff_seconds": 2.0, "timeout_seconds": 10.0},
     "report": {"title": "KPIs and OKRs", "trend_periods": 60, "data_docs_url": None, "link": None},
@@ -77,6 +82,7 @@ ENV_OVERRIDES = {
     "OKR_KPI_DELIVERY_BACKOFF_SECONDS": ("delivery", "backoff_seconds", float),
     "OKR_KPI_DELIVERY_TIMEOUT_SECONDS": ("delivery", "timeout_seconds", float),
     "OKR_KPI_ALERT_LOOKBACK_DAYS": ("alerts", "lookback_days", int),
+    "OKR_KPI_CHECK_WINDOW_DAYS": ("checks", "window_days", int),
 }
 
 
@@ -106,6 +112,14 @@ class Config:
     @property
     def lookback_days(self) -> int:
         return int(self.data["alerts"]["lookback_days"])
+
+    @property
+    def check_window_days(self) -> int:
+        return int(self.data["checks"]["window_days"] or 0)
+
+    @property
+    def keep_runs(self) -> int:
+        return int(self.data["checks"]["keep_runs"] or 1)
 
 
 def _merge(base: dict, override: dict, where: str, path: Path) -> None:
@@ -155,6 +169,12 @@ def load_config(project_dir: Path | None = None) -> Config:
                 raise OkrKpiError(
                     f"environment variable {name}={os.environ[name]!r} is not a number"
                 ) from None
+    for key in ("window_days", "keep_runs"):
+        value = cfg.data["checks"][key]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise OkrKpiError(
+                f"{path or 'config'}: checks.{key} must be a whole number, 0 or more, not {value!r}"
+            )
     security = cfg.data["channels"]["email"]["security"]
     if security not in ("starttls", "ssl", "none"):
         raise OkrKpiError(f"{path}: channels.email.security must be starttls, ssl or none, not {security!r}")

@@ -30,6 +30,7 @@ from okr_kpi.exit_codes import ExitCode, worst
 from okr_kpi.logging import Progress, log_event, redact, setup_logging
 from okr_kpi.project import OkrKpiError, Project
 from okr_kpi.warehouse import WarehouseUnavailable, connect
+from okr_kpi.window import choose_window
 
 _DBT_PROGRESS = re.compile(
     r"\b(\d+) of (\d+) (START|OK|PASS|WARN|ERROR|FAIL|SKIP)\b\s*(.*?)\s*(?:\.{2,}|\[|$)"
@@ -100,19 +101,28 @@ def run_lock(project: Project) -> Iterator[None]:
         yield
 
 
-def run_dbt_build(project: Project, as_of: str, progress: Progress) -> dict[str, Any]:
-    """Run `dbt build`, stream its output to the debug log and a progress ticker; classify the outcome."""
+def run_dbt_build(
+    project: Project, as_of: str, progress: Progress, since: str | None = None
+) -> dict[str, Any]:
+    """Run `dbt build`, stream its output to the debug log and a progress ticker; classify the outcome.
+
+    as_of and the tests' window (since) reach dbt as environment variables, not --vars: dbt
+    reads them when a node runs, so a new date every night keeps dbt's partial parsing.
+    """
+    from okr_kpi.window import AS_OF_ENV, SINCE_ENV
+
     if project.target.startswith("spark"):  # dbt's JVM needs the Derby metastore to itself
         from okr_kpi.spark import release_local_session
 
         release_local_session()
-    cmd = project.dbt_args("build", vars={"as_of_date": as_of})
+    cmd = project.dbt_args("build")
+    env = {**project.env(), AS_OF_ENV: as_of, SINCE_ENV: since or ""}
     started = time.time()
     tail: deque[str] = deque(maxlen=60)
     proc = subprocess.Popen(
         cmd,
         cwd=project.project_dir,
-        env=project.env(),
+        env=env,
         text=True,
         bufsize=1,
         stdout=subprocess.PIPE,
@@ -176,7 +186,9 @@ def run_dbt_build(project: Project, as_of: str, progress: Progress) -> dict[str,
     return result
 
 
-def run_checks_stage(project: Project, as_of: str) -> tuple[dict[str, Any], Any]:
+def run_checks_stage(
+    project: Project, as_of: str, since: str | None = None, keep_runs: int | None = None
+) -> tuple[dict[str, Any], Any]:
     try:
         from okr_kpi.checks import run_checks
     except ImportError:
@@ -184,7 +196,7 @@ def run_checks_stage(project: Project, as_of: str) -> tuple[dict[str, Any], Any]
         return {"status": "skipped", "exit_code": 0, "detail": "okr_kpi.checks not available"}, None
     started = time.time()
     try:
-        result = run_checks(project, as_of)
+        result = run_checks(project, as_of, since=since, keep_runs=keep_runs)
     except Exception as err:  # the checks must not stop the lifecycle and the publishing
         logging.getLogger("okr_kpi").exception("checks: could not run: %s", err, extra={"event": "checks"})
         return {
@@ -244,6 +256,8 @@ def run_job(
     quiet: bool = False,
     log_format: str = "text",
     publish: bool = True,
+    full_history: bool = False,
+    since: str | None = None,
 ) -> int:
     from okr_kpi.lifecycle import new_run_id, now, record_run
     from okr_kpi.publish import publish_stage
@@ -266,12 +280,17 @@ def run_job(
             as_of_date=as_of,
         )
         with run_lock(project):
+            window = choose_window(project, as_of, config, full_history=full_history, since=since)
+            log_event(logging.INFO, "window", f"data tests read {window.describe()}", since=window.since)
             progress = Progress(enabled=not quiet and log_format == "text")
-            stages["build"] = run_dbt_build(project, as_of, progress)
+            stages["build"] = run_dbt_build(project, as_of, progress, since=window.since)
+            stages["build"]["tests_read"] = window.describe()
             built = stages["build"]["exit_code"] != ExitCode.BUILD_FAILED
             checks = None
             if built:
-                stages["checks"], checks = run_checks_stage(project, as_of)
+                stages["checks"], checks = run_checks_stage(
+                    project, as_of, since=window.since, keep_runs=config.keep_runs
+                )
             else:
                 stages["checks"] = {"status": "skipped", "exit_code": 0, "detail": "dbt build failed"}
             code = worst(stages["build"]["exit_code"], stages["checks"]["exit_code"])

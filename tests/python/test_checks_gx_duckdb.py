@@ -98,3 +98,53 @@ def test_stock_dialect_error_is_reported_as_an_error_not_a_pass_or_breach(db_pat
     assert checked.threshold_breaches == set()
     assert checked.failures == []
     assert checked.exit_code() == ExitCode.ERROR
+
+
+@pytest.fixture()
+def small_cap(monkeypatch):
+    monkeypatch.setattr(duckdb_buffered, "MAX_BUFFERED_ROWS", 1000)
+    return 1000
+
+
+@pytest.fixture(scope="module")
+def big_path(tmp_path_factory):
+    """5,000 rows (more than the small cap): v = 1..5000, every 100th value null (50 nulls)."""
+    path = tmp_path_factory.mktemp("gx_duckdb_big") / "big.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("create schema s")
+    con.execute(
+        "create table s.t as select case when i % 100 = 0 then null else i end as v "
+        "from range(1, 5001) r(i)"
+    )
+    con.close()
+    return path
+
+
+def test_a_batch_larger_than_the_buffer_is_still_checked_in_the_warehouse(big_path, small_cap):
+    # GX runs the batch query itself to read its column names: with the cap, that no longer
+    # pulls the table into memory, and the metrics (aggregates) are still exact.
+    duckdb_buffered.register()
+    url = duckdb_buffered.connection_string(str(big_path))
+    result = validate(url, gxe.ExpectColumnValuesToNotBeNull(column="v"))
+    assert _error_of(result) is None
+    assert (result.success, result.result["unexpected_count"], result.result["element_count"]) == (
+        False,
+        50,
+        5000,
+    )
+    result = validate(url, gxe.ExpectColumnValuesToBeBetween(column="v", min_value=1, max_value=4900))
+    assert (result.success, result.result["unexpected_count"]) == (False, 99)  # 4901..5000 minus 5000
+
+
+def test_reading_past_the_buffer_is_an_error_never_a_short_result(big_path, small_cap):
+    import sqlalchemy as sa
+
+    duckdb_buffered.register()
+    engine = sa.create_engine(duckdb_buffered.connection_string(str(big_path)))
+    with engine.connect() as con:
+        head = con.execute(sa.text("select v from s.t order by v nulls last")).fetchmany(10)
+        assert [r[0] for r in head] == list(range(1, 11))
+        assert len(con.execute(sa.text("select v from s.t limit 1000")).fetchall()) == 1000
+        with pytest.raises(duckdb_buffered.ResultTooLarge, match="more than 1,000 rows"):
+            con.execute(sa.text("select v from s.t")).fetchall()
+    engine.dispose()

@@ -6,10 +6,17 @@ the connection. Closing rolls back the connection's transaction; duckdb_engine's
 DuckDB connection itself, so the rollback discards the pending result and fetchall() returns
 []. GX then fails every metric with "list index out of range", hidden in exception_info.
 
-The fix: a cursor that fetches the whole result when the statement executes, and serves
+The fix: a cursor that fetches the result when the statement executes, and serves
 fetchone/fetchmany/fetchall from that buffer, so nothing is lost when the connection closes.
 Metric queries return a handful of rows (aggregates), and unexpected-row queries are limited by
-GX's result_format, so buffering costs little. Everything else is duckdb_engine's dialect.
+GX's result_format. Everything else is duckdb_engine's dialect.
+
+The buffer is capped at MAX_BUFFERED_ROWS: GX also runs a batch's whole query only to read its
+column names (column_reflection_fallback on a query asset, `select * from raw.orders` say), and
+fetching that in full cost seconds and gigabytes on large tables. DuckDB streams a result, so
+reading the first rows is cheap; the rest is dropped. Reading past the cap raises
+ResultTooLarge, which GX reports as an engine error of that expectation: a capped result is
+never read as a complete one.
 """
 
 from __future__ import annotations
@@ -20,6 +27,13 @@ import duckdb_engine
 from sqlalchemy.dialects import registry
 
 DIALECT_NAME = "duckdb.buffered"
+# More than any metric or unexpected-row query of okr_kpi.checks returns (their largest is the
+# list of a KPI's breached periods, capped at worker.MAX_UNEXPECTED_PERIODS = 100,000, plus one).
+MAX_BUFFERED_ROWS = 100_001
+
+
+class ResultTooLarge(RuntimeError):
+    """A result had more rows than the buffer holds, and more were asked for."""
 
 
 class BufferedCursor(duckdb_engine.CursorWrapper):
@@ -31,12 +45,23 @@ class BufferedCursor(duckdb_engine.CursorWrapper):
         self._rows: list = []
         self._position = 0
         self._description = None
+        self._truncated = False
 
     def execute(self, statement: str, parameters: Any = None, context: Any = None) -> None:
         super().execute(statement, parameters, context)
         self._description = self._raw.description
-        self._rows = self._raw.fetchall() if self._description is not None else []
+        self._rows = self._raw.fetchmany(MAX_BUFFERED_ROWS + 1) if self._description is not None else []
+        self._truncated = len(self._rows) > MAX_BUFFERED_ROWS
+        if self._truncated:
+            del self._rows[MAX_BUFFERED_ROWS:]
         self._position = 0
+
+    def _check(self, wanted: int) -> None:
+        if self._truncated and self._position + wanted > len(self._rows):
+            raise ResultTooLarge(
+                f"the query returned more than {MAX_BUFFERED_ROWS:,} rows, more than okr_kpi's "
+                "buffered DuckDB dialect keeps (okr_kpi.checks.duckdb_buffered.MAX_BUFFERED_ROWS)"
+            )
 
     @property
     def description(self):
@@ -44,9 +69,10 @@ class BufferedCursor(duckdb_engine.CursorWrapper):
 
     @property
     def rowcount(self) -> int:
-        return len(self._rows) if self._description is not None else -1
+        return len(self._rows) if self._description is not None and not self._truncated else -1
 
     def fetchone(self):
+        self._check(1)
         if self._position >= len(self._rows):
             return None
         row = self._rows[self._position]
@@ -55,11 +81,13 @@ class BufferedCursor(duckdb_engine.CursorWrapper):
 
     def fetchmany(self, size: int | None = None) -> list:
         size = 1 if size is None else size
+        self._check(size)
         rows = self._rows[self._position : self._position + size]
         self._position += len(rows)
         return rows
 
     def fetchall(self) -> list:
+        self._check(len(self._rows) - self._position + 1)
         rows = self._rows[self._position :]
         self._position = len(self._rows)
         return rows

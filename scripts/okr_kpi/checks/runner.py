@@ -206,6 +206,7 @@ def source_expectations(manifest: dict) -> list[dict]:
             kwargs["column_name"] = str(kwargs["column_name"]).strip('"')
         out.append(
             {
+                "event_time": (source.get("config") or {}).get("event_time"),
                 "schema": source["schema"],
                 "table": source.get("identifier") or source["name"],
                 "relation": source["relation_name"],
@@ -226,14 +227,22 @@ def _filtered(stderr: str) -> str:
     )
 
 
-def run_checks(project: Project, as_of: str | None = None) -> CheckResult:
-    """Run every GX suite on what is built; never raises for an expectation's engine error."""
+def run_checks(
+    project: Project, as_of: str | None = None, since: str | None = None, keep_runs: int | None = None
+) -> CheckResult:
+    """Run every GX suite on what is built; never raises for an expectation's engine error.
+
+    since ('YYYY-MM-DD'): the source expectations on columns read only the recent rows of tables
+    with an event_time (okr_kpi.window; the same rule as the dbt tests); None reads everything.
+    """
     dialect, url = connection_string(project)
     manifest = load_manifest(project)
     spec = {
         "gx_dir": str(gx_dir(project)),
         "dialect": dialect,
         "as_of": as_of,
+        "since": since,
+        "keep_runs": keep_runs,
         "relations": {
             "fct_kpi_periods": _relation(manifest, "fct_kpi_periods", "model"),
             "kpi_thresholds": _relation(manifest, "kpi_thresholds", "seed"),
@@ -355,10 +364,21 @@ def summary_lines(result: CheckResult) -> list[str]:
     return lines
 
 
-def run_checks_command(project: Project, as_of: str | None = None) -> int:
+def run_checks_command(
+    project: Project, as_of: str | None = None, full_history: bool = False, since: str | None = None
+) -> int:
+    import datetime as dt
+
     import click
 
-    result = run_checks(project, as_of=as_of)
+    from okr_kpi.config import load_config
+    from okr_kpi.window import choose_window
+
+    config = load_config(project.project_dir)
+    window_as_of = as_of or (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    window = choose_window(project, window_as_of, config, full_history=full_history, since=since)
+    click.echo(f"Source expectations read {window.describe()}")
+    result = run_checks(project, as_of=as_of, since=window.since, keep_runs=config.keep_runs)
     for line in summary_lines(result):
         color = {"ERROR": "red", "FAIL": "red", "WARN": "yellow", "BREACH": "yellow"}.get(line.split(" ")[0])
         click.secho(line, fg=color, err=color == "red")

@@ -19,6 +19,7 @@ and its JVM are stopped before the worker exits, releasing the metastore for the
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -30,6 +31,11 @@ CONNECTION_ENV = "OKR_KPI_GX_CONNECTION_STRING"
 DATASOURCE = "okr_kpi_warehouse"
 THRESHOLD_SUITE_PREFIX = "kpi_thresholds"
 MAX_UNEXPECTED_PERIODS = 100_000
+# Validation results (and their Data Docs pages) of this many runs are kept; older ones are
+# deleted, so the context does not grow with every nightly run (spec "keep_runs"; config
+# checks.keep_runs).
+DEFAULT_KEEP_RUNS = 30
+RUN_NAME = "okr_kpi_check"
 
 
 def _sql_literal(value: str) -> str:
@@ -98,6 +104,40 @@ def read_thresholds(engine, relation: str, spark=None) -> list[dict]:
     return out
 
 
+UNIQUE = "ExpectColumnValuesToBeUnique"
+
+
+def source_batches(spec: dict) -> dict[tuple[str, str, str], tuple[str, list[dict]]]:
+    """(schema, table, suite suffix) -> (batch query, expectations) of the source expectations.
+
+    Without a window (spec "since" empty) or for a table without event_time: one batch of the
+    whole table, suite `source__<table>`. With a window, the rule of the dbt tests
+    (macros/checks/recent_rows.sql), in one batch per table for the column expectations (suite
+    `source__<table>`): the recent rows, the rows whose event_time is null, and the rows whose
+    value of a uniqueness-tested column appears on a recent row (so a new row that repeats an
+    old key still fails the uniqueness expectation). Table-level expectations (row counts) read
+    the whole table, in a batch of their own (`source__<table>__all_rows`).
+    """
+    since = spec.get("since")
+    grouped: dict[tuple[str, str, str], list[dict]] = {}
+    for item in spec.get("source_expectations", []):
+        windowed = bool(since and item.get("event_time"))
+        part = "__all_rows" if windowed and not item["kwargs"].get("column") else ""
+        grouped.setdefault((item["schema"], item["table"], part), []).append(item)
+    batches: dict[tuple[str, str, str], tuple[str, list[dict]]] = {}
+    for key, items in grouped.items():
+        relation, event_time = items[0]["relation"], items[0].get("event_time")
+        query = f"select * from {relation}"
+        if since and event_time and not key[2]:
+            recent = f"{event_time} >= cast({_sql_literal(since)} as timestamp)"
+            keep = [f"{recent}", f"{event_time} is null"]
+            for column in sorted({i["kwargs"]["column"] for i in items if i["expectation"] == UNIQUE}):
+                keep.append(f"{column} in (select {column} from {relation} where {recent})")
+            query += " where " + " or ".join(f"({c})" for c in keep)
+        batches[key] = (query, items)
+    return batches
+
+
 def run(spec: dict) -> dict:
     """Run the suites; great_expectations.yml is restored afterwards (GX writes the run's datasource
     into it), so the committed context config does not change with every run."""
@@ -117,7 +157,7 @@ def _run(spec: dict) -> dict:
         duckdb_buffered.register()
     import great_expectations as gx
     import great_expectations.expectations as gxe
-    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.core.run_identifier import RunIdentifier
 
     # Suites, validation definitions and checkpoints are rebuilt from the seeds and the manifest on
     # every run: start from empty stores (results and Data Docs are kept).
@@ -201,15 +241,11 @@ def _run(spec: dict) -> dict:
             )
         )
 
-    # 2. Source expectations: mirrors of the dbt source tests, one table asset per source table.
-    tables: dict[tuple[str, str], list[dict]] = {}
-    for item in spec.get("source_expectations", []):
-        tables.setdefault((item["schema"], item["table"]), []).append(item)
-    for (schema, table), items in sorted(tables.items()):
+    # 2. Source expectations: mirrors of the dbt source tests, one query asset per source table
+    #    (and, with a window, per part of it: see source_batches).
+    for (schema, table, part), (query, items) in sorted(source_batches(spec).items()):
         # A query asset rather than a table asset: GX's table assets drop the schema on DuckDB.
-        batch_definition, batch_parameters = add_batch(
-            f"source__{schema}__{table}", f"select * from {items[0]['relation']}"
-        )
+        batch_definition, batch_parameters = add_batch(f"source__{schema}__{table}{part}", query)
         expectations = []
         for item in items:
             cls = getattr(gxe, item["expectation"])
@@ -227,7 +263,7 @@ def _run(spec: dict) -> dict:
                     item,
                 )
             )
-        plans.append(("source", f"source__{table}", batch_definition, batch_parameters, expectations))
+        plans.append(("source", f"source__{table}{part}", batch_definition, batch_parameters, expectations))
 
     validation_definitions: dict[str, list] = {"threshold": [], "source": []}
     for kind, suite_name, batch_definition, batch_parameters, expectations in plans:
@@ -266,6 +302,7 @@ def _run(spec: dict) -> dict:
     }
     outcomes = []
     data_docs_path = None
+    run_id = RunIdentifier(run_name=RUN_NAME, run_time=dt.datetime.now(dt.UTC))
     for kind, definitions in validation_definitions.items():
         if not definitions:
             continue
@@ -275,7 +312,9 @@ def _run(spec: dict) -> dict:
             suite_results = [
                 _failed_suite(vd, batch_parameters[_SPARK_ERROR])
                 if _SPARK_ERROR in batch_parameters
-                else vd.run(batch_parameters=batch_parameters, result_format=result_formats[kind])
+                else vd.run(
+                    batch_parameters=batch_parameters, result_format=result_formats[kind], run_id=run_id
+                )
                 for vd, batch_parameters in definitions
             ]
         else:
@@ -288,11 +327,13 @@ def _run(spec: dict) -> dict:
                 gx.Checkpoint(
                     name=checkpoint_name,
                     validation_definitions=[vd for vd, _ in definitions],
-                    actions=[UpdateDataDocsAction(name="update_data_docs")],
+                    # no UpdateDataDocsAction: it rebuilt the site once per suite; Data Docs are
+                    # built once below, for this run's results only
+                    actions=[],
                     result_format=result_formats[kind],
                 )
             )
-            suite_results = list(checkpoint.run().run_results.values())
+            suite_results = list(checkpoint.run(run_id=run_id).run_results.values())
         for suite_result in suite_results:
             suite_name = suite_result.suite_name
             for r in suite_result.results:
@@ -334,14 +375,58 @@ def _run(spec: dict) -> dict:
                     }
                 )
     if outcomes:
-        if spark is not None:
-            context.build_data_docs(site_names=["local_site"])
+        prune_results(Path(spec["gx_dir"]), int(spec.get("keep_runs") or DEFAULT_KEEP_RUNS))
+        build_data_docs(context, run_id, [suite_name for _, suite_name, *_ in plans])
         sites = context.get_docs_sites_urls(site_name="local_site")
         if sites:
             data_docs_path = sites[0].get("site_url")
     if spark is None:
         engine.dispose()
     return {"outcomes": outcomes, "data_docs_path": data_docs_path}
+
+
+def _run_folders(root: Path) -> dict[str, list[Path]]:
+    """run_time folder name -> its folders, under root/<suite>/<run_name>/<run_time>."""
+    runs: dict[str, list[Path]] = {}
+    if root.is_dir():
+        for folder in root.glob("*/*/*"):
+            if folder.is_dir():
+                runs.setdefault(folder.name, []).append(folder)
+    return runs
+
+
+def prune_results(gx_dir: Path, keep_runs: int) -> list[str]:
+    """Delete the validation results and Data Docs pages of all but the newest `keep_runs` runs
+    (run_time folders sort by time: GX names them YYYYMMDDTHHMMSS.ffffffZ). Returns the run
+    times deleted."""
+    results = gx_dir / "uncommitted" / "validations"
+    pages = gx_dir / "uncommitted" / "data_docs" / "local_site" / "validations"
+    stored = _run_folders(results)
+    old = sorted(stored)[: max(len(stored) - max(keep_runs, 1), 0)]
+    shown = _run_folders(pages)
+    for run_time in old:
+        for folder in stored.get(run_time, []) + shown.get(run_time, []):
+            shutil.rmtree(folder, ignore_errors=True)
+    for root in (results, pages):  # suites and run names left without runs
+        for folder in sorted(root.glob("*/*"), reverse=True) + sorted(root.glob("*")):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+    return old
+
+
+def build_data_docs(context, run_id, suite_names: list[str]) -> None:
+    """Data Docs for this run: its suites' and validation results' pages, and the index. Only
+    these pages are rendered (a full rebuild renders every stored result again)."""
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
+    run_time = run_id.run_time
+    identifiers = [
+        key for key in context.validation_results_store.list_keys() if key.run_id.run_time == run_time
+    ]
+    identifiers += [ExpectationSuiteIdentifier(name=name) for name in suite_names]
+    context.build_data_docs(site_names=["local_site"], resource_identifiers=identifiers)
 
 
 def main(argv: list[str]) -> int:
