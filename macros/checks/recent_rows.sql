@@ -1,8 +1,8 @@
 {#- Nightly data tests read recent rows, not all of history (docs/checks.md, "Recent rows").
 
     okr_kpi overrides dbt's get_where_subquery, the macro that applies a test's `where` config.
-    When a window is set -- var okr_kpi_test_since ('YYYY-MM-DD'), else the environment variable
-    OKR_KPI_TEST_SINCE, which `okr-kpi run` and `okr-kpi check` set -- a column test on a source
+    When a window is set -- the environment variable OKR_KPI_TEST_SINCE ('YYYY-MM-DD'), which
+    `okr-kpi run` sets, else the var okr_kpi_test_since -- a column test on a source
     or model with an `event_time` config reads only:
     - for `unique`: the rows whose value also appears on a recent row, so a new row that repeats
       an old key is still caught (only that column is read from older rows);
@@ -33,9 +33,9 @@
 
 {#- The window's first day ('YYYY-MM-DD'), or none for all of history. -#}
 {% macro test_window_since() -%}
-    {%- set value = var('okr_kpi_test_since', none) -%}
-    {%- if value is none or (value | string) == '' -%}
-        {%- set value = env_var('OKR_KPI_TEST_SINCE', '') -%}
+    {%- set value = env_var('OKR_KPI_TEST_SINCE', '') -%}
+    {%- if value is none or (value | string | trim) == '' -%}
+        {%- set value = var('okr_kpi_test_since', none) -%}
     {%- endif -%}
     {%- if value is none or (value | string | trim) == '' -%}
         {%- do return(none) -%}

@@ -85,3 +85,8 @@ def test_a_corrupted_source_fails_in_postgres(demo):
         f'from "{raw}".customers order by customer_id limit 1',
     )
     assert_corrupt_customer_detected(run_checks(project, as_of=AS_OF))
+    # The nightly window (okr_kpi.window) in PostgreSQL's SQL: from the demo's first day it reads
+    # every row (the same verdict); from 2026-08-01 it reads neither copy of the old customer.
+    assert_corrupt_customer_detected(run_checks(project, as_of=AS_OF, since="2025-01-01"))
+    recent = run_checks(project, as_of=AS_OF, since="2026-08-01")
+    assert (recent.errors, recent.failures, recent.warnings) == ([], [], [])

@@ -227,3 +227,29 @@ def test_docs_generate_describes_every_mart_column(shop):
         described = {col for col, meta in node["columns"].items() if meta["description"].strip()}
         assert built == described, (name, built ^ described)  # every built column, and only those
     assert {"exposure.okr_kpi.kpi_dashboard", "exposure.okr_kpi.okr_dashboard"} <= set(manifest["exposures"])
+
+
+def test_the_nightly_window_reaches_the_shops_own_source_tests(shop):
+    # sales.csv: sale 1 on 2024-03-30 10:00, sale 2 on 2024-03-31 23:30, ... The window starts
+    # 2024-03-31: the shop's source tests (via okr_kpi's get_where_subquery, found through the
+    # project's dispatch config) read only the sales from that day on.
+    target = Path(shop.env["DBT_TARGET_PATH"])
+    compiled = target / "compiled" / "shop_analytics" / "models" / "staging" / "_shop__sources.yml"
+    shop.env["OKR_KPI_TEST_SINCE"] = "2024-03-31"
+    try:
+        shop.dbt("test", "--select", "source:shop.sales")
+        unique = (compiled / "source_unique_shop_sales_sale_id.sql").read_text()
+        assert "sale_id in (select sale_id from" in unique
+        assert "sale_ts >= cast('2024-03-31' as timestamp)" in unique
+        not_null = (compiled / "source_not_null_shop_sales_sale_ts.sql").read_text()
+        assert "sale_ts is null" in not_null and "2024-03-31" in not_null
+        # the filtered subquery really runs: the recent sales, counted by hand from sales.csv
+        recent = shop.query(
+            "select count(*) as n from (" + not_null.split("from (", 1)[1].split(") dbt_subquery")[0] + ") t"
+        )[0]["n"]
+        csv = (shop.path / "raw" / "sales.csv").read_text().splitlines()[1:]
+        assert recent == sum(1 for line in csv if line.split(",")[1] >= "2024-03-31")
+    finally:
+        shop.env["OKR_KPI_TEST_SINCE"] = ""
+    shop.dbt("test", "--select", "source:shop.sales")
+    assert "2024-03-31" not in (compiled / "source_unique_shop_sales_sale_id.sql").read_text()
