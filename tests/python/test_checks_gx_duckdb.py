@@ -148,3 +148,29 @@ def test_reading_past_the_buffer_is_an_error_never_a_short_result(big_path, smal
         with pytest.raises(duckdb_buffered.ResultTooLarge, match="more than 1,000 rows"):
             con.execute(sa.text("select v from s.t")).fetchall()
     engine.dispose()
+
+
+def test_old_results_and_their_pages_are_pruned(tmp_path):
+    from okr_kpi.checks.worker import prune_results
+
+    runs = ["20261101T060000.000000Z", "20261102T060000.000000Z", "20261103T060000.000000Z"]
+    results = tmp_path / "uncommitted" / "validations"
+    pages = tmp_path / "uncommitted" / "data_docs" / "local_site" / "validations"
+    for suite in ("source__orders", "kpi_thresholds__revenue__week"):
+        for run_time in runs:
+            (results / suite / "okr_kpi_check" / run_time).mkdir(parents=True)
+            (results / suite / "okr_kpi_check" / run_time / "batch.json").write_text("{}")
+            (pages / suite / "okr_kpi_check" / run_time).mkdir(parents=True)
+            (pages / suite / "okr_kpi_check" / run_time / "batch.html").write_text("<html/>")
+    # a suite that only ran on the oldest day: nothing of it is left afterwards
+    (results / "source__gone" / "okr_kpi_check" / runs[0]).mkdir(parents=True)
+    assert prune_results(tmp_path, keep_runs=2) == [runs[0]]
+    for root in (results, pages):
+        left = sorted(p.relative_to(root).as_posix() for p in root.glob("*/*/*"))
+        assert left == [
+            f"{suite}/okr_kpi_check/{run_time}"
+            for suite in ("kpi_thresholds__revenue__week", "source__orders")
+            for run_time in runs[1:]
+        ]
+    assert not (results / "source__gone").exists()
+    assert prune_results(tmp_path, keep_runs=2) == []  # nothing more to do

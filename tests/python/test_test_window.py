@@ -206,3 +206,15 @@ def test_a_nightly_run_with_a_new_as_of_keeps_dbt_partial_parsing(tmp_path, monk
     assert "Unable to do partial parsing" not in this_run
     compiled = next((tmp_path / "target" / "compiled").rglob("source_unique_demo_orders_order_id.sql"))
     assert "cast('2026-08-23' as timestamp)" in compiled.read_text()
+
+
+@pytest.mark.parametrize("value", ["-1", "seven", "true"])
+def test_a_bad_window_in_the_config_file_is_refused_naming_file_and_key(tmp_path, monkeypatch, value):
+    from okr_kpi.project import OkrKpiError
+
+    monkeypatch.delenv("OKR_KPI_CHECK_WINDOW_DAYS", raising=False)
+    (tmp_path / "okr_kpi.yml").write_text(f"checks:\n  window_days: {value}\n")
+    with pytest.raises(OkrKpiError, match=r"okr_kpi\.yml: checks\.window_days must be a whole number"):
+        load_config(tmp_path)
+    (tmp_path / "okr_kpi.yml").write_text("checks:\n  window_days: 3\n")
+    assert load_config(tmp_path).check_window_days == 3
