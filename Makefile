@@ -9,7 +9,7 @@ DEMO_AS_OF ?= 2026-08-31
 DEMO_ROWS ?= 500000
 DEMO_SEED ?= 42
 
-.PHONY: install demo test test-fast lint bench browser clean
+.PHONY: install demo test lint bench browser clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -34,7 +34,7 @@ browser:
 	  echo "chromium could not be installed: the browser test will be skipped"
 
 test: $(STAMP) browser lint
-	$(BIN)/python -m pytest tests/python
+	$(BIN)/python -m pytest -n auto --dist loadfile tests/python
 
 lint: $(STAMP)
 	$(BIN)/ruff check scripts tests

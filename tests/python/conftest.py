@@ -1,0 +1,24 @@
+"""Suite-wide set-up: each pytest process (one per xdist worker) gets its own Great Expectations
+context, so tests that run the checks in parallel never share gx/great_expectations.yml or its
+stores (a test that wants a particular context sets OKR_KPI_GX_DIR itself)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+# An xdist worker runs as `python -c ...`: its __main__ has neither __spec__ nor __file__, which
+# pyspark's Spark Connect module (imported by great_expectations) takes for a doctest run without
+# grpc, and it calls sys.exit(0) at import. Give the worker's __main__ a file name.
+_main = sys.modules["__main__"]
+if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
+    _main.__file__ = "<pytest-xdist worker>"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_gx_context(tmp_path_factory):
+    if "OKR_KPI_GX_DIR" not in os.environ:
+        os.environ["OKR_KPI_GX_DIR"] = str(tmp_path_factory.mktemp("gx"))
+    yield
