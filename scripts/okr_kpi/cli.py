@@ -38,7 +38,7 @@ _since = click.option(
 )
 
 
-def full_history_option(f):
+def window_options(f):
     return _full_history(_since(f))
 
 
@@ -94,7 +94,7 @@ def generate(target: str, rows: int, seed: int, start: str, end: str) -> None:
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: one JSON object per line, for schedulers.")
 @click.option("--skip-publish", is_flag=True, help="Build and check, but send nothing.")
-@full_history_option
+@window_options
 def run(target: str, out: Path | None, as_of: str | None, quiet: bool, log_format: str,
         skip_publish: bool, full_history: bool, since: str | None) -> None:
     """The scheduled job: dbt build -> checks -> breach lifecycle -> publish.
@@ -118,7 +118,7 @@ def run(target: str, out: Path | None, as_of: str | None, quiet: bool, log_forma
 @target_option
 @out_option
 @as_of_option
-@full_history_option
+@window_options
 def check(target: str, out: Path | None, as_of: str | None, full_history: bool, since: str | None) -> None:
     """Run the Great Expectations suites alone, on what is built, and print a summary."""
     from okr_kpi.checks import run_checks_command

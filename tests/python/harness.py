@@ -70,6 +70,23 @@ def target_env(tmp_path: Path, target: str = "duckdb") -> dict[str, str]:
     return env
 
 
+@contextlib.contextmanager
+def demo_company(tmp: Path, rows: int, seed: int = 42):
+    """The demo company generated into a fresh DuckDB warehouse under `tmp`, with its own GX
+    context; its environment is set in os.environ while the block runs. Yields (project, env)."""
+    from okr_kpi.generate import generate_into_warehouse
+    from okr_kpi.project import Project
+
+    env = target_env(tmp, "duckdb")
+    env["OKR_KPI_GX_DIR"] = str(tmp / "gx")
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        project = Project(target="duckdb", project_dir=REPO)
+        generate_into_warehouse(project, rows=rows, seed=seed)
+        yield project, env
+
+
 def drop_postgres_schemas(env: dict[str, str]) -> None:
     import psycopg2
 

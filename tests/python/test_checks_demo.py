@@ -21,10 +21,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from harness import REPO, target_env
+from harness import REPO, demo_company
 from okr_kpi.checks import run_checks
 from okr_kpi.exit_codes import ExitCode
-from okr_kpi.generate import generate_into_warehouse
 from okr_kpi.project import Project
 
 AS_OF = "2026-08-31"
@@ -44,13 +43,7 @@ def query(path: Path, sql: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("checks_demo")
-    env = target_env(tmp, "duckdb")
-    env["OKR_KPI_GX_DIR"] = str(tmp / "gx")
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        project = Project(target="duckdb", project_dir=REPO)
-        generate_into_warehouse(project, rows=300_000, seed=42)
+    with demo_company(tmp, rows=300_000) as (project, env):
         proc = project.dbt(
             "build",
             "--select",

@@ -27,10 +27,9 @@ import sys
 
 import duckdb
 import pytest
-from harness import REPO, target_env
+from harness import REPO, demo_company, target_env
 from okr_kpi.checks import run_checks
 from okr_kpi.config import load_config
-from okr_kpi.generate import generate_into_warehouse
 from okr_kpi.lifecycle import now, record_run
 from okr_kpi.project import Project
 from okr_kpi.warehouse import connected
@@ -43,13 +42,7 @@ SINCE = "2026-08-24"
 @pytest.fixture(scope="module")
 def corrupted(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("test_window")
-    env = target_env(tmp, "duckdb")
-    env["OKR_KPI_GX_DIR"] = str(tmp / "gx")
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        project = Project(target="duckdb", project_dir=REPO)
-        generate_into_warehouse(project, rows=20_000, seed=42)
+    with demo_company(tmp, rows=20_000) as (project, env):
         for args in (("seed",), ("run", "--select", "path:models/demo/staging +fct_kpi_periods")):
             proc = project.dbt(*args, vars={"as_of_date": AS_OF}, capture=True)
             assert proc.returncode == 0, proc.stdout[-3000:]
@@ -181,26 +174,21 @@ def test_the_window_follows_the_last_clean_run(tmp_path, monkeypatch):
     assert choose_window(project, "2026-08-24", load_config(REPO)).since is None
 
 
-def test_a_nightly_run_with_a_new_as_of_keeps_dbt_partial_parsing(tmp_path, monkeypatch):
-    env = target_env(tmp_path, "duckdb")
-    env["OKR_KPI_GX_DIR"] = str(tmp_path / "gx")
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    project = Project(target="duckdb", project_dir=REPO)
-    generate_into_warehouse(project, rows=20_000, seed=42)
+def test_a_nightly_run_with_a_new_as_of_keeps_dbt_partial_parsing(tmp_path):
     cli = [sys.executable, "-m", "okr_kpi.cli", "run", "--skip-publish", "--out", str(tmp_path / "reports")]
     log = tmp_path / "logs" / "dbt.log"
-    for as_of, expected_window in (("2026-08-30", "all rows (no earlier clean run)"),
-                                   ("2026-08-31", "rows since 2026-08-23")):
-        size = log.stat().st_size if log.exists() else 0
-        proc = subprocess.run([*cli, "--as-of", as_of], env={**env}, capture_output=True, text=True)
-        assert proc.returncode in (0, 10), proc.stdout[-3000:] + proc.stderr[-3000:]
-        text = (tmp_path / "logs" / "okr_kpi_run.log").read_text()
-        assert f"data tests read {expected_window}" in text
-        with connected(project, read_only=True) as wh:
-            last = wh.query(f"select max(date_day) as d from {wh.ident(project.schema, 'fct_kpi_daily')}")
-        assert str(last[0]["d"]) == as_of  # as_of_date reached dbt (environment, not --vars)
-        this_run = log.read_text()[size:]
+    with demo_company(tmp_path, rows=20_000) as (project, env):
+        for as_of, expected_window in (("2026-08-30", "all rows (no earlier clean run)"),
+                                       ("2026-08-31", "rows since 2026-08-23")):
+            size = log.stat().st_size if log.exists() else 0
+            proc = subprocess.run([*cli, "--as-of", as_of], env={**env}, capture_output=True, text=True)
+            assert proc.returncode in (0, 10), proc.stdout[-3000:] + proc.stderr[-3000:]
+            text = (tmp_path / "logs" / "okr_kpi_run.log").read_text()
+            assert f"data tests read {expected_window}" in text
+            with connected(project, read_only=True) as wh:
+                last = wh.query(f"select max(date_day) as d from {wh.ident(project.schema, 'fct_kpi_daily')}")
+            assert str(last[0]["d"]) == as_of  # as_of_date reached dbt (environment, not --vars)
+            this_run = log.read_text()[size:]
     # the second night: same project, a new as_of_date, and dbt did not parse the project again
     assert "Starting full parse" not in this_run
     assert "Unable to do partial parsing" not in this_run

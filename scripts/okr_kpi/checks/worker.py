@@ -289,21 +289,15 @@ def _run(spec: dict) -> dict:
         plans.append(("source", f"source__{table}{part}", batch_definition, batch_parameters, expectations))
 
     validation_definitions: dict[str, list] = {"threshold": [], "source": []}
+    # The stores of suites, validation definitions and checkpoints were emptied above, and every
+    # name below is used once per run: each is added, never replaced.
     for kind, suite_name, batch_definition, batch_parameters, expectations in plans:
-        try:
-            context.suites.delete(suite_name)
-        except Exception:
-            pass
         suite = context.suites.add(
             gx.ExpectationSuite(
                 name=suite_name, expectations=[expectation for expectation, _ in expectations]
             )
         )
         name = f"vd__{suite_name}"
-        try:
-            context.validation_definitions.delete(name)
-        except Exception:
-            pass
         validation_definitions[kind].append(
             (
                 context.validation_definitions.add(
@@ -341,14 +335,9 @@ def _run(spec: dict) -> dict:
                 for vd, batch_parameters in definitions
             ]
         else:
-            checkpoint_name = f"okr_kpi_check__{kind}"
-            try:
-                context.checkpoints.delete(checkpoint_name)
-            except Exception:
-                pass
             checkpoint = context.checkpoints.add(
                 gx.Checkpoint(
-                    name=checkpoint_name,
+                    name=f"okr_kpi_check__{kind}",
                     validation_definitions=[vd for vd, _ in definitions],
                     # no UpdateDataDocsAction: it rebuilt the site once per suite; Data Docs are
                     # built once below, for this run's results only
