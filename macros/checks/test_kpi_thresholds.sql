@@ -7,7 +7,7 @@
     period, value and bound. Severity warn by default: a breach is news, not a broken build. -#}
 {% test kpi_thresholds(model, thresholds=none) -%}
     {{ config(severity='warn', store_failures=true) }}
-    {%- set thresholds = thresholds if thresholds is not none else ref('kpi_thresholds') -%}
+    {%- set thresholds = thresholds if thresholds is not none else okr_kpi.project_ref('kpi_thresholds') -%}
     {%- set breach_sql = okr_kpi._kpi_threshold_breach_sql(model, thresholds) -%}
     {%- if execute and flags.WHICH in ('build', 'test') -%}
         {%- set model_relation = adapter.get_relation(model.database, model.schema, model.identifier) -%}

@@ -26,7 +26,7 @@ key_results as (
     select distinct
         cast(kpi_id as {{ string }}) as kpi_id,
         cast(key_result_id as {{ string }}) as key_result_id
-    from {{ ref('okr_key_results') }}
+    from {{ okr_kpi.project_ref('okr_key_results') }}
     where kpi_id is not null
 ),
 

@@ -62,7 +62,7 @@ unioned as (
         cast(kpi_id as {{ dbt.type_string() }}) as kpi_id,
         cast(date_day as date) as date_day,
         cast(reason as {{ dbt.type_string() }}) as reason
-    from {{ ref(model_name) }}
+    from {{ okr_kpi.project_ref(model_name) }}
     {%- endfor %}
 )
 

@@ -2,7 +2,7 @@
 {%- set double = okr_kpi.type_double() -%}
 
 with thresholds as (
-    select * from {{ ref('kpi_thresholds') }}
+    select * from {{ okr_kpi.project_ref('kpi_thresholds') }}
 ),
 
 final as (

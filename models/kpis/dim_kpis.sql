@@ -1,5 +1,5 @@
 with definitions as (
-    select * from {{ ref('kpi_definitions') }}
+    select * from {{ okr_kpi.project_ref('kpi_definitions') }}
 ),
 
 inputs as (

@@ -10,7 +10,7 @@ with unioned as (
         cast(numerator as {{ double }}) as numerator,
         cast(denominator as {{ double }}) as denominator,
         cast('{{ model_name }}' as {{ dbt.type_string() }}) as input_model
-    from {{ ref(model_name) }}
+    from {{ okr_kpi.project_ref(model_name) }}
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -22,7 +22,7 @@ with unioned as (
         cast(null as {{ double }}) as numerator,
         cast(null as {{ double }}) as denominator,
         cast(null as {{ dbt.type_string() }}) as input_model
-    from {{ ref('kpi_definitions') }}
+    from {{ okr_kpi.project_ref('kpi_definitions') }}
     where 1 = 0
     {%- endif %}
 )

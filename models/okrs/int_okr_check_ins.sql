@@ -7,7 +7,7 @@ with check_ins as (
         {{ okr_kpi.to_double('value') }} as value,
         {{ okr_kpi.to_double('confidence') }} as confidence,
         {{ okr_kpi.to_text('note') }} as note
-    from {{ ref('okr_check_ins') }}
+    from {{ okr_kpi.project_ref('okr_check_ins') }}
 ),
 
 final as (

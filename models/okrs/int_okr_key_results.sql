@@ -25,7 +25,7 @@ key_results as (
         {{ okr_kpi.to_text('target_kind') }} as target_kind,
         {{ okr_kpi.to_double('weight') }} as weight_input,
         {{ okr_kpi.to_text('owner') }} as owner
-    from {{ ref('okr_key_results') }}
+    from {{ okr_kpi.project_ref('okr_key_results') }}
 ),
 
 kpis as (

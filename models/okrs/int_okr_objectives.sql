@@ -5,7 +5,7 @@ with cycles as (
         {{ okr_kpi.to_text('name') }} as cycle_name,
         {{ okr_kpi.to_date('start_date') }} as cycle_start_date,
         {{ okr_kpi.to_date('end_date') }} as cycle_end_date
-    from {{ ref('okr_cycles') }}
+    from {{ okr_kpi.project_ref('okr_cycles') }}
 ),
 
 objectives as (
@@ -17,7 +17,7 @@ objectives as (
         {{ okr_kpi.to_text('team') }} as team,
         {{ okr_kpi.to_text('owner') }} as owner,
         {{ okr_kpi.to_text('parent_objective_id') }} as parent_objective_id
-    from {{ ref('okr_objectives') }}
+    from {{ okr_kpi.project_ref('okr_objectives') }}
 ),
 
 final as (

@@ -3,7 +3,7 @@
     Runs on every adapter, including Spark where the Great Expectations side does not run.
     Returns the rows that differ. -#}
 with from_test as (
-    {{ okr_kpi._kpi_threshold_breach_sql(ref('fct_kpi_periods'), ref('kpi_thresholds')) }}
+    {{ okr_kpi._kpi_threshold_breach_sql(ref('fct_kpi_periods'), okr_kpi.project_ref('kpi_thresholds')) }}
 ),
 
 from_mart as (

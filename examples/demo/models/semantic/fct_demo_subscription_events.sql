@@ -1,6 +1,5 @@
 {#- One row per subscription start and per cancellation of the demo company, with the plan:
     new and churned subscriptions by plan (the slices of the churned_customers KPI). -#}
-{{ config(enabled=var('okr_kpi_enable_demo', true)) }}
 
 with subscriptions as (
     select * from {{ ref('stg_demo__subscriptions') }}

@@ -1,5 +1,4 @@
 {#- One row per lead of the demo company, with its source (the slice of the new_leads KPI). -#}
-{{ config(enabled=var('okr_kpi_enable_demo', true)) }}
 
 with leads as (
     select * from {{ ref('stg_demo__leads') }}

@@ -1,5 +1,4 @@
 {#- One row per order of the demo company (completed and refunded): revenue by customer region. -#}
-{{ config(enabled=var('okr_kpi_enable_demo', true)) }}
 
 with orders as (
     select * from {{ ref('stg_demo__orders') }}

@@ -1,5 +1,4 @@
 {#- One row per customer of the demo company: the attributes business metrics are sliced by. -#}
-{{ config(enabled=var('okr_kpi_enable_demo', true)) }}
 
 with customers as (
     select * from {{ ref('stg_demo__customers') }}
