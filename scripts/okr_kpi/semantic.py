@@ -40,12 +40,8 @@ SIMPLE_MEASURES = {
 }
 RATIO_KINDS = ("ratio", "average")
 
-# Where the package keeps its demo company's metrics, and the var that switches them off.
-PACKAGE_NAME = "okr_kpi"
-PACKAGE_SEED = Path("seeds/demo/kpi_definitions.csv")
-PACKAGE_OUT = Path("models/semantic/demo/_demo__kpi_metrics.yml")
-PACKAGE_ENABLED_VAR = "okr_kpi_enable_demo"
-# A consumer project's defaults.
+# Where a project's metrics file is written (the package itself has no KPI registry: the project
+# that installs it, such as examples/demo, has).
 CONSUMER_OUT = Path("models/semantic/_kpi__metrics.yml")
 
 
@@ -183,33 +179,18 @@ class Paths:
     source: str  # the seed path as written in the header
 
 
-def _project_name(project_dir: Path) -> str | None:
-    try:
-        import yaml
-
-        return (yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}).get("name")
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
 def default_paths(project_dir: Path | None = None, seed: Path | None = None, out: Path | None = None,
                   enabled_var: str | None = None) -> Paths:
-    """Where the registry and the metrics file are: the package's demo, or a consumer project's."""
+    """Where the project's KPI registry and its metrics file are."""
     project_dir = Path(project_dir or find_project_dir()).resolve()
-    is_package = _project_name(project_dir) == PACKAGE_NAME
     if seed is None:
-        if is_package:
-            seed = project_dir / PACKAGE_SEED
-        else:
-            found = sorted(p for p in (project_dir / "seeds").rglob("kpi_definitions.csv")
-                           if "dbt_packages" not in p.parts)
-            if not found:
-                raise SemanticError(f"no seeds/**/kpi_definitions.csv in {project_dir}: pass --seed")
-            seed = found[0]
+        found = sorted(p for p in (project_dir / "seeds").rglob("kpi_definitions.csv")
+                       if "dbt_packages" not in p.parts)
+        if not found:
+            raise SemanticError(f"no seeds/**/kpi_definitions.csv in {project_dir}: pass --seed")
+        seed = found[0]
     if out is None:
-        out = project_dir / (PACKAGE_OUT if is_package else CONSUMER_OUT)
-    if enabled_var is None and is_package:
-        enabled_var = PACKAGE_ENABLED_VAR
+        out = project_dir / CONSUMER_OUT
     seed, out = Path(seed), Path(out)
     try:
         source = str(seed.resolve().relative_to(project_dir))

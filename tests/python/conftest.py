@@ -22,3 +22,12 @@ def _own_gx_context(tmp_path_factory):
     if "OKR_KPI_GX_DIR" not in os.environ:
         os.environ["OKR_KPI_GX_DIR"] = str(tmp_path_factory.mktemp("gx"))
     yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _demo_project_deps():
+    """`dbt deps` in examples/demo (the demo company's project), once per session."""
+    from harness import ensure_demo_deps
+
+    ensure_demo_deps()
+    yield

@@ -21,7 +21,29 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+# The demo company: an example dbt project of its own that installs the package (local: ../..).
+DEMO_DIR = REPO / "examples" / "demo"
 DBT = str(Path(sys.executable).parent / "dbt")
+
+
+def ensure_demo_deps() -> Path:
+    """`dbt deps` in the demo project, once (the package is a link to this checkout, so later
+    edits are seen without running it again); safe when several test processes start together."""
+    import fcntl
+
+    installed = DEMO_DIR / "dbt_packages" / "okr_kpi"
+    if installed.exists():
+        return DEMO_DIR
+    with open(DEMO_DIR / ".dbt-deps.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not installed.exists():
+            env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
+            env.pop("DBT_TARGET_PATH", None)
+            proc = subprocess.run([DBT, "deps", "--project-dir", str(DEMO_DIR), "--profiles-dir", str(DEMO_DIR)],
+                                  cwd=DEMO_DIR, env=env, text=True, capture_output=True)
+            if proc.returncode != 0:
+                raise RuntimeError(f"dbt deps in {DEMO_DIR} failed:\n{proc.stdout[-3000:]}\n{proc.stderr}")
+    return DEMO_DIR
 
 
 def postgres_available() -> bool:
@@ -63,7 +85,7 @@ def target_env(tmp_path: Path, target: str = "duckdb") -> dict[str, str]:
         "OKR_KPI_SPARK_METASTORE": str(tmp_path / "metastore_db"),
         "DBT_TARGET_PATH": str(tmp_path / "target"),
         "DBT_LOG_PATH": str(tmp_path / "logs"),
-        "DBT_PROFILES_DIR": str(REPO),
+        "DBT_PROFILES_DIR": str(DEMO_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
     })
@@ -82,7 +104,7 @@ def demo_company(tmp: Path, rows: int, seed: int = 42):
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
             mp.setenv(key, value)
-        project = Project(target="duckdb", project_dir=REPO)
+        project = Project(target="duckdb", project_dir=ensure_demo_deps())
         generate_into_warehouse(project, rows=rows, seed=seed)
         yield project, env
 
@@ -159,7 +181,7 @@ class ConsumerProject:
         raise NotImplementedError(self.target)
 
 
-# The package's seeds (seeds/demo holds the demo company's) and their columns.
+# The definition seeds the package refs (a consumer project holds them) and their columns.
 PACKAGE_SEED_HEADERS = {
     "kpi_definitions": "kpi_id,name,description,unit,direction,aggregation,owner,data_source,"
                        "reporting_frequency",
@@ -194,7 +216,7 @@ def _empty_seed_column_types(seeds: dict[str, str], target: str) -> str:
             kind = ("date" if column in _DATE_COLUMNS
                     else number_type if column in _NUMBER_COLUMNS else text_type)
             lines.append(f"        {column}: {kind}")
-    return "  okr_kpi_fixture:\n" + "\n".join(lines) + "\n" if lines else ""
+    return "seeds:\n  okr_kpi_fixture:\n" + "\n".join(lines) + "\n" if lines else ""
 
 
 def make_consumer_project(
@@ -214,7 +236,7 @@ def make_consumer_project(
         shutil.rmtree(root)
     (root / "seeds").mkdir(parents=True)
     (root / "models").mkdir()
-    all_vars = {"okr_kpi_enable_demo": False, "okr_kpi_kpi_inputs": kpi_inputs or [], **(vars or {})}
+    all_vars = {"okr_kpi_kpi_inputs": kpi_inputs or [], **(vars or {})}
     (root / "dbt_project.yml").write_text(textwrap.dedent("""\
         name: okr_kpi_fixture
         version: "1.0.0"
@@ -225,13 +247,6 @@ def make_consumer_project(
         models:
           okr_kpi_fixture:
             +materialized: table
-          okr_kpi:
-            demo:
-              +enabled: false
-        seeds:
-          okr_kpi:
-            demo:
-              +enabled: false
         """))
     (root / "packages.yml").write_text(f"packages:\n  - local: {REPO}\n")
     # Every seed the package refs must exist (dbt refuses refs to missing nodes even when they

@@ -10,7 +10,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from harness import REPO
+from harness import DEMO_DIR
 
 MF = str(Path(sys.executable).parent / "mf")
 
@@ -36,7 +36,7 @@ def mf_query(project_dir: Path, env: dict[str, str], metrics: list[str], group_b
     if where:
         cmd += ["--where", where]
     mf_env = {**env, "DBT_PROJECT_DIR": str(shadow)}
-    mf_env.setdefault("DBT_PROFILES_DIR", str(REPO))
+    mf_env.setdefault("DBT_PROFILES_DIR", str(DEMO_DIR))
     proc = subprocess.run(cmd, cwd=shadow, env=mf_env, text=True, capture_output=True)
     if proc.returncode != 0 or not out.exists():
         raise AssertionError(f"mf query failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-4000:]}\n"

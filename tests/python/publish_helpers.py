@@ -108,19 +108,21 @@ class SmtpReceiver:
 # --- the demo company's warehouse, built once per test session and copied per test ----------------
 
 REPO = Path(__file__).resolve().parents[2]
+DEMO_DIR = REPO / "examples" / "demo"  # the demo company's dbt project (harness.DEMO_DIR)
 OKR_KPI = str(Path(sys.executable).parent / "okr-kpi")
 DEMO_AS_OF = "2026-08-31"
 _DEMO_CACHE: dict[str, object] = {}
 
 
 def run_env(tmp_path, target: str = "duckdb", **extra: str) -> dict[str, str]:
-    """Environment for `okr-kpi` on the repository's demo project, every output under tmp_path."""
+    """Environment for `okr-kpi` on the demo project (examples/demo), every output under tmp_path."""
     env = dict(os.environ)
     for name in ("OKR_KPI_SLACK_WEBHOOK_URL", "OKR_KPI_WEBHOOK_URL", "OKR_KPI_CONFIG"):
         env.pop(name, None)
     suffix = uuid.uuid4().hex[:8]
     env.update({
-        "OKR_KPI_PROJECT_DIR": str(REPO),
+        "OKR_KPI_PROJECT_DIR": str(DEMO_DIR),
+        "DBT_PROJECT_DIR": str(DEMO_DIR),
         "OKR_KPI_TARGET": target,
         "OKR_KPI_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
         "OKR_KPI_SCHEMA": "okr_kpi" if target == "duckdb" else f"okr_pub_{suffix}",
@@ -141,7 +143,7 @@ def run_env(tmp_path, target: str = "duckdb", **extra: str) -> dict[str, str]:
 
 def okr_kpi(env: dict[str, str], *args: str, timeout: int = 600):
     cmd = [OKR_KPI, *args]
-    return subprocess.run(cmd, env=env, cwd=REPO, text=True, capture_output=True, timeout=timeout)
+    return subprocess.run(cmd, env=env, cwd=DEMO_DIR, text=True, capture_output=True, timeout=timeout)
 
 
 def demo_warehouse(tmp_path_factory, rows: int = 20000) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from harness import REPO, demo_company
+from harness import DEMO_DIR, demo_company
 from okr_kpi.checks import run_checks
 from okr_kpi.exit_codes import ExitCode
 from okr_kpi.project import Project
@@ -233,7 +233,7 @@ def test_source_checks_fail_on_corrupted_data_in_dbt_and_gx(demo, monkeypatch):
     env = {**demo["env"], "OKR_KPI_DUCKDB_PATH": str(broken), "DBT_TARGET_PATH": str(tmp / "target_broken")}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    project = Project(target="duckdb", project_dir=REPO)
+    project = Project(target="duckdb", project_dir=DEMO_DIR)
     proc = project.dbt("test", "--select", "source:demo", vars={"as_of_date": AS_OF}, capture=True)
     assert proc.returncode != 0  # error-severity source tests stop the build
     manifest = json.loads((tmp / "target_broken" / "manifest.json").read_text())
@@ -282,19 +282,19 @@ def freshness(demo, as_of: str, monkeypatch) -> dict[str, str]:
         monkeypatch.setenv(key, value)
     target = demo["tmp"] / f"target_freshness_{as_of}"
     monkeypatch.setenv("DBT_TARGET_PATH", str(target))
-    project = Project(target="duckdb", project_dir=REPO)
+    project = Project(target="duckdb", project_dir=DEMO_DIR)
     cmd = [
         project.dbt_executable(),
         "source",
         "freshness",
         "--project-dir",
-        str(REPO),
+        str(DEMO_DIR),
         "--profiles-dir",
-        str(REPO),
+        str(DEMO_DIR),
         "--vars",
         json.dumps({"as_of_date": as_of}),
     ]
-    proc = subprocess.run(cmd, cwd=REPO, env=project.env(), capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=DEMO_DIR, env=project.env(), capture_output=True, text=True)
     assert (target / "sources.json").exists(), proc.stdout[-3000:]
     results = json.loads((target / "sources.json").read_text())["results"]
     return {r["unique_id"].split(".")[-1]: r["status"] for r in results}
@@ -333,7 +333,7 @@ def test_gx_lists_every_breached_period_beyond_its_default_cap_of_20(demo, monke
     assert len(expected) > 100
     for key, value in {**demo["env"], "OKR_KPI_DUCKDB_PATH": str(tight)}.items():
         monkeypatch.setenv(key, value)
-    result = run_checks(Project(target="duckdb", project_dir=REPO), as_of=AS_OF)
+    result = run_checks(Project(target="duckdb", project_dir=DEMO_DIR), as_of=AS_OF)
     assert result.fatal is None and result.errors == []
     assert {b for b in result.threshold_breaches if b[0] == "new_leads"} == expected
 

@@ -9,7 +9,7 @@ data-quality failure and `accepted_values` (1 row) as a warning, as their dbt se
 from __future__ import annotations
 
 import pytest
-from harness import REPO, assert_corrupt_customer_detected, drop_postgres_schemas, require_target, target_env
+from harness import DEMO_DIR, assert_corrupt_customer_detected, drop_postgres_schemas, require_target, target_env
 from okr_kpi.checks import run_checks
 from okr_kpi.generate import generate_into_warehouse
 from okr_kpi.project import Project
@@ -26,7 +26,7 @@ def demo(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
             mp.setenv(key, value)
-        project = Project(target="postgres", project_dir=REPO)
+        project = Project(target="postgres", project_dir=DEMO_DIR)
         try:
             generate_into_warehouse(project, rows=20_000, seed=7)
             proc = project.dbt(

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 from harness import (
-    REPO,
+    DEMO_DIR,
     assert_corrupt_customer_detected,
     release_spark,
     require_target,
@@ -44,7 +44,7 @@ OKR_KPI = str(Path(sys.executable).parent / "okr-kpi")
 
 
 def okr_kpi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([OKR_KPI, *args], env=env, cwd=REPO, text=True, capture_output=True, timeout=1800)
+    return subprocess.run([OKR_KPI, *args], env=env, cwd=DEMO_DIR, text=True, capture_output=True, timeout=1800)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def demo(tmp_path_factory):
         env.pop(name, None)  # publish to files only
     env.update(
         {
-            "OKR_KPI_PROJECT_DIR": str(REPO),
+            "OKR_KPI_PROJECT_DIR": str(DEMO_DIR),
             "OKR_KPI_GX_DIR": str(tmp / "gx"),
             "OKR_KPI_LOG_DIR": str(tmp / "logs"),
         }
@@ -75,7 +75,7 @@ def demo(tmp_path_factory):
             )
             seconds = round(time.time() - started)
             yield {
-                "project": Project(target="spark", project_dir=REPO),
+                "project": Project(target="spark", project_dir=DEMO_DIR),
                 "env": env,
                 "run": run,
                 "run_seconds": seconds,

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from harness import REPO, drop_postgres_schemas, require_target, target_env
+from harness import DEMO_DIR, drop_postgres_schemas, require_target, target_env
 from okr_kpi.demo.schema import RAW_TABLES
 from okr_kpi.generate import DemoCompany, generate_into_warehouse, planned_incidents
 from okr_kpi.project import OkrKpiError, Project
@@ -35,7 +35,7 @@ def generate(tmp_path: Path, monkeypatch, rows=ROWS, seed=1, target="duckdb", en
              **window) -> dict[str, int]:
     for key, value in (env or target_env(tmp_path, target)).items():
         monkeypatch.setenv(key, value)
-    return generate_into_warehouse(Project(target=target, project_dir=REPO), rows=rows, seed=seed, **window)
+    return generate_into_warehouse(Project(target=target, project_dir=DEMO_DIR), rows=rows, seed=seed, **window)
 
 
 def table_hashes(path: Path, schema: str = "raw") -> dict[str, str]:
@@ -390,7 +390,7 @@ def test_postgres_load_matches_duckdb_and_is_all_or_nothing(tmp_path, monkeypatc
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         wh.execute(f'create view "{schema}".v_orders as select order_id from "{schema}".orders')
-        generate_into_warehouse(Project(target="postgres", project_dir=REPO), rows=10_000, seed=6)
+        generate_into_warehouse(Project(target="postgres", project_dir=DEMO_DIR), rows=10_000, seed=6)
         assert wh.query(f'select count(*) as n from "{schema}".v_orders')[0]["n"] < summary["orders"]
         # a crash half way leaves everything as it was
         before = wh.query(f'select count(*) as n from "{schema}".leads')[0]["n"]
@@ -406,7 +406,7 @@ def test_postgres_load_matches_duckdb_and_is_all_or_nothing(tmp_path, monkeypatc
 
 def test_cli_generate(tmp_path):
     env = target_env(tmp_path)
-    proc = subprocess.run([OKR_KPI, "generate", "--rows", "5000", "--seed", "1"], env=env, cwd=REPO,
+    proc = subprocess.run([OKR_KPI, "generate", "--rows", "5000", "--seed", "1"], env=env, cwd=DEMO_DIR,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     printed = {line.split()[0]: int(line.split()[1].replace(",", "")) for line in proc.stdout.splitlines()}
@@ -415,7 +415,7 @@ def test_cli_generate(tmp_path):
     for table, count in printed.items():
         assert con.execute(f"select count(*) from raw.{table}").fetchone()[0] == count
     con.close()
-    bad = subprocess.run([OKR_KPI, "generate", "--start", "yesterday"], env=env, cwd=REPO,
+    bad = subprocess.run([OKR_KPI, "generate", "--start", "yesterday"], env=env, cwd=DEMO_DIR,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "--start 'yesterday' is not a date" in bad.stderr
 
@@ -424,7 +424,7 @@ def test_cli_generate_on_a_locked_warehouse_says_so(tmp_path):
     env = target_env(tmp_path)
     holder = duckdb.connect(env["OKR_KPI_DUCKDB_PATH"])  # noqa: F841 - holds the write lock (same process)
     # the lock is per process: a second process is refused
-    proc = subprocess.run([OKR_KPI, "generate", "--rows", "1000"], env=env, cwd=REPO,
+    proc = subprocess.run([OKR_KPI, "generate", "--rows", "1000"], env=env, cwd=DEMO_DIR,
                           capture_output=True, text=True)
     holder.close()
     assert proc.returncode == 50, proc.stderr

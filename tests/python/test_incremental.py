@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from harness import DBT, REPO, consumer_project_on, drop_postgres_schemas, require_target, target_env
+from harness import DBT, DEMO_DIR, consumer_project_on, drop_postgres_schemas, require_target, target_env
 from okr_kpi.bench import append_day, compare_daily, run_floor
 
 LAST_DAY = dt.date(2026, 8, 31)
@@ -41,15 +41,15 @@ class Side:
         return self.env["OKR_KPI_TARGET"]
 
     def build(self, as_of: dt.date, *extra: str, lookback: int = 3) -> None:
-        cmd = [DBT, "build", "--project-dir", str(REPO), "--profiles-dir", str(REPO), "--target", self.target,
+        cmd = [DBT, "build", "--project-dir", str(DEMO_DIR), "--profiles-dir", str(DEMO_DIR), "--target", self.target,
                *SELECT, *extra, "--vars", f'{{as_of_date: "{as_of}", okr_kpi_lookback_days: {lookback}}}']
-        proc = subprocess.run(cmd, cwd=REPO, env=self.env, text=True, capture_output=True)
+        proc = subprocess.run(cmd, cwd=DEMO_DIR, env=self.env, text=True, capture_output=True)
         assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
 
     def generate(self) -> None:
         cmd = [sys.executable, "-m", "okr_kpi.cli", "generate", "--target", self.target, "--rows", "4000",
                "--seed", "7", "--start", "2026-06-01", "--end", str(LAST_DAY)]
-        proc = subprocess.run(cmd, cwd=REPO, env=self.env, text=True, capture_output=True)
+        proc = subprocess.run(cmd, cwd=DEMO_DIR, env=self.env, text=True, capture_output=True)
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
     def _sql(self, sql: str) -> str:

@@ -513,8 +513,7 @@ def test_no_seed_files_at_all(tmp_path):
 
 
 def test_the_repository_seeds_have_no_errors():
-    demo = REPO / "seeds" / "demo"
-    if not (demo / KR.replace(".csv", ".csv")).exists():
-        pytest.skip("seeds/demo not written yet")
+    demo = REPO / "examples" / "demo" / "seeds"  # the demo company's project
+    assert (demo / KR).exists()
     errors = [str(i) for i in lint_seeds(demo) if i.level == "ERROR"]
     assert errors == []

@@ -17,7 +17,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from harness import DBT, REPO, fixture_inputs_model, make_consumer_project, target_env
+from harness import DBT, DEMO_DIR, fixture_inputs_model, make_consumer_project, target_env
 from mf_helpers import GRAINS, mf_query, mismatches, periods_by_metric
 from okr_kpi import semantic
 from test_kpi_aggregation import AS_OF, INPUTS, KPI_DEFINITIONS
@@ -27,7 +27,7 @@ DEMO_AS_OF = "2026-08-31"
 
 
 def demo_kpi_ids() -> list[str]:
-    return [kpi.kpi_id for kpi in semantic.read_kpis(REPO / "seeds/demo/kpi_definitions.csv")]
+    return [kpi.kpi_id for kpi in semantic.read_kpis(DEMO_DIR / "seeds/kpi_definitions.csv")]
 
 
 def mart_periods(query, grain: str) -> dict[tuple[str, str], float | None]:
@@ -41,14 +41,14 @@ def mart_periods(query, grain: str) -> dict[tuple[str, str], float | None]:
 class DemoBuild:
     def __init__(self, tmp: Path):
         self.env = target_env(tmp)
-        run = subprocess.run([OKR_KPI, "generate", "--rows", "20000", "--seed", "7"], cwd=REPO, env=self.env,
+        run = subprocess.run([OKR_KPI, "generate", "--rows", "20000", "--seed", "7"], cwd=DEMO_DIR, env=self.env,
                              text=True, capture_output=True)
         assert run.returncode == 0, run.stdout + run.stderr
         build = subprocess.run(
-            [DBT, "build", "--project-dir", str(REPO), "--select", "+fct_kpi_periods", "+models/semantic",
+            [DBT, "build", "--project-dir", str(DEMO_DIR), "--select", "+fct_kpi_periods", "+models/semantic", "metricflow_time_spine",
              "--resource-type", "model", "--resource-type", "seed",
              "--vars", f'{{"as_of_date": "{DEMO_AS_OF}"}}'],
-            cwd=REPO, env=self.env, text=True, capture_output=True)
+            cwd=DEMO_DIR, env=self.env, text=True, capture_output=True)
         assert build.returncode == 0, build.stdout[-6000:]
 
     def query(self, sql: str) -> list[dict]:
@@ -63,7 +63,7 @@ class DemoBuild:
             con.close()
 
     def mf(self, metrics, group_by, where=None):
-        return mf_query(REPO, self.env, metrics, group_by, where)
+        return mf_query(DEMO_DIR, self.env, metrics, group_by, where)
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +105,8 @@ def test_business_slices_add_up_to_their_kpi(demo):
 
 
 def test_committed_metrics_yaml_is_up_to_date():
-    paths = semantic.default_paths(REPO)
-    assert paths.out == REPO / "models/semantic/demo/_demo__kpi_metrics.yml"
+    paths = semantic.default_paths(DEMO_DIR)
+    assert paths.out == DEMO_DIR / "models/semantic/_kpi__metrics.yml"
     assert semantic.stale_diff(paths) == "", "run `okr-kpi semantic` and commit the result"
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from publish_helpers import DEMO_AS_OF, REPO, demo_env, duck_query, okr_kpi
+from publish_helpers import DEMO_AS_OF, DEMO_DIR, REPO, demo_env, duck_query, okr_kpi
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -39,7 +39,7 @@ def published(tmp_path_factory):
 
 def current_cycle_rows():
     """Objectives and key results of the cycle containing the demo as_of_date, from the seed CSVs."""
-    seeds = REPO / "seeds" / "demo"
+    seeds = DEMO_DIR / "seeds"
     cycles = list(csv.DictReader((seeds / "okr_cycles.csv").open()))
     cycle = next(c for c in cycles if c["start_date"] <= DEMO_AS_OF <= c["end_date"])
     objectives = [

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from harness import (
-    REPO,
+    DEMO_DIR,
     TARGETS,
     ConsumerProject,
     drop_postgres_schemas,
@@ -48,12 +48,12 @@ def build_demo(target: str, tmp_path: Path) -> ConsumerProject:
     """Generate the demo company into `target` and build the whole project on it."""
     require_target(target)
     env = target_env(tmp_path, target)
-    env["OKR_KPI_PROJECT_DIR"] = str(REPO)
-    project = ConsumerProject(path=REPO, env=env, target=target, vars={"as_of_date": AS_OF})
+    env["OKR_KPI_PROJECT_DIR"] = str(DEMO_DIR)
+    project = ConsumerProject(path=DEMO_DIR, env=env, target=target, vars={"as_of_date": AS_OF})
     if target == "spark":
         release_spark()
     proc = subprocess.run([OKR_KPI, "generate", "--target", target, "--rows", str(DEMO_ROWS),
-                           "--seed", str(DEMO_SEED)], cwd=REPO, env=env, text=True, capture_output=True)
+                           "--seed", str(DEMO_SEED)], cwd=DEMO_DIR, env=env, text=True, capture_output=True)
     assert proc.returncode == 0, f"okr-kpi generate --target {target} failed:\n{proc.stdout}\n{proc.stderr}"
     project.dbt("build")
     return project

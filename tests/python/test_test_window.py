@@ -27,7 +27,7 @@ import sys
 
 import duckdb
 import pytest
-from harness import REPO, demo_company, target_env
+from harness import DEMO_DIR, demo_company, target_env
 from okr_kpi.checks import run_checks
 from okr_kpi.config import load_config
 from okr_kpi.lifecycle import now, record_run
@@ -43,7 +43,7 @@ SINCE = "2026-08-24"
 def corrupted(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("test_window")
     with demo_company(tmp, rows=20_000) as (project, env):
-        for args in (("seed",), ("run", "--select", "path:models/demo/staging +fct_kpi_periods")):
+        for args in (("seed",), ("run", "--select", "path:models/staging +fct_kpi_periods")):
             proc = project.dbt(*args, vars={"as_of_date": AS_OF}, capture=True)
             assert proc.returncode == 0, proc.stdout[-3000:]
     con = duckdb.connect(env["OKR_KPI_DUCKDB_PATH"])
@@ -79,7 +79,7 @@ def dbt_failures(corrupted, monkeypatch, since: str | None) -> dict[tuple[str, s
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("OKR_KPI_TEST_SINCE", since or "")
     monkeypatch.setenv("OKR_KPI_AS_OF_DATE", AS_OF)
-    project = Project(target="duckdb", project_dir=REPO)
+    project = Project(target="duckdb", project_dir=DEMO_DIR)
     project.dbt("test", "--select", "source:demo.customers stg_demo__customers", "--indirect-selection",
                 "cautious", capture=True)
     target = corrupted["tmp"] / "target"
@@ -110,7 +110,7 @@ def test_dbt_column_tests_read_the_window_and_everything_without_it(corrupted, m
 def gx_counts(corrupted, monkeypatch, since: str | None) -> dict[str, int]:
     for key, value in corrupted["env"].items():
         monkeypatch.setenv(key, value)
-    project = Project(target="duckdb", project_dir=REPO)
+    project = Project(target="duckdb", project_dir=DEMO_DIR)
     result = run_checks(project, as_of=AS_OF, since=since)
     assert result.fatal is None and result.errors == []
     return {
@@ -150,8 +150,8 @@ def test_the_window_follows_the_last_clean_run(tmp_path, monkeypatch):
     for key, value in target_env(tmp_path, "duckdb").items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("OKR_KPI_CHECK_WINDOW_DAYS", raising=False)
-    project = Project(target="duckdb", project_dir=REPO)
-    config = load_config(REPO)
+    project = Project(target="duckdb", project_dir=DEMO_DIR)
+    config = load_config(DEMO_DIR)
     assert config.check_window_days == 7
     duckdb.connect(str(project.duckdb_path)).close()
     # no run yet: all of history
@@ -171,7 +171,7 @@ def test_the_window_follows_the_last_clean_run(tmp_path, monkeypatch):
     assert choose_window(project, "2026-08-24", config, full_history=True).since is None
     assert choose_window(project, "2026-08-24", config, since="2026-01-05").since == "2026-01-05"
     monkeypatch.setenv("OKR_KPI_CHECK_WINDOW_DAYS", "0")
-    assert choose_window(project, "2026-08-24", load_config(REPO)).since is None
+    assert choose_window(project, "2026-08-24", load_config(DEMO_DIR)).since is None
 
 
 def test_a_nightly_run_with_a_new_as_of_keeps_dbt_partial_parsing(tmp_path):
