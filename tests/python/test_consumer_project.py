@@ -1,8 +1,8 @@
 """integration_tests/: a consumer project ("the shop") installs okr_kpi and builds on its own data.
 
 The shop has its own raw tables with other names and columns (sales(sale_ts, total_cents,
-refunded), visitors, members), its own KPI registry, thresholds and OKRs, and disables the
-package's demo company in its dbt_project.yml. The test loads integration_tests/raw/*.csv into a
+refunded), visitors, members), its own KPI registry, thresholds and OKRs, and sets only its own
+KPI input models (var okr_kpi_kpi_inputs): the package brings no demo company. The test loads integration_tests/raw/*.csv into a
 fresh DuckDB, builds the project unchanged (only packages.yml points at this checkout by absolute
 path, since the project is copied to a temp dir) and checks KPI values worked out by hand:
 
@@ -15,6 +15,7 @@ path, since the project is copied to a temp dir) and checks KPI values worked ou
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import subprocess
 import sys
@@ -56,7 +57,8 @@ class Shop:
         })
         self.load_raw()
         self.dbt("deps")
-        self.build = self.dbt("build")
+        self.build = self.dbt("build", "--log-format", "json")
+        self.events = [json.loads(line) for line in self.build.stdout.splitlines() if line.startswith("{")]
 
     def load_raw(self) -> None:
         raw = self.env["SHOP_RAW_SCHEMA"]
@@ -137,7 +139,7 @@ def shop(request, tmp_path_factory):
 
 
 def test_builds_without_the_demo_company(shop):
-    assert "ERROR=0" in shop.build.stdout
+    assert shop.events and not [e for e in shop.events if e["info"]["level"] == "error"]
     kpis = {r["kpi_id"] for r in shop.query("select kpi_id from analytics.dim_kpis")}
     assert kpis == {"shop_revenue", "shop_orders", "shop_conversion", "shop_basket_size", "shop_members",
                     "shop_biggest_sale"}
@@ -226,7 +228,46 @@ def test_docs_generate_describes_every_mart_column(shop):
         built = set(catalog["nodes"][f"model.okr_kpi.{name}"]["columns"])
         described = {col for col, meta in node["columns"].items() if meta["description"].strip()}
         assert built == described, (name, built ^ described)  # every built column, and only those
-    assert {"exposure.okr_kpi.kpi_dashboard", "exposure.okr_kpi.okr_dashboard"} <= set(manifest["exposures"])
+    assert not [name for name in manifest["exposures"] if name.startswith("exposure.okr_kpi.")]
+
+
+def test_the_package_adds_no_warning_to_the_build(shop):
+    # every event of `dbt build --log-format json`: none at warn level comes from the package (nor any
+    # about disabled sources or package nodes depending on root project nodes, from anywhere)
+    warnings = [e for e in shop.events if e["info"]["level"] == "warn"]
+    from_package = [e["info"]["msg"] for e in warnings
+                    if "okr_kpi" in json.dumps(e.get("data", {})) or "okr_kpi" in e["info"]["msg"]]
+    assert from_package == []
+    kinds = {e["info"]["name"] for e in warnings}
+    assert not kinds & {"PackageNodeDependsOnRootProjectNode", "InvalidDisabledTargetInTestNode",
+                        "NodeNotFoundOrDisabled", "UnusedResourceConfigPath"}, kinds
+    assert not [e for e in shop.events if "require_ref_prefers_node_package_to_root" in e["info"]["msg"]
+                or "disabled" in e["info"]["msg"].lower()]
+    # the thresholds are met on the shop's data: the build has no warning at all
+    assert warnings == [], [e["info"]["msg"] for e in warnings]
+    done = next(e for e in shop.events if e["info"]["name"] == "StatsLine")
+    assert done["data"]["stats"]["warn"] == 0 and done["data"]["stats"]["error"] == 0
+
+
+def test_the_package_brings_no_demo_node(shop):
+    manifest = json.loads((Path(shop.env["DBT_TARGET_PATH"]) / "manifest.json").read_text())
+    package = {
+        kind: sorted(uid for uid, node in manifest[kind].items() if node.get("package_name") == "okr_kpi")
+        for kind in ("nodes", "sources", "exposures", "metrics", "semantic_models")
+    }
+    assert package["sources"] == [] and package["exposures"] == []
+    assert not [uid for uid in package["nodes"] if uid.startswith("seed.")]  # the package ships no seed
+    everything = [uid for kind in package.values() for uid in kind]
+    assert not [uid for uid in everything if "demo" in uid], everything
+    # the package's generic semantic layer: the KPI semantic model over fct_kpi_daily, two metrics
+    assert {uid.split(".")[-1] for uid in package["metrics"]} == {"kpi_numerator_total", "kpi_denominator_total"}
+    # nothing disabled is left over from a demo company either
+    assert not [uid for uid in manifest.get("disabled", {}) if "demo" in uid]
+    # the definition seeds the package reads are the shop's
+    seeds = {uid for uid, node in manifest["nodes"].items() if node["resource_type"] == "seed"}
+    assert seeds == {f"seed.shop_analytics.{name}" for name in ("kpi_definitions", "kpi_thresholds", "okr_cycles",
+                                                                "okr_objectives", "okr_key_results",
+                                                                "okr_check_ins")}
 
 
 def test_the_nightly_window_reaches_the_shops_own_source_tests(shop):
