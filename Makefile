@@ -8,8 +8,13 @@ STAMP := $(VENV)/.installed
 DEMO_AS_OF ?= 2026-08-31
 DEMO_ROWS ?= 500000
 DEMO_SEED ?= 42
+# The demo company is an example dbt project of its own, which installs the package (local: ../..).
+# The toolkit runs in it: its warehouse and reports are at that project's root.
+DEMO_DIR := examples/demo
+# The same .venv/bin seen from $(DEMO_DIR) (../../.venv/bin), also when BIN is given as a path.
+DEMO_BIN := $(abspath $(BIN))
 
-.PHONY: install demo test lint bench browser clean
+.PHONY: install demo demo-deps test lint bench browser clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -20,28 +25,39 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-demo: $(STAMP)
-	$(BIN)/okr-kpi generate --rows $(DEMO_ROWS) --seed $(DEMO_SEED)
+# dbt deps of the demo project: its packages.yml installs this checkout's package (a link).
+demo-deps: $(STAMP)
+	cd $(DEMO_DIR) && $(DEMO_BIN)/dbt deps --project-dir . --quiet
+
+demo: demo-deps
+	cd $(DEMO_DIR) && $(DEMO_BIN)/okr-kpi generate --rows $(DEMO_ROWS) --seed $(DEMO_SEED)
 	@# exit 10 means "ran fine and found breaches": the demo company has planted incidents.
-	$(BIN)/okr-kpi run --as-of $(DEMO_AS_OF) || [ $$? -eq 10 ]
+	cd $(DEMO_DIR) && { $(DEMO_BIN)/okr-kpi run --as-of $(DEMO_AS_OF) || [ $$? -eq 10 ]; }
 	@echo
-	@echo "Demo done. Open reports/report.html (also reports/summary.md and reports/okr_kpi.json)."
-	@echo "The warehouse is okr_kpi.duckdb: try  .venv/bin/python -c \"import duckdb; print(duckdb.connect('okr_kpi.duckdb').sql('from fct_key_result_progress limit 5'))\""
+	@echo "Demo done. Open $(DEMO_DIR)/reports/report.html (also summary.md and okr_kpi.json there)."
+	@echo "The warehouse is $(DEMO_DIR)/okr_kpi.duckdb: try  .venv/bin/python -c \"import duckdb; print(duckdb.connect('$(DEMO_DIR)/okr_kpi.duckdb').sql('from fct_key_result_progress limit 5'))\""
 
 # Headless Chromium for the report's browser test (Debian's package; no browser download).
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; } || \
 	  echo "chromium could not be installed: the browser test will be skipped"
 
-test: $(STAMP) browser lint
+test: $(STAMP) browser lint demo-deps
 	$(BIN)/python -m pytest -n auto --dist loadfile tests/python
 
-lint: $(STAMP)
-	$(BIN)/ruff check scripts tests
+# The package's SQL through tests/sqlfluff (the package plus the demo's seeds, see .sqlfluff),
+# then the demo project's own SQL.
+lint: demo-deps
+	$(BIN)/ruff check scripts tests benchmarks
 	$(BIN)/sqlfluff lint models analyses --disable-progress-bar
+	cd $(DEMO_DIR) && $(DEMO_BIN)/sqlfluff lint models --disable-progress-bar
 
-bench: $(STAMP)
-	$(BIN)/python -m okr_kpi.bench
+# The benchmark lives outside the package (benchmarks/): it builds the demo project.
+bench: demo-deps
+	$(BIN)/python benchmarks/bench.py
 
 clean:
 	rm -rf target target_* logs reports okr_kpi.duckdb spark-warehouse metastore_db metastore_db.log derby.log
+	rm -rf tests/sqlfluff/target tests/sqlfluff/logs
+	cd $(DEMO_DIR) && rm -rf target target_* logs reports gx okr_kpi.duckdb okr_kpi.duckdb.wal dbt_packages \
+	  package-lock.yml spark-warehouse metastore_db metastore_db.log derby.log

@@ -39,8 +39,8 @@ def ensure_demo_deps() -> Path:
         if not installed.exists():
             env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
             env.pop("DBT_TARGET_PATH", None)
-            proc = subprocess.run([DBT, "deps", "--project-dir", str(DEMO_DIR), "--profiles-dir", str(DEMO_DIR)],
-                                  cwd=DEMO_DIR, env=env, text=True, capture_output=True)
+            cmd = [DBT, "deps", "--project-dir", str(DEMO_DIR), "--profiles-dir", str(DEMO_DIR)]
+            proc = subprocess.run(cmd, cwd=DEMO_DIR, env=env, text=True, capture_output=True)
             if proc.returncode != 0:
                 raise RuntimeError(f"dbt deps in {DEMO_DIR} failed:\n{proc.stdout[-3000:]}\n{proc.stderr}")
     return DEMO_DIR

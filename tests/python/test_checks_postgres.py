@@ -9,7 +9,13 @@ data-quality failure and `accepted_values` (1 row) as a warning, as their dbt se
 from __future__ import annotations
 
 import pytest
-from harness import DEMO_DIR, assert_corrupt_customer_detected, drop_postgres_schemas, require_target, target_env
+from harness import (
+    DEMO_DIR,
+    assert_corrupt_customer_detected,
+    drop_postgres_schemas,
+    require_target,
+    target_env,
+)
 from okr_kpi.checks import run_checks
 from okr_kpi.generate import generate_into_warehouse
 from okr_kpi.project import Project

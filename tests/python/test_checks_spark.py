@@ -44,7 +44,8 @@ OKR_KPI = str(Path(sys.executable).parent / "okr-kpi")
 
 
 def okr_kpi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([OKR_KPI, *args], env=env, cwd=DEMO_DIR, text=True, capture_output=True, timeout=1800)
+    return subprocess.run([OKR_KPI, *args], env=env, cwd=DEMO_DIR, text=True, capture_output=True,
+                          timeout=1800)
 
 
 @pytest.fixture(scope="module")

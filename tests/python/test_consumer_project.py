@@ -2,7 +2,8 @@
 
 The shop has its own raw tables with other names and columns (sales(sale_ts, total_cents,
 refunded), visitors, members), its own KPI registry, thresholds and OKRs, and sets only its own
-KPI input models (var okr_kpi_kpi_inputs): the package brings no demo company. The test loads integration_tests/raw/*.csv into a
+KPI input models (var okr_kpi_kpi_inputs): the package brings no demo company. The test loads
+integration_tests/raw/*.csv into a
 fresh DuckDB, builds the project unchanged (only packages.yml points at this checkout by absolute
 path, since the project is copied to a temp dir) and checks KPI values worked out by hand:
 
@@ -260,14 +261,15 @@ def test_the_package_brings_no_demo_node(shop):
     everything = [uid for kind in package.values() for uid in kind]
     assert not [uid for uid in everything if "demo" in uid], everything
     # the package's generic semantic layer: the KPI semantic model over fct_kpi_daily, two metrics
-    assert {uid.split(".")[-1] for uid in package["metrics"]} == {"kpi_numerator_total", "kpi_denominator_total"}
+    metrics = {uid.split(".")[-1] for uid in package["metrics"]}
+    assert metrics == {"kpi_numerator_total", "kpi_denominator_total"}
     # nothing disabled is left over from a demo company either
     assert not [uid for uid in manifest.get("disabled", {}) if "demo" in uid]
     # the definition seeds the package reads are the shop's
     seeds = {uid for uid, node in manifest["nodes"].items() if node["resource_type"] == "seed"}
-    assert seeds == {f"seed.shop_analytics.{name}" for name in ("kpi_definitions", "kpi_thresholds", "okr_cycles",
-                                                                "okr_objectives", "okr_key_results",
-                                                                "okr_check_ins")}
+    definitions = ("kpi_definitions", "kpi_thresholds", "okr_cycles", "okr_objectives", "okr_key_results",
+                   "okr_check_ins")
+    assert seeds == {f"seed.shop_analytics.{name}" for name in definitions}
 
 
 def test_the_nightly_window_reaches_the_shops_own_source_tests(shop):

@@ -35,7 +35,8 @@ def generate(tmp_path: Path, monkeypatch, rows=ROWS, seed=1, target="duckdb", en
              **window) -> dict[str, int]:
     for key, value in (env or target_env(tmp_path, target)).items():
         monkeypatch.setenv(key, value)
-    return generate_into_warehouse(Project(target=target, project_dir=DEMO_DIR), rows=rows, seed=seed, **window)
+    project = Project(target=target, project_dir=DEMO_DIR)
+    return generate_into_warehouse(project, rows=rows, seed=seed, **window)
 
 
 def table_hashes(path: Path, schema: str = "raw") -> dict[str, str]:

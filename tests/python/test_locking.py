@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from publish_helpers import DEMO_AS_OF, OKR_KPI, DEMO_DIR, demo_env, duck_query, okr_kpi
+from publish_helpers import DEMO_AS_OF, DEMO_DIR, OKR_KPI, demo_env, duck_query, okr_kpi
 
 SNAPSHOT = {
     "history": "select breach_id, status, severity, last_run_id from okr_kpi.okr_kpi_breach_history"
@@ -54,8 +54,8 @@ def test_second_run_while_a_run_is_going_fails_fast(tmp_path, tmp_path_factory):
     env = demo_env(tmp_path, tmp_path_factory)
     out = tmp_path / "reports"
     lock = tmp_path / "warehouse.duckdb.okr-kpi.lock"
-    running = subprocess.Popen([OKR_KPI, "run", "--as-of", DEMO_AS_OF, "--out", str(out)], env=env, cwd=DEMO_DIR,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    running = subprocess.Popen([OKR_KPI, "run", "--as-of", DEMO_AS_OF, "--out", str(out)], env=env,
+                               cwd=DEMO_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 60
         while time.time() < deadline and not (lock.exists() and "pid" in lock.read_text()):

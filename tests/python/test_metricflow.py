@@ -41,11 +41,12 @@ def mart_periods(query, grain: str) -> dict[tuple[str, str], float | None]:
 class DemoBuild:
     def __init__(self, tmp: Path):
         self.env = target_env(tmp)
-        run = subprocess.run([OKR_KPI, "generate", "--rows", "20000", "--seed", "7"], cwd=DEMO_DIR, env=self.env,
-                             text=True, capture_output=True)
+        run = subprocess.run([OKR_KPI, "generate", "--rows", "20000", "--seed", "7"], cwd=DEMO_DIR,
+                             env=self.env, text=True, capture_output=True)
         assert run.returncode == 0, run.stdout + run.stderr
         build = subprocess.run(
-            [DBT, "build", "--project-dir", str(DEMO_DIR), "--select", "+fct_kpi_periods", "+models/semantic", "metricflow_time_spine",
+            [DBT, "build", "--project-dir", str(DEMO_DIR),
+             "--select", "+fct_kpi_periods", "+models/semantic", "metricflow_time_spine",
              "--resource-type", "model", "--resource-type", "seed",
              "--vars", f'{{"as_of_date": "{DEMO_AS_OF}"}}'],
             cwd=DEMO_DIR, env=self.env, text=True, capture_output=True)

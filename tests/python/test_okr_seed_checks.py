@@ -42,6 +42,11 @@ sales,month,warning,5,
 CLEAN = {"kpi_definitions": KPI_DEFINITIONS, "kpi_thresholds": THRESHOLDS, "okr_cycles": CYCLES,
          "okr_objectives": OBJECTIVES, "okr_key_results": KEY_RESULTS, "okr_check_ins": CHECK_INS}
 TAIL = "latest_period,1,2,absolute,,ann\n"
+
+
+def kpi_row(direction="higher_is_better", aggregation="count", frequency="daily", kpi_id="leads") -> str:
+    return f"{kpi_id},Leads,count,,{direction},{aggregation},a@x.example,crm,{frequency}\n"
+
 SEEDS = "okr_cycles okr_objectives okr_key_results okr_check_ins kpi_definitions kpi_thresholds"
 
 
@@ -102,16 +107,16 @@ def test_clean_seeds_pass(project):
      "check_in_date", "key_result_id=kr-2", "'someday' is not a date (YYYY-MM-DD)"),
     ("okr_cycles", CYCLES + "c2,Q2,2024-04-01,end of june\n",
      "end_date", "cycle_id=c2", "'end of june' is not a date"),
-    ("okr_key_results", KEY_RESULTS + "kr-3,o-a,Soft target,increase,sales,month,latest_period,1,more,absolute,,\n",
+    ("okr_key_results", KEY_RESULTS + "kr-3,o-a,Soft,increase,sales,month,latest_period,1,more,absolute,,\n",
      "target", "key_result_id=kr-3", "'more' is not a number"),
     # the KPI registry and the thresholds
-    ("kpi_definitions", KPI_DEFINITIONS + "leads,Leads,count,,up,count,a@x.example,crm,daily\n",
+    ("kpi_definitions", KPI_DEFINITIONS + kpi_row(direction="up"),
      "direction", "kpi_id=leads", "'up' is not one of higher_is_better, lower_is_better"),
-    ("kpi_definitions", KPI_DEFINITIONS + "leads,Leads,count,,higher_is_better,median,a@x.example,crm,daily\n",
+    ("kpi_definitions", KPI_DEFINITIONS + kpi_row(aggregation="median"),
      "aggregation", "kpi_id=leads", "'median' is not one of sum, count"),
-    ("kpi_definitions", KPI_DEFINITIONS + "sales,Sales again,sum,EUR,higher_is_better,sum,a@x.example,x,daily\n",
+    ("kpi_definitions", KPI_DEFINITIONS + kpi_row(kpi_id="sales"),
      "kpi_id", "kpi_id=sales", "'sales' appears in more than one row"),
-    ("kpi_definitions", KPI_DEFINITIONS + "leads,Leads,count,,higher_is_better,count,a@x.example,crm,hourly\n",
+    ("kpi_definitions", KPI_DEFINITIONS + kpi_row(frequency="hourly"),
      "reporting_frequency", "kpi_id=leads", "'hourly' is not one of daily, weekly"),
     ("kpi_thresholds", THRESHOLDS + "salez,month,critical,1,\n",
      "kpi_id", "kpi_id=salez", "'salez' is not found in kpi_definitions.kpi_id"),
@@ -136,7 +141,8 @@ def test_every_failing_column_is_named_in_one_message(project):
     out = proc.stdout
     for column, problem in (("cycle_id", "'c9' is not found in okr_cycles.cycle_id"),
                             ("level", "'division' is not one of company, team, individual")):
-        assert f"Seed check failed: okr_objectives (seeds/okr_objectives.csv), column {column}:" in out, out[-3000:]
+        header = f"Seed check failed: okr_objectives (seeds/okr_objectives.csv), column {column}:"
+        assert header in out, out[-3000:]
         assert problem in out
     # the seeds the broken one does not touch still pass their checks
     assert "PASS check_seed_okr_cycles " in out and "PASS check_seed_kpi_definitions " in out
