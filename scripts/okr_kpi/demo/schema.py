@@ -1,7 +1,7 @@
-"""The demo company's raw tables: the contract between `okr-kpi generate` and models/demo.
+"""The demo company's raw tables: the contract between `okr-kpi generate` and examples/demo.
 
 Types are logical: bigint, int, double, varchar, date, timestamp, boolean. Nullable columns
-are marked. The dbt sources in models/demo/staging/_demo__sources.yml describe the same tables.
+are marked. The dbt sources in examples/demo/models/staging/_demo__sources.yml describe the same tables.
 """
 
 from __future__ import annotations
