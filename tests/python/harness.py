@@ -101,6 +101,9 @@ def demo_company(tmp: Path, rows: int, seed: int = 42):
 
     env = target_env(tmp, "duckdb")
     env["OKR_KPI_GX_DIR"] = str(tmp / "gx")
+    # the demo's project, also for `okr-kpi` started in another directory (run it with cwd=DEMO_DIR
+    # too: a toolkit that reads dbt's own DBT_PROJECT_DIR or the cwd finds it either way)
+    env["OKR_KPI_PROJECT_DIR"] = env["DBT_PROJECT_DIR"] = str(DEMO_DIR)
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
             mp.setenv(key, value)

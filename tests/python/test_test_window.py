@@ -181,7 +181,8 @@ def test_a_nightly_run_with_a_new_as_of_keeps_dbt_partial_parsing(tmp_path):
         for as_of, expected_window in (("2026-08-30", "all rows (no earlier clean run)"),
                                        ("2026-08-31", "rows since 2026-08-23")):
             size = log.stat().st_size if log.exists() else 0
-            proc = subprocess.run([*cli, "--as-of", as_of], env={**env}, capture_output=True, text=True)
+            proc = subprocess.run([*cli, "--as-of", as_of], env={**env}, cwd=DEMO_DIR, capture_output=True,
+                                  text=True)
             assert proc.returncode in (0, 10), proc.stdout[-3000:] + proc.stderr[-3000:]
             text = (tmp_path / "logs" / "okr_kpi_run.log").read_text()
             assert f"data tests read {expected_window}" in text
