@@ -195,7 +195,7 @@ def _project_name(project_dir: Path) -> str | None:
 def default_paths(project_dir: Path | None = None, seed: Path | None = None, out: Path | None = None,
                   enabled_var: str | None = None) -> Paths:
     """Where the registry and the metrics file are: the package's demo, or a consumer project's."""
-    project_dir = Path(project_dir or find_project_dir()).resolve()
+    project_dir = find_project_dir(project_dir)
     is_package = _project_name(project_dir) == PACKAGE_NAME
     if seed is None:
         if is_package:
