@@ -366,3 +366,31 @@ def test_spark_thrift_target_is_accepted(tmp_path, monkeypatch):
     with pytest.raises(OkrKpiError, match=r"okr-kpi\[spark\]") as err:
         connect(Project(project_dir=root, target="cluster"))
     assert not isinstance(err.value, WarehouseUnavailable)
+
+
+def test_a_spark_session_target_of_any_name_reads_its_paths_from_the_profile(tmp_path, monkeypatch):
+    from okr_kpi.project import Project
+
+    profiles = PROFILES + (
+        "    local_lake:\n"
+        "      type: spark\n"
+        "      method: session\n"
+        "      host: localhost\n"
+        "      schema: lake\n"
+        "      server_side_parameters:\n"
+        "        spark.sql.warehouse.dir: data/wh\n"
+        "        spark.hadoop.javax.jdo.option.ConnectionURL:\n"
+        "          'jdbc:derby:;databaseName=meta/db;create=true'\n"
+        "        spark.driver.memory: 1g\n"
+    )
+    root = fake_project(tmp_path / "acme", installed_version=current_version(), profiles=profiles)
+    for key in [k for k in os.environ if k.startswith(("OKR_KPI_", "DBT_"))]:
+        monkeypatch.delenv(key)
+    p = Project(project_dir=root, target="local_lake")
+    assert (p.adapter_type, p.adapter.method, p.schema) == ("spark", "session", "lake")
+    assert p.adapter.warehouse_dir == root / "data" / "wh"
+    assert p.adapter.metastore_dir == root / "meta" / "db"
+    assert p.adapter.lock_path == root / "meta" / "db.okr-kpi.lock"
+    assert p.adapter.parameters["spark.driver.memory"] == "1g"
+    assert p.dbt_args("build")[-2:] == ["--target", "local_lake"]
+    assert not (root / "data").exists() and not (root / "meta").exists()
