@@ -142,9 +142,14 @@ def load_profile(profiles_dir: Path, profile_name: str, target: str | None = Non
         target_name, data = DbtProfile.render_profile(raw_profile, profile_name, target, renderer)
     except Exception as err:
         if getattr(err, "result_type", None) == "invalid_target" or "does not have a target" in str(err):
-            shown = target or "(its default)"
+            shown = repr(target) if target else "(its default)"
+            if not target:
+                try:
+                    shown = f"{renderer.render_value(raw_profile.get('target', 'default'))!r} (its default)"
+                except Exception:
+                    pass
             raise OkrKpiError(
-                f"unknown target {shown!r}: profile {profile_name!r} in {profiles_file} has the targets "
+                f"unknown target {shown}: profile {profile_name!r} in {profiles_file} has the targets "
                 f"{', '.join(raw_profile['outputs'])}") from None
         raise OkrKpiError(f"cannot render profile {profile_name!r} in {profiles_file}: {_dbt_error(err)}"
                           ) from None
