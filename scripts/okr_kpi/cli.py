@@ -9,13 +9,47 @@ import click
 
 from okr_kpi import __version__
 from okr_kpi.exit_codes import ExitCode
-from okr_kpi.project import TARGETS, OkrKpiError, Project
+from okr_kpi.project import OkrKpiError, Project, find_project_dir
 
-target_option = click.option(
-    "--target", "-t", default="duckdb", show_default=True,
-    type=click.Choice(list(TARGETS)), envvar="OKR_KPI_TARGET",
-    help="dbt target (warehouse) to work on; settings come from the environment (see profiles.yml).",
+_project_dir = click.option(
+    "--project-dir", "project_dir", envvar="DBT_PROJECT_DIR", show_envvar=True, default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The dbt project (as dbt's --project-dir); default: the current directory or the nearest "
+         "parent holding dbt_project.yml.",
 )
+_profiles_dir = click.option(
+    "--profiles-dir", "profiles_dir", envvar="DBT_PROFILES_DIR", show_envvar=True, default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where profiles.yml is (as dbt's --profiles-dir); default: the project dir if it has one, "
+         "else ~/.dbt.",
+)
+_target = click.option(
+    "--target", "-t", "target", envvar=["DBT_TARGET", "OKR_KPI_TARGET"], show_envvar=True, default=None,
+    metavar="NAME",
+    help="The target (output) of the project's dbt profile; default: the profile's own `target:`. "
+         "The warehouse, its schema and credentials come from that output. (OKR_KPI_TARGET is a "
+         "deprecated alias of DBT_TARGET.)",
+)
+
+
+def target_option(f):
+    """--project-dir, --profiles-dir and --target, as dbt's flags (every command takes them)."""
+    return _project_dir(_profiles_dir(_target(f)))
+
+
+def make_project(project_dir: Path | None, profiles_dir: Path | None, target: str | None,
+                 out: Path | None = None, package: bool = True) -> Project:
+    """The resolved project (exit 2 with a message when anything is missing; nothing written).
+    package: the command runs the okr_kpi dbt package, which must be installed, same version."""
+    try:
+        project = Project(target=target, project_dir=project_dir, profiles_dir=profiles_dir, out_dir=out)
+        if package:
+            project.check_package()
+    except OkrKpiError as err:
+        _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
+    return project
+
+
 out_option = click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="Directory for published results (default: reports/ in the project).",
@@ -69,7 +103,8 @@ def main() -> None:
               help="First day of the demo company's history.")
 @click.option("--end", "end", default="2026-08-31", show_default=True, metavar="YYYY-MM-DD",
               help="Last day of the demo company's history.")
-def generate(target: str, rows: int, seed: int, start: str, end: str) -> None:
+def generate(project_dir: Path | None, profiles_dir: Path | None, target: str | None, rows: int, seed: int,
+             start: str, end: str) -> None:
     """Write the demo company's raw tables into the target warehouse's raw schema.
 
     Deterministic: the same --rows, --seed, --start and --end give identical tables.
@@ -79,7 +114,8 @@ def generate(target: str, rows: int, seed: int, start: str, end: str) -> None:
     from okr_kpi.generate import generate_into_warehouse
 
     try:
-        summary = generate_into_warehouse(Project(target=target), rows=rows, seed=seed, start=start, end=end)
+        project = make_project(project_dir, profiles_dir, target, package=False)
+        summary = generate_into_warehouse(project, rows=rows, seed=seed, start=start, end=end)
     except OkrKpiError as err:
         _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
     for table, count in summary.items():
@@ -95,8 +131,9 @@ def generate(target: str, rows: int, seed: int, start: str, end: str) -> None:
               help="json: one JSON object per line, for schedulers.")
 @click.option("--skip-publish", is_flag=True, help="Build and check, but send nothing.")
 @window_options
-def run(target: str, out: Path | None, as_of: str | None, quiet: bool, log_format: str,
-        skip_publish: bool, full_history: bool, since: str | None) -> None:
+def run(project_dir: Path | None, profiles_dir: Path | None, target: str | None, out: Path | None,
+        as_of: str | None, quiet: bool, log_format: str, skip_publish: bool, full_history: bool,
+        since: str | None) -> None:
     """The scheduled job: dbt build -> checks -> breach lifecycle -> publish.
 
     The exit status tells the scheduler what happened (see README, "Exit codes"):
@@ -106,7 +143,8 @@ def run(target: str, out: Path | None, as_of: str | None, quiet: bool, log_forma
     from okr_kpi.run import run_job
 
     try:
-        code = run_job(Project(target=target, out_dir=out), as_of=as_of, quiet=quiet,
+        project = make_project(project_dir, profiles_dir, target, out)
+        code = run_job(project, as_of=as_of, quiet=quiet,
                        log_format=log_format, publish=not skip_publish, full_history=full_history,
                        since=since)
     except OkrKpiError as err:
@@ -119,12 +157,14 @@ def run(target: str, out: Path | None, as_of: str | None, quiet: bool, log_forma
 @out_option
 @as_of_option
 @window_options
-def check(target: str, out: Path | None, as_of: str | None, full_history: bool, since: str | None) -> None:
+def check(project_dir: Path | None, profiles_dir: Path | None, target: str | None, out: Path | None,
+          as_of: str | None, full_history: bool, since: str | None) -> None:
     """Run the Great Expectations suites alone, on what is built, and print a summary."""
     from okr_kpi.checks import run_checks_command
 
     try:
-        code = run_checks_command(Project(target=target, out_dir=out), as_of=as_of,
+        project = make_project(project_dir, profiles_dir, target, out)
+        code = run_checks_command(project, as_of=as_of,
                                   full_history=full_history, since=since)
     except OkrKpiError as err:
         _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
@@ -134,12 +174,13 @@ def check(target: str, out: Path | None, as_of: str | None, full_history: bool, 
 @main.command()
 @target_option
 @out_option
-def publish(target: str, out: Path | None) -> None:
+def publish(project_dir: Path | None, profiles_dir: Path | None, target: str | None,
+            out: Path | None) -> None:
     """Publish the latest results to the configured channels (never re-sends what was sent)."""
     from okr_kpi.publish import publish_command
 
     try:
-        code = publish_command(Project(target=target, out_dir=out))
+        code = publish_command(make_project(project_dir, profiles_dir, target, out))
     except OkrKpiError as err:
         _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
     sys.exit(int(code))
@@ -148,33 +189,38 @@ def publish(target: str, out: Path | None) -> None:
 @main.command()
 @target_option
 @out_option
-def report(target: str, out: Path | None) -> None:
+def report(project_dir: Path | None, profiles_dir: Path | None, target: str | None,
+           out: Path | None) -> None:
     """Write the HTML report (and the JSON and Markdown summaries) from the built marts."""
     from okr_kpi.report import report_command
 
     try:
-        path = report_command(Project(target=target, out_dir=out))
+        path = report_command(make_project(project_dir, profiles_dir, target, out))
     except OkrKpiError as err:
         _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
     click.echo(f"report: {path}")
 
 
 @main.command()
+@target_option
 @click.option("--seeds-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="Directory holding the OKR/KPI seed CSVs (default: the project's seeds, searched).")
+              help="Directory holding the OKR/KPI seed CSVs (default: the resolved project's seed-paths).")
 @click.option("--strict", is_flag=True, help="Treat warnings (advice) as errors.")
-def lint(seeds_dir: Path | None, strict: bool) -> None:
+def lint(project_dir: Path | None, profiles_dir: Path | None, target: str | None, seeds_dir: Path | None,
+         strict: bool) -> None:
     """Check the OKR/KPI seeds against OKR practice; errors fail, advice is printed as warnings."""
     from okr_kpi.lint import lint_command
 
     try:
-        code = lint_command(seeds_dir=seeds_dir, strict=strict)
+        code = lint_command(seeds_dir=seeds_dir, strict=strict,
+                            project_dir=None if seeds_dir else find_project_dir(project_dir))
     except OkrKpiError as err:
         _fail(err)
     sys.exit(int(code))
 
 
 @main.command()
+@target_option
 @click.option("--seed", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="The kpi_definitions CSV (default: the project's seeds/**/kpi_definitions.csv).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -182,12 +228,14 @@ def lint(seeds_dir: Path | None, strict: bool) -> None:
 @click.option("--enabled-var", default=None, metavar="VAR",
               help="Enable the metrics only while this dbt var is true.")
 @click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if the file is stale.")
-def semantic(seed: Path | None, out: Path | None, enabled_var: str | None, check_only: bool) -> None:
+def semantic(project_dir: Path | None, profiles_dir: Path | None, target: str | None, seed: Path | None,
+             out: Path | None, enabled_var: str | None, check_only: bool) -> None:
     """Write one MetricFlow metric per KPI of the registry (kpi_definitions) as YAML."""
     from okr_kpi import semantic as sem
 
     try:
-        paths = sem.default_paths(seed=seed, out=out, enabled_var=enabled_var)
+        paths = sem.default_paths(project_dir=find_project_dir(project_dir), seed=seed, out=out,
+                                  enabled_var=enabled_var)
         if check_only:
             diff = sem.stale_diff(paths)
             if diff:

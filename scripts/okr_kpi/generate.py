@@ -600,7 +600,6 @@ def generate_into_warehouse(project: Project, rows: int, seed: int, start: str =
     from okr_kpi.warehouse import connected
 
     company = DemoCompany(rows, seed, start, end)
-    if project.target == "duckdb":  # the first command to write: make the warehouse file's folder
-        project.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    project.adapter.prepare_write()  # the first command to write: e.g. the DuckDB file's folder
     with connected(project) as wh:
         return wh.replace_tables(project.raw_schema, company.tables())

@@ -40,31 +40,31 @@ RUNS = "okr_kpi_runs"
 SEVERITY_RANK = {"warning": 1, "critical": 2}
 PAYLOAD_SCHEMA_VERSION = 1
 
-# Fixed schemas: (column, generic type). Types map per warehouse in _ddl().
+# Fixed schemas: (column, logical type); each warehouse maps the types (okr_kpi.adapters).
 BREACH_COLUMNS = [
-    ("breach_id", "string"),
-    ("kpi_id", "string"),
-    ("kpi_name", "string"),
-    ("owner", "string"),
-    ("grain", "string"),
+    ("breach_id", "varchar"),
+    ("kpi_id", "varchar"),
+    ("kpi_name", "varchar"),
+    ("owner", "varchar"),
+    ("grain", "varchar"),
     ("period_start", "date"),
     ("period_end", "date"),
-    ("rule", "string"),
-    ("severity", "string"),
+    ("rule", "varchar"),
+    ("severity", "varchar"),
     ("value", "double"),
     ("lower_bound", "double"),
     ("upper_bound", "double"),
     ("bound", "double"),
     ("expected_value", "double"),
     ("z_score", "double"),
-    ("affected_key_results", "string"),
+    ("affected_key_results", "varchar"),
     ("is_suspect", "boolean"),
-    ("suspect_reason", "string"),
+    ("suspect_reason", "varchar"),
 ]
 TABLES: dict[str, list[tuple[str, str]]] = {
     HISTORY: BREACH_COLUMNS
     + [
-        ("status", "string"),
+        ("status", "varchar"),
         ("is_alertable", "boolean"),
         ("first_seen_as_of", "date"),
         ("first_seen_at", "timestamp"),
@@ -72,77 +72,46 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("last_seen_at", "timestamp"),
         ("status_changed_at", "timestamp"),
         ("resolved_at", "timestamp"),
-        ("last_run_id", "string"),
+        ("last_run_id", "varchar"),
     ],
     EVENTS: [
-        ("event_id", "string"),
-        ("run_id", "string"),
-        ("breach_id", "string"),
-        ("event", "string"),
-        ("severity", "string"),
-        ("previous_severity", "string"),
+        ("event_id", "varchar"),
+        ("run_id", "varchar"),
+        ("breach_id", "varchar"),
+        ("event", "varchar"),
+        ("severity", "varchar"),
+        ("previous_severity", "varchar"),
         ("as_of_date", "date"),
         ("occurred_at", "timestamp"),
         ("is_alerted", "boolean"),
-        ("message_key", "string"),
+        ("message_key", "varchar"),
     ],
     OUTBOX: [
-        ("message_key", "string"),
-        ("channel", "string"),
-        ("destination", "string"),
-        ("run_id", "string"),
+        ("message_key", "varchar"),
+        ("channel", "varchar"),
+        ("destination", "varchar"),
+        ("run_id", "varchar"),
         ("as_of_date", "date"),
         ("created_at", "timestamp"),
-        ("status", "string"),
-        ("attempts", "integer"),
+        ("status", "varchar"),
+        ("attempts", "int"),
         ("last_attempt_at", "timestamp"),
         ("sent_at", "timestamp"),
-        ("last_error", "string"),
-        ("event_count", "integer"),
-        ("breach_ids", "string"),
-        ("payload", "text"),
+        ("last_error", "varchar"),
+        ("event_count", "int"),
+        ("breach_ids", "varchar"),
+        ("payload", "varchar"),
     ],
     RUNS: [
-        ("run_id", "string"),
-        ("command", "string"),
+        ("run_id", "varchar"),
+        ("command", "varchar"),
         ("as_of_date", "date"),
         ("started_at", "timestamp"),
         ("finished_at", "timestamp"),
-        ("exit_code", "integer"),
-        ("summary", "text"),
+        ("exit_code", "int"),
+        ("summary", "varchar"),
     ],
 }
-
-_TYPES = {
-    "duckdb": {
-        "string": "varchar",
-        "text": "varchar",
-        "date": "date",
-        "timestamp": "timestamp",
-        "double": "double",
-        "integer": "integer",
-        "boolean": "boolean",
-    },
-    "postgres": {
-        "string": "text",
-        "text": "text",
-        "date": "date",
-        "timestamp": "timestamp",
-        "double": "double precision",
-        "integer": "integer",
-        "boolean": "boolean",
-    },
-    "spark": {
-        "string": "string",
-        "text": "string",
-        "date": "date",
-        "timestamp": "timestamp",
-        "double": "double",
-        "integer": "int",
-        "boolean": "boolean",
-    },
-}
-
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
@@ -152,26 +121,13 @@ def new_run_id() -> str:
     return now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
-def _target(wh: Warehouse) -> str:
-    return "spark" if wh.target.startswith("spark") else wh.target
+def _columns(table: str) -> list[tuple[str, str, bool]]:
+    return [(c, t, True) for c, t in TABLES[table]]
 
 
 def ensure_tables(wh: Warehouse, schema: str) -> None:
     """Create the lifecycle tables if missing (idempotent)."""
-    from okr_kpi.warehouse import quote_ident
-
-    if _target(wh) == "spark":
-        missing = [t for t in TABLES if not wh.table_exists(schema, t)]
-        if missing:
-            wh.replace_tables(schema, [(t, _spark_columns(t), []) for t in missing])
-        return
-    types = _TYPES[_target(wh)]
-    wh.execute(f"create schema if not exists {wh.schema_ident(schema)}")
-    for table, columns in TABLES.items():
-        if wh.table_exists(schema, table):
-            continue
-        cols = ", ".join(f"{quote_ident(c)} {types[t]}" for c, t in columns)
-        wh.execute(f"create table if not exists {wh.ident(schema, table)} ({cols})")
+    wh.create_tables(schema, {table: _columns(table) for table in TABLES})
 
 
 def read_table(wh: Warehouse, schema: str, table: str) -> list[dict[str, Any]]:
@@ -184,68 +140,14 @@ def insert_rows(wh: Warehouse, schema: str, table: str, rows: list[dict[str, Any
     """Insert rows (dicts) into one of the lifecycle tables, columns in the fixed order."""
     if not rows:
         return
-    from okr_kpi.warehouse import quote_ident
-
     columns = [c for c, _ in TABLES[table]]
-    values = [tuple(row.get(c) for c in columns) for row in rows]
-    cols = ", ".join(quote_ident(c) for c in columns)
-    ident = wh.ident(schema, table)
-    target = _target(wh)
-    if target == "duckdb":
-        wh.con.executemany(f"insert into {ident} ({cols}) values ({', '.join('?' * len(columns))})", values)
-    elif target == "postgres":
-        from psycopg2.extras import execute_values
-
-        with wh.con.cursor() as cur:
-            execute_values(cur, f"insert into {ident} ({cols}) values %s", values, page_size=500)
-    else:
-        for value in values:
-            wh.execute(f"insert into {ident} ({cols}) values ({', '.join('?' * len(columns))})", value)
-
-
-_SPARK_LOGICAL = {
-    "string": "varchar",
-    "text": "varchar",
-    "date": "date",
-    "timestamp": "timestamp",
-    "double": "double",
-    "integer": "int",
-    "boolean": "boolean",
-}
-
-
-def _spark_columns(table: str) -> list[tuple[str, str, bool]]:
-    return [(c, _SPARK_LOGICAL[t], True) for c, t in TABLES[table]]
+    wh.insert_rows(schema, table, columns, [tuple(row.get(c) for c in columns) for row in rows])
 
 
 def rewrite_tables(wh: Warehouse, schema: str, tables: dict[str, list[dict[str, Any]]]) -> None:
-    """Spark (no UPDATE/DELETE on plain tables): write the tables' full new contents, swapped in
-    together by SparkWarehouse.replace_tables (staging tables, then drop + rename)."""
-    import pandas as pd
-
-    loads = []
-    for table, rows in tables.items():
-        columns = _spark_columns(table)
-        names = [c for c, _, _ in columns]
-        frame = pd.DataFrame([{c: r.get(c) for c in names} for r in rows], columns=names)
-        loads.append((table, columns, [frame] if rows else []))
-    wh.replace_tables(schema, loads)
-
-
-class _Transaction:
-    def __init__(self, wh: Warehouse) -> None:
-        self.wh = wh
-        self.active = _target(wh) in ("duckdb", "postgres")
-
-    def __enter__(self):
-        if self.active:
-            self.wh.execute("begin transaction" if _target(self.wh) == "duckdb" else "begin")
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if self.active:
-            self.wh.execute("rollback" if exc_type else "commit")
-        return False
+    """A warehouse without UPDATE/DELETE (Spark): write the tables' full new contents, swapped in
+    together (staging tables, then drop + rename)."""
+    wh.rewrite_tables(schema, {table: (_columns(table), rows) for table, rows in tables.items()})
 
 
 # --- reading the breaches -------------------------------------------------------------------------
@@ -541,7 +443,7 @@ def update_lifecycle(
         for e in alerted:
             e["message_key"] = keys
     changed = [r for bid, r in new_history.items() if history.get(bid) != r]
-    if _target(wh) == "spark":
+    if not wh.supports_dml:
         rewrite_tables(
             wh,
             schema,
@@ -552,7 +454,7 @@ def update_lifecycle(
             },
         )
         changed = []
-    with _Transaction(wh):
+    with wh.transaction():
         if changed:
             ids = [r["breach_id"] for r in changed]
             for start in range(0, len(ids), 500):
@@ -563,7 +465,7 @@ def update_lifecycle(
                     tuple(chunk),
                 )
             insert_rows(wh, schema, HISTORY, changed)
-        if _target(wh) != "spark":
+        if wh.supports_dml:
             insert_rows(wh, schema, EVENTS, events)
             insert_rows(wh, schema, OUTBOX, queued)
     counts: dict[str, int] = {}
@@ -581,7 +483,7 @@ def pending_messages(wh: Warehouse, schema: str) -> list[dict[str, Any]]:
 
 
 def _update_outbox(wh: Warehouse, schema: str, message: dict[str, Any], changes: dict[str, Any]) -> None:
-    if _target(wh) == "spark":
+    if not wh.supports_dml:
         rows = read_table(wh, schema, OUTBOX)
         for row in rows:
             if (row["message_key"], row["channel"]) == (message["message_key"], message["channel"]):
@@ -637,7 +539,7 @@ def record_run(
         "exit_code": int(exit_code),
         "summary": json.dumps(summary, default=_json_default),
     }
-    if _target(wh) == "spark":
+    if not wh.supports_dml:
         rewrite_tables(wh, schema, {RUNS: read_table(wh, schema, RUNS) + [row]})
     else:
         insert_rows(wh, schema, RUNS, [row])

@@ -31,9 +31,10 @@ SUMMABLE = ("sum", "count")  # aggregations whose empty cycle_to_date baseline i
 
 # --- entry points ---------------------------------------------------------------------------
 
-def project_seeds_dir() -> Path:
-    """The project's seed directory: the first of dbt_project.yml's seed-paths (default seeds/)."""
-    project_dir = find_project_dir()
+def project_seeds_dir(project_dir: Path | None = None) -> Path:
+    """The project's seed directory: the first of dbt_project.yml's seed-paths (default seeds/);
+    the project is found as dbt finds it (okr_kpi.project.find_project_dir)."""
+    project_dir = find_project_dir(project_dir)
     seed_path = "seeds"
     try:
         import yaml
@@ -52,8 +53,8 @@ def lint_seeds(seeds_dir: Path) -> list[SeedIssue]:
     return sort_issues(issues)
 
 
-def lint_command(seeds_dir: Path | None = None, strict: bool = False) -> int:
-    seeds_dir = Path(seeds_dir) if seeds_dir is not None else project_seeds_dir()
+def lint_command(seeds_dir: Path | None = None, strict: bool = False, project_dir: Path | None = None) -> int:
+    seeds_dir = Path(seeds_dir) if seeds_dir is not None else project_seeds_dir(project_dir)
     issues = lint_seeds(seeds_dir)
     for line in format_issues(issues):
         click.echo(line)

@@ -2,9 +2,10 @@
 
     lock -> dbt build (var as_of_date) -> checks (Great Expectations) -> breach lifecycle -> publish
 
-- One run at a time per warehouse: an exclusive lock file next to the DuckDB file (a PostgreSQL
-  advisory lock on postgres), taken before anything else, and a test that the DuckDB file can be
-  opened for writing. A second run fails fast with exit 50 and touches nothing.
+- One run at a time per warehouse: the adapter's lock (okr_kpi.adapters: an exclusive lock file
+  next to the DuckDB file and a test that it can be opened for writing, a PostgreSQL advisory
+  lock, a lock file next to a local Spark metastore), taken before anything else. A second run
+  fails fast with exit 50 and touches nothing.
 - A dbt build failure publishes nothing new (no lifecycle, no new digest) but still retries
   pending messages and writes the reports with the failure on top.
 - The exit status is the most serious of the stages (okr_kpi.exit_codes; README "Exit codes").
@@ -21,7 +22,6 @@ import re
 import subprocess
 import time
 from collections import deque
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,68 +37,16 @@ _DBT_PROGRESS = re.compile(
 )
 
 
-def lock_path(project: Project) -> Path:
-    """The lock file of a file-based warehouse: next to the DuckDB file, or the Spark metastore."""
-    if project.target.startswith("spark"):
-        from okr_kpi.spark import local_paths
-
-        metastore = local_paths(project.project_dir)[1]
-        return metastore.with_name(metastore.name + ".okr-kpi.lock")
-    return project.duckdb_path.with_name(project.duckdb_path.name + ".okr-kpi.lock")
+def lock_path(project: Project) -> Path | None:
+    """The lock file of a file-based warehouse (None where the warehouse locks itself)."""
+    return getattr(project.adapter, "lock_path", None)
 
 
-def _where(project: Project) -> Path:
-    return project.duckdb_path if project.target == "duckdb" else lock_path(project).parent
-
-
-@contextlib.contextmanager
-def run_lock(project: Project) -> Iterator[None]:
-    """Hold the warehouse for this run; WarehouseUnavailable at once if another run holds it."""
-    if project.target in ("duckdb", "spark"):
-        import fcntl
-
-        path = lock_path(project)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a+")  # noqa: SIM115 (held for the whole run)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise WarehouseUnavailable(
-                f"another okr-kpi run ({holder}) is using the warehouse {_where(project)} "
-                f"(lock file {path}); this run stops without touching it"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {dt.datetime.now().isoformat(timespec='seconds')}")
-        handle.flush()
-        try:
-            # DuckDB allows one writer per file: fail now (not halfway through dbt) if a BI tool,
-            # a notebook or a dbt command holds it.
-            if project.target == "duckdb":
-                connect(project).close()
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            handle.close()
-    elif project.target == "postgres":
-        wh = connect(project)
-        key = f"okr_kpi:{project.schema}"
-        got = wh.query("select pg_try_advisory_lock(hashtext(?)) as ok", (key,))[0]["ok"]
-        if not got:
-            wh.close()
-            raise WarehouseUnavailable(
-                f"another okr-kpi run is working on schema {project.schema} "
-                "(PostgreSQL advisory lock held); this run stops without touching it"
-            )
-        try:
-            yield
-        finally:
-            wh.close()  # the session lock ends with the session
-    else:
-        yield
+def run_lock(project: Project):
+    """Hold the warehouse for this run; WarehouseUnavailable at once if another run holds it
+    (the adapter's lock: a file next to the DuckDB file or the Spark metastore, a PostgreSQL
+    advisory lock)."""
+    return project.adapter.run_lock()
 
 
 def run_dbt_build(
@@ -111,10 +59,7 @@ def run_dbt_build(
     """
     from okr_kpi.window import AS_OF_ENV, SINCE_ENV
 
-    if project.target.startswith("spark"):  # dbt's JVM needs the Derby metastore to itself
-        from okr_kpi.spark import release_local_session
-
-        release_local_session()
+    project.before_dbt()  # e.g. Spark: dbt's JVM needs the Derby metastore to itself
     cmd = project.dbt_args("build")
     env = {**project.env(), AS_OF_ENV: as_of, SINCE_ENV: since or ""}
     started = time.time()
@@ -274,9 +219,11 @@ def run_job(
         log_event(
             logging.INFO,
             "run_started",
-            f"okr-kpi run {run_id}: target {project.target}, as_of_date {as_of}",
+            f"okr-kpi run {run_id}: {project.describe()}, as_of_date {as_of}",
             run_id=run_id,
             target=project.target,
+            profile=project.profile_name,
+            adapter=project.adapter_type,
             as_of_date=as_of,
         )
         with run_lock(project):

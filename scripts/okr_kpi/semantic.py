@@ -182,7 +182,7 @@ class Paths:
 def default_paths(project_dir: Path | None = None, seed: Path | None = None, out: Path | None = None,
                   enabled_var: str | None = None) -> Paths:
     """Where the project's KPI registry and its metrics file are."""
-    project_dir = Path(project_dir or find_project_dir()).resolve()
+    project_dir = find_project_dir(project_dir)
     if seed is None:
         found = sorted(p for p in (project_dir / "seeds").rglob("kpi_definitions.csv")
                        if "dbt_packages" not in p.parts)

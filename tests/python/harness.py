@@ -46,6 +46,25 @@ def ensure_demo_deps() -> Path:
     return DEMO_DIR
 
 
+def demo_profiles_dir() -> Path:
+    """The directory of the repository's profiles.yml (profile okr_kpi: targets duckdb, postgres,
+    spark, spark_thrift, configured through OKR_KPI_* variables)."""
+    for candidate in (REPO / "examples" / "demo", REPO):
+        if (candidate / "profiles.yml").is_file():
+            return candidate
+    raise FileNotFoundError("no profiles.yml in the repository")
+
+
+def write_profile_project(path: Path, profile: str = "okr_kpi") -> Path:
+    """A minimal dbt project in `path` for tests that only need a warehouse (Project(project_dir=
+    path)): a dbt_project.yml naming the repository's profile, and a copy of its profiles.yml."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "dbt_project.yml").write_text(f"name: okr_kpi_test\nversion: '1.0.0'\nconfig-version: 2\n"
+                                          f"profile: {profile}\n")
+    shutil.copy(demo_profiles_dir() / "profiles.yml", path / "profiles.yml")
+    return path
+
+
 def postgres_available() -> bool:
     try:
         import psycopg2

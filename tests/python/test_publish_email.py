@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from harness import write_profile_project
 from okr_kpi.config import load_config
 from okr_kpi.exit_codes import ExitCode
 from okr_kpi.lifecycle import new_run_id
@@ -52,6 +53,7 @@ channels:
     to: [analytics@x.example, ceo@x.example]
 """)
     monkeypatch.setenv("OKR_KPI_CONFIG", str(config))
+    write_profile_project(tmp_path)
     yield Project(target="duckdb", project_dir=tmp_path, out_dir=tmp_path / "reports"), smtp
     smtp.stop()
 

@@ -12,6 +12,7 @@ import json
 
 import duckdb
 import pytest
+from harness import write_profile_project
 from okr_kpi.config import load_config
 from okr_kpi.exit_codes import ExitCode
 from okr_kpi.lifecycle import compute_transitions, message_key, new_run_id
@@ -86,6 +87,7 @@ def setup(tmp_path, monkeypatch):
     server = WebhookReceiver().start()
     monkeypatch.setenv("OKR_KPI_WEBHOOK_URL", server.url("/hook/generic"))
     monkeypatch.setenv("OKR_KPI_SLACK_WEBHOOK_URL", server.url("/services/T000/B000/slack"))
+    write_profile_project(tmp_path)
     project = Project(target="duckdb", project_dir=tmp_path, out_dir=tmp_path / "reports")
     yield project, server
     server.stop()

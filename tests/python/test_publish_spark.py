@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from harness import release_spark, require_target
+from harness import release_spark, require_target, write_profile_project
 from okr_kpi.config import load_config
 from okr_kpi.exit_codes import ExitCode
 from okr_kpi.lifecycle import new_run_id
@@ -41,6 +41,7 @@ def spark_project(tmp_path, monkeypatch):
     (tmp_path / "okr_kpi.yml").write_text("alerts:\n  lookback_days: 31\n")
     server = WebhookReceiver().start()
     monkeypatch.setenv("OKR_KPI_WEBHOOK_URL", server.url("/hook"))
+    write_profile_project(tmp_path)
     project = Project(target="spark", project_dir=tmp_path, out_dir=tmp_path / "reports")
     wh = connect(project)
     yield project, wh, server

@@ -11,9 +11,10 @@ GX runs in a subprocess (worker.py): its progress bars are off (gx/great_expecta
 the lines the DuckDB extension prints at interpreter exit ("nanobind: leaked ...") are filtered
 out of its stderr, so the user only sees the summary.
 
-Targets: duckdb and postgres through SQLAlchemy (GX's SQL datasource); spark (the local session:
-dbt's warehouse dir and Derby metastore) through GX's Spark datasource, in the worker, while this
-process holds no Spark session (one process at a time on an embedded metastore).
+The datasource comes from the adapter (okr_kpi.adapters: Adapter.gx_datasource): duckdb and
+postgres through SQLAlchemy (GX's SQL datasource); spark (the local session: dbt's warehouse dir
+and Derby metastore) through GX's Spark datasource, in the worker, while this process holds no
+Spark session (one process at a time on an embedded metastore).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote_plus
 
 from okr_kpi.exit_codes import ExitCode
 from okr_kpi.project import OkrKpiError, Project
@@ -130,41 +130,10 @@ def gx_dir(project: Project) -> Path:
 
 
 def connection_string(project: Project) -> tuple[str, str]:
-    """(dialect, SQLAlchemy URL) of the project's warehouse. The URL may hold a password: never print it."""
-    if project.target == "duckdb":
-        from okr_kpi.checks.duckdb_buffered import connection_string as duckdb_url
-
-        if not project.duckdb_path.exists():
-            raise OkrKpiError(
-                f"no DuckDB warehouse at {project.duckdb_path}: run `okr-kpi run` (or dbt build) first"
-            )
-        return "duckdb", duckdb_url(str(project.duckdb_path))
-    if project.target == "postgres":
-        user = quote_plus(os.environ.get("PGUSER", "postgres"))
-        password = os.environ.get("PGPASSWORD", "")
-        auth = f"{user}:{quote_plus(password)}" if password else user
-        host = os.environ.get("PGHOST", "127.0.0.1")
-        port = os.environ.get("PGPORT", "5432")
-        db = os.environ.get("PGDATABASE", "postgres")
-        return "postgres", f"postgresql+psycopg2://{auth}@{host}:{port}/{db}"
-    if project.target == "spark":
-        return "spark", ""  # no URL: the worker opens the local Spark session (spark_spec)
-    raise OkrKpiError(
-        f"okr-kpi check supports the duckdb, postgres and spark (local session) targets, not "
-        f"{project.target!r} (on a Spark cluster, the dbt tests of `okr-kpi run` do the checking)"
-    )
-
-
-def spark_spec(project: Project) -> dict:
-    """The local Spark session's warehouse dir and metastore, resolved as dbt resolves them."""
-    from okr_kpi.spark import local_paths
-
-    warehouse_dir, metastore_dir = local_paths(project.project_dir, project.env())
-    if not metastore_dir.exists():
-        raise OkrKpiError(
-            f"no Spark metastore at {metastore_dir}: run `okr-kpi run --target spark` (or dbt build) first"
-        )
-    return {"warehouse_dir": str(warehouse_dir), "metastore_dir": str(metastore_dir)}
+    """(dialect, SQLAlchemy URL or "") of the project's warehouse. The URL may hold a password:
+    never print it."""
+    spec = project.adapter.gx_datasource()
+    return spec["dialect"], spec["url"]
 
 
 def load_manifest(project: Project) -> dict:
@@ -235,11 +204,12 @@ def run_checks(
     since ('YYYY-MM-DD'): the source expectations on columns read only the recent rows of tables
     with an event_time (okr_kpi.window; the same rule as the dbt tests); None reads everything.
     """
-    dialect, url = connection_string(project)
+    datasource = project.adapter.gx_datasource()  # the adapter's GX datasource (dialect, url, ...)
+    url = datasource.pop("url")
     manifest = load_manifest(project)
     spec = {
+        **datasource,
         "gx_dir": str(gx_dir(project)),
-        "dialect": dialect,
         "as_of": as_of,
         "since": since,
         "keep_runs": keep_runs,
@@ -249,12 +219,7 @@ def run_checks(
         },
         "source_expectations": source_expectations(manifest),
     }
-    if dialect == "spark":
-        from okr_kpi.spark import release_local_session
-
-        spec["spark"] = spark_spec(project)
-        # The worker's JVM needs the Derby metastore to itself: this process lets go of it.
-        release_local_session()
+    project.before_dbt()  # the worker is another process too (Spark: it needs the metastore)
     _ensure_gx_dir(Path(spec["gx_dir"]))
     with tempfile.TemporaryDirectory(prefix="okr_kpi_check_") as tmp:
         spec_path, result_path = Path(tmp) / "spec.json", Path(tmp) / "result.json"

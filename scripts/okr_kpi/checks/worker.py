@@ -2,15 +2,17 @@
 
     python -m okr_kpi.checks.worker SPEC.json RESULT.json
 
-SPEC (written by runner.py): gx_dir, dialect, relations (fct_kpi_periods, kpi_thresholds),
-as_of, source_expectations (mirrors of the dbt source tests), and for the spark dialect `spark`
-(warehouse_dir, metastore_dir). The connection string of the SQL dialects is read from the
+SPEC (written by runner.py): the adapter's datasource (okr_kpi.adapters: Adapter.gx_datasource:
+dialect, engine "sql" or "spark", setup: a module whose register() runs first; for the spark
+engine `spark`: warehouse_dir, metastore_dir, conf), gx_dir, relations (fct_kpi_periods,
+kpi_thresholds), as_of, source_expectations (mirrors of the dbt source tests). The connection
+string of the SQL engine is read from the
 environment variable OKR_KPI_GX_CONNECTION_STRING, so it never lands in a file.
 RESULT: {"outcomes": [...], "data_docs_path": ...}; an exception outside the expectations is
 reported as {"fatal": message}. Exits with os._exit after flushing, so that nothing the DuckDB
 extension prints at interpreter shutdown reaches the user.
 
-On Spark (dialect "spark") the worker opens the local session of okr_kpi.spark -- the warehouse
+On Spark (engine "spark") the worker opens the local session of okr_kpi.spark -- the warehouse
 directory and Derby metastore dbt uses -- and GX's Spark datasource (SparkDFExecutionEngine)
 reuses it: every batch is a DataFrame asset whose data is `spark.sql(query)`, a lazy Spark
 DataFrame, so each metric is computed by Spark (nothing is collected into pandas). The session
@@ -174,10 +176,10 @@ def run(spec: dict) -> dict:
 
 def _run(spec: dict) -> dict:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    if spec["dialect"] == "duckdb":
-        from okr_kpi.checks import duckdb_buffered
+    if spec.get("setup"):  # the adapter's SQLAlchemy setup (DuckDB: the buffered dialect)
+        import importlib
 
-        duckdb_buffered.register()
+        importlib.import_module(spec["setup"]).register()
     import great_expectations as gx
     import great_expectations.expectations as gxe
     from great_expectations.core.run_identifier import RunIdentifier
@@ -192,12 +194,13 @@ def _run(spec: dict) -> dict:
     except Exception:
         pass
     spark = None
-    if spec["dialect"] == "spark":
-        from okr_kpi.spark import local_session
+    if spec.get("engine") == "spark":
+        from okr_kpi.adapters.spark import local_session
 
         # The session of okr_kpi.spark (dbt's warehouse dir and metastore); GX reuses the active
         # session (an empty spark_config changes nothing in it).
-        spark = local_session(Path(spec["spark"]["warehouse_dir"]), Path(spec["spark"]["metastore_dir"]))
+        spark = local_session(Path(spec["spark"]["warehouse_dir"]), Path(spec["spark"]["metastore_dir"]),
+                              spec["spark"].get("conf"))
         datasource = context.data_sources.add_spark(name=DATASOURCE)
         engine = None
     else:
@@ -447,7 +450,7 @@ def main(argv: list[str]) -> int:
         result = run(spec)
     except Exception as err:  # reported to the parent as an engine error, never as a pass
         message = f"{type(err).__name__}: {err}"
-        if spec.get("dialect") == "spark" and ("MetaStoreClient" in message or "XSDB6" in message):
+        if spec.get("engine") == "spark" and ("MetaStoreClient" in message or "XSDB6" in message):
             message = (
                 f"the Spark metastore {spec['spark']['metastore_dir']} is in use by another process "
                 "(an embedded Derby metastore allows one process at a time): wait for it to finish, "
@@ -455,10 +458,10 @@ def main(argv: list[str]) -> int:
             )
         result = {"fatal": message, "traceback": traceback.format_exc()}
     finally:
-        if spec.get("dialect") == "spark":
+        if spec.get("engine") == "spark":
             # stop the session and its JVM before the parent learns we are done: the parent
             # opens the same Derby metastore next (one process at a time)
-            from okr_kpi.spark import release_local_session
+            from okr_kpi.adapters.spark import release_local_session
 
             try:
                 release_local_session()

@@ -80,25 +80,3 @@ RAW_TABLES: dict[str, list[tuple[str, str, bool]]] = {
         ("description", "varchar", False),
     ],
 }
-
-_PG_TYPES = {
-    "int64": "bigint",
-    "Int64": "bigint",
-    "int32": "integer",
-    "Int32": "integer",
-    "float64": "double precision",
-    "bool": "boolean",
-    "boolean": "boolean",
-    "object": "text",
-    "string": "text",
-    "str": "text",
-}
-
-
-def postgres_type(dtype) -> str:
-    name = str(dtype)
-    if name.startswith("datetime64"):
-        return "timestamp"
-    if name == "date32[day][pyarrow]" or name == "date":
-        return "date"
-    return _PG_TYPES.get(name, "text")

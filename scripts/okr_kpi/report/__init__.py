@@ -234,7 +234,7 @@ def report_command(project: Project) -> Path:
     from okr_kpi.warehouse import connected
 
     config = load_config(project.project_dir)
-    with connected(project, read_only=project.target == "duckdb") as wh:
+    with connected(project, read_only=True) as wh:
         as_of = resolve_as_of(wh, project.schema)
         write_reports(project, wh, as_of, config=config, run_info=last_run_info(wh, project.schema, as_of))
     return Path(project.out_dir) / "report.html"

@@ -1,0 +1,431 @@
+"""Spark: a local, in-process SparkSession (method session) or a cluster's Thrift server (thrift).
+
+Method session is configured exactly like dbt-spark's: the target's server_side_parameters give
+the warehouse directory (spark.sql.warehouse.dir, default `spark-warehouse`) and the Hive
+metastore (an embedded Derby database named in javax.jdo.option.ConnectionURL, default
+`metastore_db`), both relative to the project directory where dbt runs; the session time zone is
+UTC. So tables written here are the tables dbt reads, and the marts dbt writes are read here.
+
+One process at a time. An embedded Derby metastore can be open in one JVM only, and dbt runs in
+a subprocess with its own JVM. So the Python side never keeps Spark open while dbt runs:
+`release_local_session()` stops the session and shuts its JVM down (SparkAdapter.before_dbt,
+called before every dbt command), and a SparkWarehouse opens a new session lazily the next time
+it is used (a few seconds: a new JVM).
+
+Method thrift (a cluster) is reached through PyHive (host, port, user, schema of the target),
+installed by the [spark] extra; the raw-data loader then inserts in batches. pyspark and pyhive
+are imported only here, lazily.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from okr_kpi.adapters import require
+from okr_kpi.adapters.base import (
+    STAGING_SUFFIX,
+    Adapter,
+    Columns,
+    Warehouse,
+    WarehouseUnavailable,
+    file_lock,
+    infer_columns,
+)
+from okr_kpi.project import OkrKpiError
+
+# Logical column types (okr_kpi.demo.schema.RAW_TABLES) -> Spark SQL types.
+TYPES = SPARK_TYPES = {
+    "bigint": "bigint",
+    "int": "int",
+    "double": "double",
+    "varchar": "string",
+    "date": "date",
+    "timestamp": "timestamp",
+    "boolean": "boolean",
+}
+
+
+def quote_spark(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _resolve(value: str, base: Path) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def local_paths(base: Path, parameters: dict[str, Any] | None = None) -> tuple[Path, Path]:
+    """(warehouse dir, Derby metastore dir) of a session target's server_side_parameters, as dbt
+    run in `base` resolves them (defaults: spark-warehouse, metastore_db)."""
+    parameters = parameters or {}
+    url = str(parameters.get("spark.hadoop.javax.jdo.option.ConnectionURL") or "")
+    match = re.search(r"databaseName=([^;]+)", url)
+    return (_resolve(str(parameters.get("spark.sql.warehouse.dir") or "spark-warehouse"), base),
+            _resolve(match.group(1) if match else "metastore_db", base))
+
+
+# Set by local_session itself (paths resolved, quoting the toolkit's SQL relies on)
+_FIXED_CONF = {"spark.sql.warehouse.dir", "spark.hadoop.javax.jdo.option.ConnectionURL",
+               "spark.driver.extraJavaOptions", "spark.sql.ansi.doubleQuotedIdentifiers",
+               "spark.sql.execution.arrow.pyspark.enabled"}
+
+
+# --- the one local session of this process ----------------------------------------------------
+
+_session = None  # the SparkSession this module opened
+_session_key: tuple[str, str] | None = None  # (warehouse dir, metastore dir) it was opened with
+
+
+def local_session(warehouse_dir: Path, metastore_dir: Path, conf: dict[str, str] | None = None):
+    """The process's local SparkSession on this warehouse and metastore (opened on demand).
+
+    A JVM holds one SparkContext, and warehouse dir and metastore are fixed at its start: asking
+    for another pair shuts the current session (and its JVM) down first. conf: further settings
+    (the profile's server_side_parameters, e.g. spark.driver.memory), applied when it opens.
+    """
+    global _session, _session_key
+    key = (str(warehouse_dir), str(metastore_dir))
+    if _session is not None and _session_key == key:
+        return _session
+    release_local_session()
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise OkrKpiError('the spark warehouse (method session) needs pyspark, which is not installed: '
+                          'pip install "okr-kpi[spark]"') from None
+    warehouse_dir.mkdir(parents=True, exist_ok=True)
+    metastore_dir.parent.mkdir(parents=True, exist_ok=True)
+    builder = (
+        SparkSession.builder.enableHiveSupport()
+        .master(os.environ.get("OKR_KPI_SPARK_MASTER", "local[*]"))
+        .appName("okr-kpi")
+        .config("spark.sql.warehouse.dir", str(warehouse_dir))
+        .config("spark.hadoop.javax.jdo.option.ConnectionURL",
+                f"jdbc:derby:;databaseName={metastore_dir};create=true")
+        .config("spark.sql.session.timeZone", "UTC")
+        # The Python side's SQL quotes identifiers the standard way ("name", okr_kpi.warehouse.quote_ident)
+        .config("spark.sql.ansi.doubleQuotedIdentifiers", "true")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", "2g")
+        # derby.log next to the metastore instead of the current directory
+        .config("spark.driver.extraJavaOptions", f"-Dderby.stream.error.file={metastore_dir}.log")
+    )
+    for name, value in (conf or {}).items():
+        if name not in _FIXED_CONF:
+            builder = builder.config(name, str(value))
+    try:
+        session = builder.getOrCreate()
+    except Exception as err:  # Java missing, Derby locked by another process, ...
+        text = str(err)
+        if "XSDB6" in text or "another instance of Derby" in text.lower():
+            text = (f"the Spark metastore {metastore_dir} is in use by another process (an embedded "
+                    "Derby metastore allows one process at a time): wait for it to finish, then run again")
+        raise WarehouseUnavailable(f"cannot start a local Spark session: {text.splitlines()[0]}") from None
+    session.sparkContext.setLogLevel("ERROR")
+    _session, _session_key = session, key
+    return session
+
+
+def release_local_session() -> None:
+    """Stop this process's Spark session and its JVM, releasing the Derby metastore for dbt."""
+    global _session, _session_key
+    if _session is None:
+        return
+    from pyspark import SparkContext
+
+    with contextlib.suppress(Exception):
+        _session.stop()
+    gateway = SparkContext._gateway
+    if gateway is not None:
+        proc = getattr(gateway, "proc", None)
+        with contextlib.suppress(Exception):
+            gateway.shutdown()
+        if proc is not None:
+            with contextlib.suppress(Exception):
+                if proc.stdin:
+                    proc.stdin.close()  # the JVM exits when its stdin closes
+                proc.wait(timeout=60)
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+    _session, _session_key = None, None
+
+
+def _row_dict(row) -> dict[str, Any]:
+    return row.asDict(recursive=True)
+
+
+class SparkWarehouse(Warehouse):
+    """A local session (thrift=False: warehouse_dir, metastore_dir, conf) or a Thrift cursor."""
+
+    target = "spark"
+    types = SPARK_TYPES
+    supports_dml = False  # plain (parquet) tables: no UPDATE/DELETE; the toolkit rewrites them
+
+    def __init__(self, warehouse_dir: Path | None = None, metastore_dir: Path | None = None,
+                 conf: dict[str, str] | None = None, thrift: dict[str, Any] | None = None) -> None:
+        self.thrift = thrift is not None
+        self._cursor = None
+        self.warehouse_dir, self.metastore_dir, self.conf = warehouse_dir, metastore_dir, conf or {}
+        if self.thrift:
+            self._connect_thrift(**thrift)
+
+    # --- connections -------------------------------------------------------------------------
+    @property
+    def spark(self):
+        return local_session(self.warehouse_dir, self.metastore_dir, self.conf)
+
+    def _connect_thrift(self, host: str, port: int, username: str | None = None,
+                        database: str | None = None, **kwargs) -> None:
+        hive = require("pyhive.hive", "spark", "PyHive (for method thrift)")
+        try:
+            con = hive.connect(host=host, port=port, username=username, database=database or "default",
+                               **kwargs)
+        except Exception as err:
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise WarehouseUnavailable(
+                f"cannot connect to the Spark Thrift server {host}:{port}: {reason}") from None
+        self._cursor = con.cursor()
+
+    # --- SQL -----------------------------------------------------------------------------------
+    def schema_ident(self, schema: str) -> str:
+        return quote_spark(schema)
+
+    def ident(self, schema: str, table: str) -> str:
+        return f"{quote_spark(schema)}.{quote_spark(table)}"
+
+    def execute(self, sql: str, params: tuple | None = None) -> None:
+        self._run(sql, params, fetch=False)
+
+    def query(self, sql: str, params: tuple | None = None) -> list[dict[str, Any]]:
+        return self._run(sql, params, fetch=True)
+
+    def _run(self, sql, params, fetch):
+        if self.thrift:
+            self._cursor.execute(sql.replace("?", "%s") if params else sql, params)
+            if not fetch:
+                return None
+            cols = [d[0].split(".")[-1] for d in self._cursor.description]
+            return [dict(zip(cols, row, strict=True)) for row in self._cursor.fetchall()]
+        from pyspark.errors import PySparkException
+
+        try:
+            frame = self.spark.sql(sql, args=list(params)) if params else self.spark.sql(sql)
+            return [_row_dict(row) for row in frame.collect()] if fetch else None
+        except PySparkException as err:
+            raise OkrKpiError(f"Spark SQL failed: {str(err).splitlines()[0]}\n  in: {sql[:500]}") from None
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        if self.thrift:
+            rows = self.query(f"show tables in {quote_spark(schema)} like '{table}'")
+            return bool(rows)
+        return self.spark.catalog.tableExists(f"{schema}.{table}")
+
+    def create_tables(self, schema: str, tables: dict[str, Columns]) -> None:
+        missing = [(t, columns, []) for t, columns in tables.items() if not self.table_exists(schema, t)]
+        if missing:
+            self.replace_tables(schema, missing)
+
+    def rewrite_tables(self, schema: str, tables: dict[str, tuple[Columns, list[dict[str, Any]]]]) -> None:
+        """Write tables' full new contents (rows as dicts), swapped in together (replace_tables)."""
+        import pandas as pd
+
+        loads = []
+        for table, (columns, rows) in tables.items():
+            names = [c for c, _, _ in columns]
+            frame = pd.DataFrame([{c: r.get(c) for c in names} for r in rows], columns=names)
+            loads.append((table, columns, [frame] if rows else []))
+        self.replace_tables(schema, loads)
+
+    # --- loading -------------------------------------------------------------------------------
+    def _spark_frame(self, table: str, frame, columns: Columns):
+        """A pandas DataFrame as a Spark DataFrame with the contract's column types."""
+        names = [name for name, _, _ in columns]
+        missing = [name for name in names if name not in frame.columns]
+        if missing:
+            raise OkrKpiError(f"table {table}: the data has no column {', '.join(missing)} "
+                              f"(expected {', '.join(names)})")
+        frame = frame[names]
+        # Spark infers nothing from an all-null object column: send such columns as strings.
+        frame = frame.astype({name: "string" for name in names
+                              if frame[name].dtype == object and frame[name].isna().all()})
+        spark_frame = self.spark.createDataFrame(frame)
+        return spark_frame.selectExpr(*(
+            f"cast({quote_spark(name)} as {SPARK_TYPES[logical]}) as {quote_spark(name)}"
+            for name, logical, _ in columns
+        ))
+
+    def append_dataframe(self, schema: str, table: str, frame) -> None:
+        columns = [(name, logical, True) for name, logical, _ in infer_columns(frame)]
+        if self.thrift:
+            self._insert_values(schema, table, frame, columns)
+            return
+        self._spark_frame(table, frame, columns).write.mode("append").saveAsTable(f"{schema}.{table}")
+
+    def replace_tables(self, schema: str, tables: Iterable[tuple[str, Columns, Iterable]]) -> dict[str, int]:
+        """Load every table under a staging name, then swap each in.
+
+        Spark has no multi-table transactions: a failure while loading leaves the previous tables
+        untouched (only staging tables are written, and dropped again); the final swap is a drop
+        and a rename per table.
+        """
+        self.execute(f"create database if not exists {quote_spark(schema)}")
+        staged: dict[str, str] = {}
+        counts: dict[str, int] = {}
+        try:
+            for table, columns, frames in tables:
+                for name, logical, _ in columns:
+                    if logical not in SPARK_TYPES:
+                        raise OkrKpiError(f"table {table}, column {name}: unknown type {logical!r} for spark")
+                staging = table + STAGING_SUFFIX
+                self.execute(f"drop table if exists {self.ident(schema, staging)}")
+                ddl = ", ".join(f"{quote_spark(name)} {SPARK_TYPES[logical]}" for name, logical, _ in columns)
+                self.execute(f"create table {self.ident(schema, staging)} ({ddl}) using parquet"
+                             if not self.thrift else f"create table {self.ident(schema, staging)} ({ddl})")
+                staged[table] = staging
+                counts[table] = 0
+                for frame in frames:
+                    if self.thrift:
+                        self._insert_values(schema, staging, frame, columns)
+                    else:
+                        self._spark_frame(table, frame, columns).write.mode("append").insertInto(
+                            f"{quote_spark(schema)}.{quote_spark(staging)}")
+                    counts[table] += len(frame)
+            for table, staging in staged.items():
+                self.execute(f"drop table if exists {self.ident(schema, table)}")
+                self.execute(f"alter table {self.ident(schema, staging)} "
+                             f"rename to {self.ident(schema, table)}")
+        except BaseException:
+            for staging in staged.values():
+                with contextlib.suppress(Exception):
+                    self.execute(f"drop table if exists {self.ident(schema, staging)}")
+            raise
+        return counts
+
+    def _insert_values(self, schema: str, table: str, frame, columns: Columns, batch: int = 1000) -> None:
+        """Thrift only: insert a DataFrame as literal rows, `batch` rows per statement."""
+        import pandas as pd
+
+        def literal(value, logical):
+            if value is None or (not isinstance(value, str) and pd.isna(value)):
+                return "null"
+            if logical in ("bigint", "int"):
+                return str(int(value))
+            if logical == "double":
+                return repr(float(value))
+            if logical == "boolean":
+                return "true" if value else "false"
+            if logical == "date":
+                return f"date '{pd.Timestamp(value).date().isoformat()}'"
+            if logical == "timestamp":
+                return f"timestamp '{pd.Timestamp(value).isoformat(sep=' ')}'"
+            return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+        names = [name for name, _, _ in columns]
+        rows = frame[names].itertuples(index=False, name=None)
+        chunk: list[str] = []
+        for row in rows:
+            values = (literal(value, logical) for value, (_, logical, _) in zip(row, columns, strict=True))
+            chunk.append("(" + ", ".join(values) + ")")
+            if len(chunk) == batch:
+                self.execute(f"insert into {self.ident(schema, table)} values {', '.join(chunk)}")
+                chunk = []
+        if chunk:
+            self.execute(f"insert into {self.ident(schema, table)} values {', '.join(chunk)}")
+
+    def close(self) -> None:
+        if self.thrift:
+            with contextlib.suppress(Exception):
+                self._cursor.close()
+            return
+        # Release the metastore: the next dbt command (another process) needs it.
+        release_local_session()
+
+
+class SparkAdapter(Adapter):
+    type = "spark"
+    extra = "spark"
+    warehouse_class = SparkWarehouse
+
+    def __init__(self, project) -> None:
+        super().__init__(project)
+        c = self.credentials
+        self.method = str(getattr(c, "method", "") or "")
+        self.schema = self.schema or "default"
+        self.database = None
+        self.host = getattr(c, "host", None)
+        self.port = getattr(c, "port", None)
+        self.user = getattr(c, "user", None)
+        self.parameters: dict[str, str] = {k: str(v) for k, v in
+                                           (getattr(c, "server_side_parameters", None) or {}).items()}
+        if self.method == "session":
+            self.warehouse_dir, self.metastore_dir = local_paths(project.project_dir, self.parameters)
+        elif self.method == "thrift":
+            self.warehouse_dir = self.metastore_dir = None
+        else:
+            raise OkrKpiError(f"target {project.target!r}: okr-kpi drives Spark through method session or "
+                              f"thrift, not {self.method!r}")
+
+    @property
+    def local(self) -> bool:
+        return self.method == "session"
+
+    def connect(self, read_only: bool = False) -> SparkWarehouse:
+        if self.local:
+            return SparkWarehouse(self.warehouse_dir, self.metastore_dir, self.parameters)
+        thrift: dict[str, Any] = {"host": self.host, "port": int(self.port or 10000),
+                                  "username": self.user, "database": self.schema}
+        auth = getattr(self.credentials, "auth", None)
+        if auth:
+            thrift["auth"] = auth
+            if getattr(self.credentials, "kerberos_service_name", None):
+                thrift["kerberos_service_name"] = self.credentials.kerberos_service_name
+        return SparkWarehouse(thrift=thrift)
+
+    @property
+    def lock_path(self) -> Path | None:
+        if not self.local:
+            return None
+        return self.metastore_dir.with_name(self.metastore_dir.name + ".okr-kpi.lock")
+
+    def run_lock(self):
+        if not self.local:  # a cluster: no local file to lock (dbt and the cluster serialise writes)
+            return contextlib.nullcontext()
+        return file_lock(self.lock_path, str(self.lock_path.parent))
+
+    def gx_datasource(self):
+        if not self.local:
+            raise OkrKpiError(
+                f"okr-kpi check supports Spark's local session, not method {self.method!r} of target "
+                f"{self.project.target!r} (on a Spark cluster, the dbt tests of `okr-kpi run` do the "
+                "checking)")
+        if not self.metastore_dir.exists():
+            raise OkrKpiError(f"no Spark metastore at {self.metastore_dir}: run `okr-kpi run "
+                              f"--target {self.project.target}` (or dbt build) first")
+        # The worker's JVM needs the Derby metastore to itself: this process lets go of it.
+        release_local_session()
+        return {"dialect": "spark", "engine": "spark", "url": "",
+                "spark": {"warehouse_dir": str(self.warehouse_dir), "metastore_dir": str(self.metastore_dir),
+                          "conf": self.parameters}}
+
+    def before_dbt(self) -> None:
+        if self.local:  # dbt's JVM opens the embedded Derby metastore: let go of it first
+            release_local_session()
+
+    def prepare_write(self) -> None:
+        if self.local:
+            self.warehouse_dir.mkdir(parents=True, exist_ok=True)
+
+    def describe(self) -> str:
+        if self.local:
+            return f"local Spark session, warehouse {self.warehouse_dir}, schema {self.schema}"
+        return f"Spark Thrift server {self.host}:{self.port}, schema {self.schema}"
+
+
+ADAPTER = SparkAdapter
