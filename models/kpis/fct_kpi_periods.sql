@@ -118,6 +118,14 @@ with_prior as (
     from full_periods
 ),
 
+compared as (
+    -- a partial period is never compared as if it were full
+    select
+        *,
+        case when is_full_period and is_prior_full then lagged_value end as prior_value
+    from with_prior
+),
+
 last_year as (
     -- full periods only, each matched to the one period a year later that maps back onto it
     -- (29 February + 1 year is 28 February, which maps back onto 28 February: no match)
@@ -141,33 +149,28 @@ last_year as (
 
 final as (
     select
-        with_prior.kpi_id,
-        with_prior.grain,
-        with_prior.period_start,
-        with_prior.period_end,
-        with_prior.period_end <= {{ okr_kpi.as_of_date() }} as is_complete,
-        with_prior.is_fully_covered,
-        with_prior.is_full_period,
-        with_prior.day_count,
-        with_prior.value,
-        with_prior.numerator,
-        with_prior.denominator,
-        with_prior.prior_value,
-        with_prior.value - with_prior.prior_value as change,
-        (with_prior.value - with_prior.prior_value) / nullif(abs(with_prior.prior_value), 0) as change_pct,
-        case when with_prior.is_full_period then last_year.value end as same_period_last_year_value,
-        with_prior.grain_order
-    from (
-        select
-            *,
-            case when is_full_period and is_prior_full then lagged_value end as prior_value
-        from with_prior
-    ) as with_prior
+        compared.kpi_id,
+        compared.grain,
+        compared.period_start,
+        compared.period_end,
+        compared.period_end <= {{ okr_kpi.as_of_date() }} as is_complete,
+        compared.is_fully_covered,
+        compared.is_full_period,
+        compared.day_count,
+        compared.value,
+        compared.numerator,
+        compared.denominator,
+        compared.prior_value,
+        compared.value - compared.prior_value as change,
+        (compared.value - compared.prior_value) / nullif(abs(compared.prior_value), 0) as change_pct,
+        case when compared.is_full_period then last_year.value end as same_period_last_year_value,
+        compared.grain_order
+    from compared
     left join last_year
         on
-            with_prior.kpi_id = last_year.kpi_id
-            and with_prior.grain = last_year.grain
-            and with_prior.period_start = last_year.next_year_period_start
+            compared.kpi_id = last_year.kpi_id
+            and compared.grain = last_year.grain
+            and compared.period_start = last_year.next_year_period_start
 )
 
 select * from final
