@@ -30,6 +30,15 @@
     end
 {%- endmacro %}
 
+{#- The start of the same period one year earlier (the inverse of period_start_next_year, except
+    that 29 February maps onto 28 February of the year before). -#}
+{% macro period_start_prior_year(grain_expr, start_expr) -%}
+    case {{ grain_expr }}
+        when 'week' then cast({{ dbt.dateadd('day', -364, start_expr) }} as date)
+        else cast({{ dbt.dateadd('year', -1, start_expr) }} as date)
+    end
+{%- endmacro %}
+
 {#- The grains every KPI is computed at, as a relation with one column `grain`. -#}
 {% macro grains() -%}
     (

@@ -1,7 +1,7 @@
 {#- One row per KPI, grain and complete period that is a sudden change in the KPI's bad direction.
 
-    Method (docs/checks.md): each complete, fully covered period is compared with the trailing
-    window of the same grain -- the var okr_kpi_anomaly_window (default 28) previous periods, the
+    Method (docs/checks.md): each full period (is_full_period: complete, and wholly inside the
+    KPI's data) is compared with the trailing window of the same grain -- the var okr_kpi_anomaly_window (default 28) previous periods, the
     current one excluded. Daily values are compared only with the same weekday (the 28 previous
     Mondays for a Monday), so weekly seasonality is not mistaken for an anomaly.
     z_score = (value - trailing mean) / trailing sample standard deviation. An anomaly needs at
@@ -32,8 +32,7 @@ with periods as (
         value
     from {{ ref('fct_kpi_periods') }}
     where
-        is_complete
-        and is_fully_covered
+        is_full_period
         and value is not null
 ),
 

@@ -1,6 +1,6 @@
 {#- One row per KPI, grain and complete period whose value lies outside a threshold of its grain.
-    Only complete, fully covered periods count (a period cut by the start of the data is not a
-    business fact). When several thresholds are crossed, the worst severity wins and `bound` is
+    Only full periods count (is_full_period: complete, and wholly inside the KPI's data; a period
+    cut by the start of the data is not a business fact). When several thresholds are crossed, the worst severity wins and `bound` is
     the bound it crossed. -#}
 with periods as (
     select
@@ -11,8 +11,7 @@ with periods as (
         value
     from {{ ref('fct_kpi_periods') }}
     where
-        is_complete
-        and is_fully_covered
+        is_full_period
         and value is not null
 ),
 

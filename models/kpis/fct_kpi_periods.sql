@@ -1,10 +1,23 @@
 {#- One row per KPI per grain (day, week, month, quarter, year) per period, up to as_of_date.
     Aggregation by the KPI's kind: sum/count add up; ratio/average are sum(numerator) /
-    sum(denominator); last takes the period's last day; min/max the extreme day. -#}
+    sum(denominator); last takes the period's last day; min/max the extreme day.
+
+    The KPI's data span runs from its first day (the var okr_kpi_start_date when set, else the
+    KPI's first day with input rows) to as_of_date. is_full_period: the period lies wholly
+    inside it. prior_value, change, change_pct and same_period_last_year_value compare full
+    periods only (null when either side is not full). The same period last year of a day is the
+    same calendar day a year earlier; 29 February has none (null), and 28 February is compared
+    with 28 February only (docs/configuration.md, "Weeks and years"). -#}
+{%- set start_date = var('okr_kpi_start_date', none) -%}
 with definitions as (
     select
         kpi_id,
-        aggregation
+        aggregation,
+        {%- if start_date %}
+        cast('{{ start_date | string | trim }}' as date) as span_start
+        {%- else %}
+        first_data_date as span_start
+        {%- endif %}
     from {{ ref('dim_kpis') }}
 ),
 
@@ -12,16 +25,13 @@ daily as (
     select
         daily.kpi_id,
         definitions.aggregation,
+        definitions.span_start,
         daily.date_day,
         daily.numerator,
         daily.denominator,
         daily.value
     from {{ ref('fct_kpi_daily') }} as daily
     inner join definitions on daily.kpi_id = definitions.kpi_id
-),
-
-calendar_bounds as (
-    select min(date_day) as first_day from {{ ref('int_kpi_calendar') }}
 ),
 
 daily_by_grain as (
@@ -45,6 +55,7 @@ aggregated as (
     select
         kpi_id,
         aggregation,
+        span_start,
         grain,
         grain_order,
         period_start,
@@ -56,7 +67,7 @@ aggregated as (
         max(value) as max_value,
         max(case when date_day = period_last_day then value end) as last_value
     from ranked
-    group by kpi_id, aggregation, grain, grain_order, period_start
+    group by kpi_id, aggregation, span_start, grain, grain_order, period_start
 ),
 
 valued as (
@@ -67,8 +78,11 @@ valued as (
         aggregated.period_start,
         {{ okr_kpi.period_end('aggregated.grain', 'aggregated.period_start') }} as period_end,
         aggregated.day_count,
-        aggregated.first_day = aggregated.period_start
-        and aggregated.period_start >= calendar_bounds.first_day as is_fully_covered,
+        coalesce(
+            aggregated.first_day = aggregated.period_start
+            and aggregated.period_start >= aggregated.span_start,
+            false
+        ) as is_fully_covered,
         case
             when aggregated.aggregation in ('sum', 'count', 'ratio', 'average') then aggregated.numerator_sum
             when aggregated.aggregation = 'min' then aggregated.min_value
@@ -87,48 +101,76 @@ valued as (
             else aggregated.last_value
         end as value
     from aggregated
-    cross join calendar_bounds
+),
+
+full_periods as (
+    select
+        *,
+        is_fully_covered and period_end <= {{ okr_kpi.as_of_date() }} as is_full_period
+    from valued
 ),
 
 with_prior as (
     select
         *,
-        lag(value) over (partition by kpi_id, grain order by period_start) as prior_value
-    from valued
+        lag(value) over (partition by kpi_id, grain order by period_start) as lagged_value,
+        lag(is_full_period) over (partition by kpi_id, grain order by period_start) as is_prior_full
+    from full_periods
+),
+
+compared as (
+    -- a partial period is never compared as if it were full
+    select
+        *,
+        case when is_full_period and is_prior_full then lagged_value end as prior_value
+    from with_prior
 ),
 
 last_year as (
+    -- full periods only, each matched to the one period a year later that maps back onto it
+    -- (29 February + 1 year is 28 February, which maps back onto 28 February: no match)
     select
         kpi_id,
         grain,
-        {{ okr_kpi.period_start_next_year('grain', 'period_start') }} as next_year_period_start,
+        next_year_period_start,
         value
-    from valued
+    from (
+        select
+            kpi_id,
+            grain,
+            period_start,
+            {{ okr_kpi.period_start_next_year('grain', 'period_start') }} as next_year_period_start,
+            value
+        from full_periods
+        where is_full_period
+    ) as shifted
+    where {{ okr_kpi.period_start_prior_year('grain', 'next_year_period_start') }} = period_start
 ),
 
 final as (
     select
-        with_prior.kpi_id,
-        with_prior.grain,
-        with_prior.period_start,
-        with_prior.period_end,
-        with_prior.period_end <= {{ okr_kpi.as_of_date() }} as is_complete,
-        with_prior.is_fully_covered,
-        with_prior.day_count,
-        with_prior.value,
-        with_prior.numerator,
-        with_prior.denominator,
-        with_prior.prior_value,
-        with_prior.value - with_prior.prior_value as change,
-        (with_prior.value - with_prior.prior_value) / nullif(abs(with_prior.prior_value), 0) as change_pct,
-        last_year.value as same_period_last_year_value,
-        with_prior.grain_order
-    from with_prior
+        compared.kpi_id,
+        compared.grain,
+        compared.period_start,
+        compared.period_end,
+        compared.period_end <= {{ okr_kpi.as_of_date() }} as is_complete,
+        compared.is_fully_covered,
+        compared.is_full_period,
+        compared.day_count,
+        compared.value,
+        compared.numerator,
+        compared.denominator,
+        compared.prior_value,
+        compared.value - compared.prior_value as change,
+        (compared.value - compared.prior_value) / nullif(abs(compared.prior_value), 0) as change_pct,
+        case when compared.is_full_period then last_year.value end as same_period_last_year_value,
+        compared.grain_order
+    from compared
     left join last_year
         on
-            with_prior.kpi_id = last_year.kpi_id
-            and with_prior.grain = last_year.grain
-            and with_prior.period_start = last_year.next_year_period_start
+            compared.kpi_id = last_year.kpi_id
+            and compared.grain = last_year.grain
+            and compared.period_start = last_year.next_year_period_start
 )
 
 select * from final

@@ -49,6 +49,7 @@ joined as (
         key_result_values.value_period_end,
         key_result_values.last_check_in_date,
         key_result_values.latest_confidence,
+        key_result_values.is_cycle_measurement,
         baselines.baseline,
         baselines.baseline_source,
         baselines.target,
@@ -92,6 +93,7 @@ paced as (
                 then {{ dbt.concat(["'no complete '", 'grain', "' of the cycle yet'"]) }}
             when kr_type = 'milestone' and is_milestone_met then null
             when current_value is null then 'no value yet'
+            when not is_cycle_measurement then 'no measurement in the cycle yet'
         end as no_data_reason
     from joined
 ),

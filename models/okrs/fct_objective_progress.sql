@@ -117,8 +117,9 @@ scored as (
         rolled.child_objective_count,
         rolled.scored_child_objective_count,
         own.own_weighted_score / nullif(own.own_weight, 0) as key_result_score,
-        rolled.score as progress,
-        rolled.score,
+        -- -0.0 is 0
+        case when rolled.score = 0 then 0.0 else rolled.score end as progress,
+        case when rolled.score = 0 then 0.0 else rolled.score end as score,
         cast(own.elapsed_days as {{ double }}) / objectives.cycle_days as expected_progress
     from own
     inner join objectives on own.objective_id = objectives.objective_id

@@ -16,7 +16,7 @@ periods as (
         period_end,
         value
     from {{ ref('fct_kpi_periods') }}
-    where is_fully_covered
+    where is_full_period
 ),
 
 check_ins as (

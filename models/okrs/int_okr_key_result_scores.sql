@@ -7,7 +7,9 @@
       days of the cycle that end a period of `grain`; on each, the condition (current >= target,
       resp. <=) held or not. score = progress = periods held / periods counted.
     - milestone: score 1 from the first day current >= target on (once done, done), else 0;
-      progress = (current - baseline) / (target - baseline) when it can be computed, else the score. -#}
+      progress = (current - baseline) / (target - baseline) when it can be computed, else the score.
+    Only a value measured inside the cycle is scored (is_cycle_measurement; before the first one,
+    progress and score are null: status no_data). A progress or score of -0.0 is written 0. -#}
 with key_results as (
     select * from {{ ref('int_okr_key_results') }}
 ),
@@ -22,7 +24,12 @@ key_result_values as (
 
 joined as (
     select
-        key_result_values.*,
+        key_result_values.key_result_id,
+        key_result_values.date_day,
+        key_result_values.is_cycle_measurement,
+        -- the value that is scored: one measured inside the cycle
+        case when key_result_values.is_cycle_measurement then key_result_values.current_value end
+            as current_value,
         key_results.kr_type,
         key_results.grain,
         baselines.baseline,
@@ -93,13 +100,18 @@ with_latest_period as (
     from running
 ),
 
-final as (
+unsigned as (
     select
         key_result_id,
         date_day,
         current_value,
         baseline,
         target,
+        kr_type,
+        periods_counted,
+        periods_held,
+        latest_period_held,
+        milestone_met,
         case
             when kr_type in ('increase', 'decrease') then linear_progress
             when kr_type in ('maintain_above', 'maintain_below')
@@ -120,7 +132,20 @@ final as (
                         when milestone_met = 1 then 1.0
                         when current_value is not null and target is not null then 0.0
                     end
-        end as score,
+        end as score
+    from with_latest_period
+),
+
+final as (
+    select
+        key_result_id,
+        date_day,
+        current_value,
+        baseline,
+        target,
+        -- -0.0 (e.g. a decrease not yet under way) is 0
+        case when progress = 0 then 0.0 else progress end as progress,
+        case when score = 0 then 0.0 else score end as score,
         case when kr_type in ('maintain_above', 'maintain_below') then periods_counted end as periods_counted,
         case when kr_type in ('maintain_above', 'maintain_below') then periods_held end as periods_held,
         case
@@ -128,7 +153,7 @@ final as (
                 then latest_period_held = 1
         end as is_latest_period_held,
         case when kr_type = 'milestone' then milestone_met = 1 end as is_milestone_met
-    from with_latest_period
+    from unsigned
 )
 
 select * from final

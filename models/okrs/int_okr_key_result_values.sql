@@ -6,7 +6,12 @@
     - cycle_to_date: the KPI aggregated by its own aggregation over the cycle's days up to the day
       (sum/count: sum; ratio/average: sum of numerators / sum of denominators; min/max: extreme
       day; last: the day's value); null until a day of the cycle has data;
-    - check-ins (no kpi_id): the latest check-in on or before the day. -#}
+    - check-ins (no kpi_id): the latest check-in on or before the day.
+
+    is_cycle_measurement: the current value was measured inside the cycle (docs/scoring.md, "The
+    first days of a cycle"): latest_period, a period that ends on or after the cycle's first day;
+    check-ins, a check-in on or after it; cycle_to_date, any value (it only reads the cycle). A
+    value from before the cycle is shown but not scored. -#}
 with key_results as (
     select * from {{ ref('int_okr_key_results') }}
 ),
@@ -24,7 +29,7 @@ periods as (
         value,
         lead(period_end) over (partition by kpi_id, grain order by period_end) as next_period_end
     from {{ ref('fct_kpi_periods') }}
-    where is_fully_covered
+    where is_full_period
 ),
 
 daily as (
@@ -62,7 +67,8 @@ kr_days as (
         key_results.aggregation,
         key_results.grain,
         key_results.measure,
-        key_results.measured_by
+        key_results.measured_by,
+        key_results.cycle_start_date
     from days
     inner join key_results on days.key_result_id = key_results.key_result_id
 ),
@@ -181,7 +187,17 @@ final as (
         latest_period.period_start as value_period_start,
         latest_period.period_end as value_period_end,
         latest_check_in.check_in_date as last_check_in_date,
-        latest_confidence.confidence as latest_confidence
+        latest_confidence.confidence as latest_confidence,
+        coalesce(
+            case
+                when kr_days.measured_by = 'check_ins'
+                    then latest_check_in.check_in_date >= kr_days.cycle_start_date
+                when kr_days.measure = 'latest_period'
+                    then latest_period.period_end >= kr_days.cycle_start_date
+                when kr_days.measure = 'cycle_to_date' then cycle_to_date.value is not null
+            end,
+            false
+        ) as is_cycle_measurement
     from kr_days
     left join latest_period
         on

@@ -162,7 +162,15 @@ def test_completeness_prior_and_last_year(built):
     jan = period(built, "rev", "month", "2024-01-01")
     assert jan["period_end"] == D("2024-01-31")
     assert jan["prior_value"] == 10 and jan["change"] == 2 and jan["change_pct"] == pytest.approx(0.2)
-    assert jan["same_period_last_year_value"] == 6  # Jan 2023 had 6 on 2023-01-16
+    # Jan 2023 is not full (rev's data starts 2023-01-16): never compared as if it were
+    assert jan["is_full_period"] is True
+    assert period(built, "rev", "month", "2023-01-01")["is_full_period"] is False
+    assert jan["same_period_last_year_value"] is None
+    assert period(built, "rev", "month", "2023-02-01")["prior_value"] is None
+    assert period(built, "rev", "month", "2023-03-01")["prior_value"] == 0  # Feb 2023 is full
+    # the current, unfinished period is not full either
+    feb = period(built, "rev", "month", "2024-02-01")
+    assert feb["is_full_period"] is False and feb["prior_value"] is None and feb["change"] is None
     assert period(built, "rev", "month", "2023-12-01")["change_pct"] is None  # prior month 0: no division
     assert period(built, "rev", "week", "2024-01-15")["same_period_last_year_value"] == 6  # 52 weeks earlier
     assert period(built, "rev", "day", "2024-01-16")["same_period_last_year_value"] == 6
