@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -31,9 +30,9 @@ OKR_KPI = str(Path(sys.executable).parent / "okr-kpi")
 
 KPI_DEFINITIONS = """
     kpi_id,name,description,unit,direction,aggregation,owner,data_source,reporting_frequency
-    parcels,Parcels delivered,Parcels delivered a day,parcels,higher_is_better,sum,ops@courier.example,scans,daily
-    late_share,Late deliveries,Share of parcels delivered late,share,lower_is_better,ratio,ops@courier.example,scans,daily
-    vans,Vans on the road,Vans in service,vans,higher_is_better,last,fleet@courier.example,fleet,daily
+    parcels,Parcels delivered,Per day,parcels,higher_is_better,sum,ops,scans,daily
+    late_share,Late deliveries,Share delivered late,share,lower_is_better,ratio,ops,scans,daily
+    vans,Vans on the road,Vans in service,vans,higher_is_better,last,fleet,fleet,daily
 """
 
 CYCLES = """
@@ -48,38 +47,38 @@ CYCLES = """
 
 OBJECTIVES = """
     objective_id,cycle_id,title,level,team,owner,parent_objective_id
-    co-fy,fy-2025,Be the courier the region trusts <fast & safe>,company,,ceo@courier.example,
-    co-h2,h2-2025,Deliver on time all autumn,company,,coo@courier.example,co-fy
-    ops-q3,q3-2025,Every van on time,team,ops,ops@courier.example,co-h2
-    fleet-q3,q3-2025,A bigger fleet,team,fleet,fleet@courier.example,co-fy
-    co-q2,q2-2025,A spring without backlog,team,ops,ops@courier.example,co-fy
-    co-q1,q1-2025,A calm first quarter,team,ops,ops@courier.example,co-fy
-    co-q4,q4-2025,Peak season ready,team,ops,ops@courier.example,co-h2
+    co-fy,fy-2025,Be the courier the region trusts <fast & safe>,company,,ceo,
+    co-h2,h2-2025,Deliver on time all autumn,company,,coo,co-fy
+    ops-q3,q3-2025,Every van on time,team,ops,ops,co-h2
+    fleet-q3,q3-2025,A bigger fleet,team,fleet,fleet,co-fy
+    co-q2,q2-2025,A spring without backlog,team,ops,ops,co-fy
+    co-q1,q1-2025,A calm first quarter,team,ops,ops,co-fy
+    co-q4,q4-2025,Peak season ready,team,ops,ops,co-h2
 """
 
 KEY_RESULTS = """
     key_result_id,objective_id,title,kr_type,kpi_id,grain,measure,baseline,target,target_kind,weight,owner
-    kr-fy-parcels,co-fy,Deliver 120000 parcels in 2025,increase,parcels,day,cycle_to_date,,120000,absolute,,ceo@courier.example
-    kr-fy-late,co-fy,Late share down to 4%,decrease,late_share,month,latest_period,0.08,0.04,absolute,,ceo@courier.example
-    kr-fy-vans,co-fy,30 vans on the road,increase,vans,month,latest_period,20,30,absolute,,ceo@courier.example
-    kr-h2-late,co-h2,Late share below 7% every month,maintain_below,late_share,month,latest_period,,0.07,absolute,,coo@courier.example
-    kr-h2-parcels,co-h2,Deliver 60000 parcels this half,increase,parcels,day,cycle_to_date,,60000,absolute,,coo@courier.example
-    kr-h2-weekly,co-h2,Weekly parcels 10% up,increase,parcels,week,latest_period,,0.1,relative,,coo@courier.example
-    kr-ops-late,ops-q3,Daily late share down to 5%,decrease,late_share,day,latest_period,0.08,0.05,absolute,,ops@courier.example
-    kr-ops-parcels,ops-q3,Deliver 30000 parcels this quarter,increase,parcels,day,cycle_to_date,,30000,absolute,2,ops@courier.example
-    kr-ops-month,ops-q3,Monthly parcels 5% up,increase,parcels,month,latest_period,,0.05,relative,,ops@courier.example
-    kr-fleet-vans,fleet-q3,28 vans by September,increase,vans,day,latest_period,,28,absolute,,fleet@courier.example
-    kr-fleet-floor,fleet-q3,Never below 20 vans,maintain_above,vans,week,latest_period,,20,absolute,,fleet@courier.example
-    kr-fleet-milestone,fleet-q3,Reach 27 vans,milestone,vans,day,latest_period,,27,absolute,,fleet@courier.example
-    kr-q2-parcels,co-q2,Deliver 28000 parcels in Q2,increase,parcels,day,cycle_to_date,,28000,absolute,,ops@courier.example
-    kr-q2-late,co-q2,Late share down to 6%,decrease,late_share,month,latest_period,0.08,0.06,absolute,,ops@courier.example
-    kr-q2-vans,co-q2,25 vans by June,increase,vans,day,latest_period,20,25,absolute,,ops@courier.example
-    kr-q1-parcels,co-q1,Deliver 9000 parcels in Q1,increase,parcels,day,cycle_to_date,,9000,absolute,,ops@courier.example
-    kr-q1-late,co-q1,Late share down to 7%,decrease,late_share,month,latest_period,0.08,0.07,absolute,,ops@courier.example
-    kr-q1-vans,co-q1,22 vans by March,increase,vans,day,latest_period,20,22,absolute,,ops@courier.example
-    kr-q4-parcels,co-q4,Deliver 40000 parcels in Q4,increase,parcels,day,cycle_to_date,,40000,absolute,,ops@courier.example
-    kr-q4-late,co-q4,Late share down to 5%,decrease,late_share,month,latest_period,0.07,0.05,absolute,,ops@courier.example
-    kr-q4-vans,co-q4,32 vans by December,increase,vans,day,latest_period,28,32,absolute,,ops@courier.example
+    kr-fy-parcels,co-fy,120000 parcels in 2025,increase,parcels,day,cycle_to_date,,120000,absolute,,ceo
+    kr-fy-late,co-fy,Late share down to 4%,decrease,late_share,month,latest_period,0.08,0.04,absolute,,ceo
+    kr-fy-vans,co-fy,30 vans on the road,increase,vans,month,latest_period,20,30,absolute,,ceo
+    kr-h2-late,co-h2,Late below 7% monthly,maintain_below,late_share,month,latest_period,,0.07,absolute,,coo
+    kr-h2-parcels,co-h2,60000 parcels this half,increase,parcels,day,cycle_to_date,,60000,absolute,,coo
+    kr-h2-weekly,co-h2,Weekly parcels 10% up,increase,parcels,week,latest_period,,0.1,relative,,coo
+    kr-ops-late,ops-q3,Daily late share to 5%,decrease,late_share,day,latest_period,0.08,0.05,absolute,,ops
+    kr-ops-parcels,ops-q3,30000 parcels this quarter,increase,parcels,day,cycle_to_date,,30000,absolute,2,ops
+    kr-ops-month,ops-q3,Monthly parcels 5% up,increase,parcels,month,latest_period,,0.05,relative,,ops
+    kr-fleet-vans,fleet-q3,28 vans by September,increase,vans,day,latest_period,,28,absolute,,fleet
+    kr-fleet-floor,fleet-q3,Never below 20 vans,maintain_above,vans,week,latest_period,,20,absolute,,fleet
+    kr-fleet-milestone,fleet-q3,Reach 27 vans,milestone,vans,day,latest_period,,27,absolute,,fleet
+    kr-q2-parcels,co-q2,Deliver 28000 parcels in Q2,increase,parcels,day,cycle_to_date,,28000,absolute,,ops
+    kr-q2-late,co-q2,Late share down to 6%,decrease,late_share,month,latest_period,0.08,0.06,absolute,,ops
+    kr-q2-vans,co-q2,25 vans by June,increase,vans,day,latest_period,20,25,absolute,,ops
+    kr-q1-parcels,co-q1,Deliver 9000 parcels in Q1,increase,parcels,day,cycle_to_date,,9000,absolute,,ops
+    kr-q1-late,co-q1,Late share down to 7%,decrease,late_share,month,latest_period,0.08,0.07,absolute,,ops
+    kr-q1-vans,co-q1,22 vans by March,increase,vans,day,latest_period,20,22,absolute,,ops
+    kr-q4-parcels,co-q4,Deliver 40000 parcels in Q4,increase,parcels,day,cycle_to_date,,40000,absolute,,ops
+    kr-q4-late,co-q4,Late share down to 5%,decrease,late_share,month,latest_period,0.07,0.05,absolute,,ops
+    kr-q4-vans,co-q4,32 vans by December,increase,vans,day,latest_period,28,32,absolute,,ops
 """
 
 # What the report must show on AS_OF, worked out by hand from the dates above.
@@ -187,7 +186,8 @@ def assert_report_shows(out: Path, objectives: dict, key_results: dict, active: 
     shown_cycles = active + finished
     # JSON: the cycles, in order, with their state; every objective and key result with its values.
     assert [c["cycle_id"] for c in doc["okrs"]["cycles"]] == shown_cycles
-    assert [c["state"] for c in doc["okrs"]["cycles"]] == ["active"] * len(active) + ["finished"] * len(finished)
+    states = ["active"] * len(active) + ["finished"] * len(finished)
+    assert [c["state"] for c in doc["okrs"]["cycles"]] == states
     expected_objectives = {o for o, r in objectives.items() if r["cycle_id"] in shown_cycles}
     by_id = {o["objective_id"]: o for o in doc["okrs"]["objectives"]}
     assert set(by_id) == expected_objectives
@@ -232,7 +232,8 @@ def assert_report_shows(out: Path, objectives: dict, key_results: dict, active: 
     assert set(nodes) == {o for o, r in objectives.items() if r["cycle_id"] in active}
     for objective_id, li in nodes.items():
         parent = objectives[objective_id]["parent_objective_id"]
-        enclosing = [p["attrs"].get("data-objective-id") for p in li["parents"] if "objective-node" in p["class"]]
+        enclosing = [p["attrs"].get("data-objective-id") for p in li["parents"]
+                     if "objective-node" in p["class"]]
         if parent in nodes:  # nested under its parent, in whatever cycle the parent is
             assert enclosing[-1] == parent, (objective_id, enclosing)
         else:
@@ -260,12 +261,12 @@ def assert_report_shows(out: Path, objectives: dict, key_results: dict, active: 
     sections = text_md.split("\n### ")[1:]
     for cycle_id in shown_cycles:
         section = next(s for s in sections if s.startswith(cycle_names[cycle_id]))
-        for o, r in objectives.items():
+        for r in objectives.values():
             if r["cycle_id"] == cycle_id:
                 assert md(r["title"]) in section and fmt(r["score"]) in section
                 if r["grade"]:
                     assert r["grade"] in section
-        for k, r in key_results.items():
+        for r in key_results.values():
             if r["cycle_id"] == cycle_id:
                 assert md(r["title"]) in section
     for cycle_id in finished:
@@ -348,3 +349,66 @@ def test_report_escapes_what_people_typed(courier):
     assert "trusts &lt;fast &amp; safe&gt;" in html and "<fast & safe>" not in html
     summary = (out / "summary.md").read_text()
     assert "trusts &lt;fast &amp; safe&gt;" in summary and "<fast" not in summary
+
+
+# --- the demo company: one quarter running, the previous one finished ---------------------------
+
+DEMO_AS_OF = "2026-08-31"
+LENGTHS = ((28, 31, "month"), (89, 92, "quarter"), (181, 184, "half_year"), (365, 366, "year"))
+
+
+def expected_cycles(cycles: list[dict], as_of: str) -> tuple[list[str], list[str]]:
+    """(active, finished shown) by the documented rule, worked out here: active cycles longest first;
+    of the finished, the one that ended last of each length, most recently ended first."""
+    day = dt.date.fromisoformat(as_of)
+
+    def length(c):
+        days = (c["end_date"] - c["start_date"]).days + 1
+        return next((name for low, high, name in LENGTHS if low <= days <= high), "other")
+
+    active = sorted((c for c in cycles if c["start_date"] <= day <= c["end_date"]),
+                    key=lambda c: (c["start_date"] - c["end_date"], c["start_date"], c["cycle_id"]))
+    latest: dict[str, dict] = {}
+    for c in sorted((c for c in cycles if c["end_date"] < day), key=lambda c: c["end_date"]):
+        latest[length(c)] = c
+    finished = sorted(latest.values(), key=lambda c: (c["end_date"], c["start_date"]), reverse=True)
+    return [c["cycle_id"] for c in active], [c["cycle_id"] for c in finished]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from harness import demo_company
+
+    tmp = tmp_path_factory.mktemp("report_cycles_demo")
+    with demo_company(tmp, rows=20_000) as (project, env):
+        for args in (("seed",), ("run", "--select", "+rpt_okr_objectives +rpt_okr_key_results dim_kpis")):
+            proc = project.dbt(*args, vars={"as_of_date": DEMO_AS_OF}, capture=True)
+            assert proc.returncode == 0, proc.stdout[-3000:]
+        out = tmp / "reports"
+        okr_kpi(Path(project.project_dir), env, "report", "--out", str(out))
+        yield env, out
+
+
+def test_demo_report_shows_the_running_quarter_and_grades_the_last_one(demo):
+    from publish_helpers import duck_query
+
+    env, out = demo
+    db = env["OKR_KPI_DUCKDB_PATH"]
+    schema = env["OKR_KPI_SCHEMA"]
+
+    def query(sql):
+        return duck_query(db, sql.replace("{schema}", schema))
+
+    cycles = [{**c, "start_date": _date(c["start_date"]), "end_date": _date(c["end_date"])}
+              for c in query("select cycle_id, name, start_date, end_date from {schema}.okr_cycles")]
+    active, finished = expected_cycles(cycles, DEMO_AS_OF)
+    assert active and finished  # the demo has a running quarter and a finished one
+    objectives, key_results = marts(query, DEMO_AS_OF)
+    shown = set(active + finished)
+    hidden = {o for o, r in objectives.items() if r["cycle_id"] not in shown}
+    assert_report_shows(out, objectives, key_results, active, finished,
+                        {c["cycle_id"]: c["name"] for c in cycles}, hidden)
+
+
+def _date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])

@@ -189,13 +189,13 @@ def render_markdown(doc: dict[str, Any]) -> str:
             indent = "&nbsp;&nbsp;" * (2 * int(o.get("cycle_depth") or 0))
             aligned = ""
             if o.get("parent_cycle_id") and o.get("parent_cycle_id") != o.get("cycle_id"):
-                aligned = f" (aligned to {md_cell(o.get('parent_title'))}, {md_cell(o.get('parent_cycle_name'))})"
+                parent = f"{md_cell(o.get('parent_title'))}, {md_cell(o.get('parent_cycle_name'))}"
+                aligned = f" (aligned to {parent})"
             title = f"{indent}**{md_cell(o['title'])}**{aligned}"
             score = o.get("score") if o.get("score") is not None else o.get("progress")
             if c["state"] == "active":
-                lines.append(
-                    f"| {title} | {fmt(score)} | {fmt(o.get('expected_progress'))} | {o.get('status') or '–'} |"
-                )
+                expected = fmt(o.get("expected_progress"))
+                lines.append(f"| {title} | {fmt(score)} | {expected} | {o.get('status') or '–'} |")
             else:
                 lines.append(f"| {title} | {fmt(score)} | {o.get('grade') or '–'} |")
             for kr in o["key_results"]:
