@@ -23,7 +23,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from harness import REPO, fixture_inputs_model, make_consumer_project
+from harness import REPO, TARGETS, consumer_project_on, fixture_inputs_model, release_spark
 
 AS_OF = "2025-08-20"
 OKR_KPI = str(Path(sys.executable).parent / "okr-kpi")
@@ -280,23 +280,27 @@ def assert_report_shows(out: Path, objectives: dict, key_results: dict, active: 
 
 # --- the courier: a year, a half-year and a quarter at once -------------------------------------
 
-@pytest.fixture(scope="module")
-def courier(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("courier")
-    project = make_consumer_project(
+@pytest.fixture(scope="module", params=TARGETS)
+def courier(request, tmp_path_factory):
+    """The courier built and reported once per target (duckdb, postgres, spark)."""
+    tmp = tmp_path_factory.mktemp(f"courier_{request.param}")
+    with consumer_project_on(
+        request.param,
         tmp,
         seeds={"kpi_definitions": KPI_DEFINITIONS, "fixture_kpi_inputs": _inputs(), "okr_cycles": CYCLES,
                "okr_objectives": OBJECTIVES, "okr_key_results": KEY_RESULTS},
         models={"fixture_inputs": fixture_inputs_model()},
         kpi_inputs=["fixture_inputs"],
         vars={"as_of_date": AS_OF},
-    )
-    project.dbt("seed")
-    project.dbt("run", "--select", "+rpt_okr_cycles +rpt_okr_objectives +rpt_okr_key_results dim_kpis")
-    project.dbt("test", "--select", "rpt_okr_cycles rpt_okr_objectives rpt_okr_key_results")
-    out = tmp / "reports"
-    okr_kpi(project.path, project.env, "report", "--out", str(out))
-    return project, out
+    ) as project:
+        project.dbt("seed")
+        project.dbt("run", "--select", "+rpt_okr_objectives +rpt_okr_key_results dim_kpis")
+        project.dbt("test", "--select", "rpt_okr_cycles rpt_okr_objectives rpt_okr_key_results")
+        out = tmp / "reports"
+        if request.param == "spark":
+            release_spark()  # the report opens the Derby metastore in its own process
+        okr_kpi(project.path, project.env, "report", "--target", request.param, "--out", str(out))
+        yield project, out
 
 
 def test_rpt_okr_cycles_classifies_every_cycle(courier):
