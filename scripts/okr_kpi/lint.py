@@ -198,7 +198,8 @@ def _cycle_rules(ctx: _Context) -> Iterable[SeedIssue]:
         if start is not None and end is not None and start > end:
             yield cycle.issue("end_date", ERROR, "okr-cycle-dates",
                               f"cycle {cycle_id!r} ends ({end}) before it starts ({start})")
-    # Cycles in use by objectives of the same level and team must not overlap.
+    # Cycles in use by objectives of the same level and team must not overlap, unless one lies
+    # inside the other and is shorter (a quarter inside a half-year or a year: cycles of any length).
     groups: dict[tuple, dict[str, SeedRow]] = defaultdict(dict)
     for objective in ctx.seeds.rows("okr_objectives"):
         if objective["level"] is None or ctx.cycle_dates(objective["cycle_id"]) is None:
@@ -209,12 +210,22 @@ def _cycle_rules(ctx: _Context) -> Iterable[SeedIssue]:
         for n, later in enumerate(cycle_ids):
             for earlier in cycle_ids[:n]:
                 (s1, e1), (s2, e2) = ctx.cycle_dates(earlier), ctx.cycle_dates(later)
-                if s1 <= e2 and s2 <= e1:
+                if s1 <= e2 and s2 <= e1 and not nested((s1, e1), (s2, e2)):
                     who = f"{level} objectives" + (f" of team {team!r}" if team else "")
                     yield first_objective[later].issue(
                         "cycle_id", ERROR, "okr-cycle-overlap",
                         f"cycle {later!r} ({s2}..{e2}) overlaps cycle {earlier!r} ({s1}..{e1}), "
                         f"both used by {who}")
+
+
+def contains(outer: tuple[date, date], inner: tuple[date, date]) -> bool:
+    """Whether the cycle `inner` (start, end) lies within `outer` (equal cycles included)."""
+    return outer[0] <= inner[0] and inner[1] <= outer[1]
+
+
+def nested(a: tuple[date, date], b: tuple[date, date]) -> bool:
+    """Whether one of two cycles lies inside the other and is shorter (not the same dates)."""
+    return a != b and (contains(a, b) or contains(b, a))
 
 
 def _objective_rules(ctx: _Context) -> Iterable[SeedIssue]:
@@ -234,15 +245,23 @@ def _objective_rules(ctx: _Context) -> Iterable[SeedIssue]:
         parent = ctx.objectives.get(parent_id)
         if parent_id is None or parent is None:
             continue  # a missing parent is a seed-broken-link
-        if objective["level"] == "company":
+        parent_dates = ctx.cycle_dates(parent["cycle_id"])
+        own_dates = ctx.cycle_dates(objective["cycle_id"])
+        # A company objective may align to a company objective of a longer cycle that contains its
+        # own (a six-month objective under the fiscal year's); otherwise it is the top of the tree.
+        longer_company_parent = (parent["level"] == "company" and parent_dates and own_dates
+                                 and nested(parent_dates, own_dates) and contains(parent_dates, own_dates))
+        if objective["level"] == "company" and not longer_company_parent:
             yield objective.issue("parent_objective_id", WARNING, "okr-company-parent",
                                   f"company objective {objective_id!r} has a parent ({parent_id!r}): "
                                   "company objectives are the top of the alignment tree")
-        if (parent["cycle_id"] in ctx.cycles and objective["cycle_id"] in ctx.cycles
-                and parent["cycle_id"] != objective["cycle_id"]):
+        if (parent_dates and own_dates and parent["cycle_id"] != objective["cycle_id"]
+                and not contains(parent_dates, own_dates)):
+            (parent_start, parent_end), (start, end) = parent_dates, own_dates
             yield objective.issue("parent_objective_id", WARNING, "okr-parent-cycle",
-                                  f"parent {parent_id!r} is in cycle {parent['cycle_id']!r}, "
-                                  f"objective {objective_id!r} in cycle {objective['cycle_id']!r}")
+                                  f"objective {objective_id!r} is in cycle {objective['cycle_id']!r} "
+                                  f"({start}..{end}), which is not inside the cycle {parent['cycle_id']!r} "
+                                  f"({parent_start}..{parent_end}) of its parent {parent_id!r}")
     yield from _circles(ctx)
 
 

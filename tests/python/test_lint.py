@@ -349,6 +349,40 @@ def test_parent_in_another_cycle(seeds):
                             W("okr-check-in-outside-cycle", CHK, 3, "check_in_date")}
 
 
+def test_parent_in_a_longer_cycle_that_contains_the_childs_passes(seeds):
+    # co-growth becomes a half-year objective; its child sales-pipeline stays in q1 (inside h1),
+    # and co-retain's q2 (company, like co-growth) lies inside h1 too: no overlap either.
+    append(seeds, CYC, "2026-h1,H1 2026,2026-01-01,2026-06-30")
+    set_cell(seeds, OBJ, 1, "cycle_id", "2026-h1")
+    assert found(seeds) == set()
+
+
+def test_parent_in_a_longer_cycle_that_does_not_contain_the_childs_warns(seeds):
+    # February to July holds q2 but not q1, where the child sales-pipeline is.
+    append(seeds, CYC, "2026-feb-jul,February to July,2026-02-01,2026-07-31")
+    set_cell(seeds, OBJ, 1, "cycle_id", "2026-feb-jul")
+    assert found(seeds) == {W("okr-parent-cycle", OBJ, 3, "parent_objective_id")}
+    message = next(i.message for i in lint_seeds(seeds) if i.rule == "okr-parent-cycle")
+    assert "'2026-q1' (2026-01-01..2026-03-31), which is not inside the cycle '2026-feb-jul'" in message
+
+
+def test_two_cycles_with_the_same_dates_overlap(seeds):
+    # Nested cycles pass only when one is shorter: the same dates twice is one cycle twice.
+    append(seeds, CYC, "2026-q1-again,Q1 2026 again,2026-01-01,2026-03-31")
+    set_cell(seeds, OBJ, 3, "cycle_id", "2026-q1-again")
+    assert found(seeds) == {E("okr-cycle-overlap", OBJ, 4, "cycle_id"),
+                            W("okr-check-in-outside-cycle", CHK, 5, "check_in_date"),
+                            W("okr-check-in-outside-cycle", CHK, 6, "check_in_date")}
+
+
+def test_company_objective_under_a_longer_company_objective_passes(seeds):
+    append(seeds, CYC, "2026-h1,H1 2026,2026-01-01,2026-06-30")
+    append(seeds, OBJ, "co-h1,2026-h1,A strong first half,company,,ceo,")
+    _add_krs(seeds, "co-h1", 3)
+    set_cell(seeds, OBJ, 1, "parent_objective_id", "co-h1")
+    assert found(seeds) == set()
+
+
 def test_company_objective_with_a_parent(seeds):
     append(seeds, OBJ, "co-profit,2026-q1,Profitable growth,company,,cfo,co-growth")
     _add_krs(seeds, "co-profit", 3)

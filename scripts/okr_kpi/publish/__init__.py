@@ -150,10 +150,16 @@ def deliver_pending(wh: Warehouse, schema: str, channels: list[Channel], config:
 
 
 def resolve_as_of(wh: Warehouse, schema: str) -> dt.date:
-    """as_of_date of the latest run, else the last day in fct_kpi_daily, else yesterday."""
+    """as_of_date of the latest run, else the one the OKR report models were built on
+    (rpt_okr_cycles.as_of_date), else the last day in fct_kpi_daily, else yesterday."""
     found = last_as_of(wh, schema)
     if found:
         return found
+    if wh.table_exists(schema, "rpt_okr_cycles"):
+        rows = wh.query(f"select max(as_of_date) as d from {wh.ident(schema, 'rpt_okr_cycles')}")
+        if rows and rows[0]["d"]:
+            value = rows[0]["d"]
+            return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
     if wh.table_exists(schema, "fct_kpi_daily"):
         rows = wh.query(f"select max(date_day) as d from {wh.ident(schema, 'fct_kpi_daily')}")
         if rows and rows[0]["d"]:

@@ -32,6 +32,10 @@ def _pct(v: float | None) -> str:
     return "–" if v is None else f"{v:+.1%}"
 
 
+def _pct0(v: float | None) -> str:
+    return "–" if v is None else f"{v:.0%}"
+
+
 def _tone(kpi: dict[str, Any], change: float | None) -> str:
     if change is None or abs(change) < 1e-9:
         return "flat"
@@ -52,6 +56,29 @@ def objective_tree(objectives: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return roots
 
 
+def cycle_sections(okrs: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cycles of the document in their order, each with its objectives (already in tree order)."""
+    by_cycle: dict[str, list[dict[str, Any]]] = {}
+    for o in okrs.get("objectives") or []:
+        by_cycle.setdefault(o.get("cycle_id"), []).append(o)
+    return [{**c, "objectives": by_cycle.get(c["cycle_id"], [])} for c in okrs.get("cycles") or []]
+
+
+def cycle_label(c: dict[str, Any]) -> str:
+    """"2025-07-01 to 2025-09-30 · quarter · day 51 of 92" (active) or "... · ended" (finished)."""
+    length = str(c.get("length") or "").replace("_", " ")
+    if c.get("state") == "active":
+        when = f"day {c.get('elapsed_days')} of {c.get('cycle_days')}"
+    else:
+        when = f"ended, {c.get('cycle_days')} days"
+    return f"{c.get('start_date')} to {c.get('end_date')} · {length} · {when}"
+
+
+def md_cell(text: Any) -> str:
+    """Text as typed, safe in a Markdown table cell (no HTML, no column break)."""
+    return str(text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+
+
 def render_html(doc: dict[str, Any], out_dir: Path) -> str:
     import jinja2
     from markupsafe import Markup
@@ -62,14 +89,14 @@ def render_html(doc: dict[str, Any], out_dir: Path) -> str:
     env.globals.update(
         fmt=fmt,
         pct=_pct,
-        pct0=lambda v: "–" if v is None else f"{v:.0%}",
+        pct0=_pct0,
+        cycle_label=cycle_label,
         tone=_tone,
         arrow=lambda v: "" if v is None or v == 0 else ("▲" if v > 0 else "▼"),
         bar=lambda s, e, st, w=160: Markup(progress_bar(s, e, st, w)),
     )
-    okrs = doc["okrs"]
-    cycle_id = (okrs.get("cycle") or {}).get("cycle_id")
-    scoreboard = [o for o in okrs.get("objectives", []) if not cycle_id or o.get("cycle_id") == cycle_id]
+    sections = cycle_sections(doc["okrs"])
+    active = [o for c in sections if c["state"] == "active" for o in c["objectives"]]
     docs = doc["data_quality"].get("data_docs")
     href = docs
     if docs and "://" not in docs:
@@ -82,8 +109,9 @@ def render_html(doc: dict[str, Any], out_dir: Path) -> str:
     return env.get_template("report.html.j2").render(
         doc=doc,
         charts={k["kpi_id"]: Markup(trend_chart(k)) for k in doc["kpis"]["items"]},
-        scoreboard=scoreboard,
-        tree=objective_tree(scoreboard),
+        active_cycles=[c for c in sections if c["state"] == "active"],
+        finished_cycles=[c for c in sections if c["state"] == "finished"],
+        tree=objective_tree(active),
         status_class=STATUS_CLASS.get(status, "bad"),
         data_docs_href=href,
         event_counts={k: sum(1 for e in events if e["event"] == k) for k in ("new", "escalated", "resolved")},
@@ -136,24 +164,50 @@ def render_markdown(doc: dict[str, Any]) -> str:
         lines.append("Not available.")
     lines += ["", "## OKRs", ""]
     okrs = doc["okrs"]
-    if okrs["available"] and okrs["objectives"]:
-        cycle_id = (okrs.get("cycle") or {}).get("cycle_id")
-        lines += ["| objective / key result | score | expected | status |", "| --- | --- | --- | --- |"]
-        for o in okrs["objectives"]:
-            if cycle_id and o.get("cycle_id") != cycle_id:
-                continue
-            score = o.get("score") if o.get("score") is not None else o.get("progress")
-            lines.append(
-                f"| **{o['title']}** | {fmt(score)} | {fmt(o.get('expected_progress'))} "
-                f"| {o.get('status') or '–'} |"
-            )
-            for kr in o["key_results"]:
-                lines.append(
-                    f"| &nbsp;&nbsp;{kr['title']} | {fmt(kr.get('score'))} | "
-                    f"{fmt(kr.get('expected_progress'))} | {kr.get('status') or '–'} |"
-                )
-    else:
+    sections = cycle_sections(okrs) if okrs["available"] else []
+    if not okrs["available"]:
         lines.append("Not available.")
+    elif not sections:
+        lines.append("No OKR cycle is active on the as_of_date, and none has finished yet.")
+    for c in sections:
+        if c["state"] == "active":
+            lines += [
+                f"### {md_cell(c['name'])} · active · {cycle_label(c)} ({_pct0(c.get('expected_progress'))})",
+                "",
+                "| objective / key result | score | expected | status |",
+                "| --- | --- | --- | --- |",
+            ]
+        else:
+            lines += [
+                f"### {md_cell(c['name'])} · finished · {cycle_label(c)} · score {fmt(c.get('score'))}, "
+                f"grade **{c.get('grade') or '–'}**",
+                "",
+                "| objective / key result | final score | grade / status |",
+                "| --- | --- | --- |",
+            ]
+        for o in c["objectives"]:
+            indent = "&nbsp;&nbsp;" * (2 * int(o.get("cycle_depth") or 0))
+            aligned = ""
+            if o.get("parent_cycle_id") and o.get("parent_cycle_id") != o.get("cycle_id"):
+                parent = f"{md_cell(o.get('parent_title'))}, {md_cell(o.get('parent_cycle_name'))}"
+                aligned = f" (aligned to {parent})"
+            title = f"{indent}**{md_cell(o['title'])}**{aligned}"
+            score = o.get("score") if o.get("score") is not None else o.get("progress")
+            if c["state"] == "active":
+                expected = fmt(o.get("expected_progress"))
+                lines.append(f"| {title} | {fmt(score)} | {expected} | {o.get('status') or '–'} |")
+            else:
+                lines.append(f"| {title} | {fmt(score)} | {o.get('grade') or '–'} |")
+            for kr in o["key_results"]:
+                kr_title = f"{indent}&nbsp;&nbsp;&nbsp;&nbsp;{md_cell(kr['title'])}"
+                if c["state"] == "active":
+                    lines.append(
+                        f"| {kr_title} | {fmt(kr.get('score'))} | {fmt(kr.get('expected_progress'))} "
+                        f"| {kr.get('status') or '–'} |"
+                    )
+                else:
+                    lines.append(f"| {kr_title} | {fmt(kr.get('score'))} | {kr.get('status') or '–'} |")
+        lines.append("")
     dq = doc["data_quality"]
     lines += ["", "## Data quality", ""]
     if dq.get("available"):

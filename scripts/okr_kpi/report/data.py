@@ -1,8 +1,9 @@
 """The report document (reports/okr_kpi.json, schema in docs/okr_kpi.schema.json) read from the marts.
 
-Reads contract tables only (dim_kpis, fct_kpi_periods, fct_kpi_breaches, kpi_thresholds,
-fct_key_result_progress, fct_objective_progress, okr_objectives, okr_key_results) and reads
-their columns defensively: a missing mart makes its section `available: false`, never a crash.
+Reads contract tables only (dim_kpis, fct_kpi_periods, fct_kpi_breaches, kpi_thresholds, and
+for OKRs the report models rpt_okr_cycles, rpt_okr_objectives and rpt_okr_key_results, which
+decide which cycles are shown) and reads their columns defensively: a missing mart makes its
+section `available: false`, never a crash.
 """
 
 from __future__ import annotations
@@ -151,84 +152,145 @@ def collect_kpis(
     return {"available": True, "items": items}
 
 
-def _latest_day(wh: Warehouse, schema: str, table: str, as_of: dt.date) -> list[dict] | None:
-    if not wh.table_exists(schema, table):
-        return None
-    ident = wh.ident(schema, table)
-    cols = {c.lower() for c in (wh.query(f"select * from {ident} limit 1") or [{}])[0]}
-    if "date_day" not in cols:
-        return [jsonable(r) for r in wh.query(f"select * from {ident}")]
-    key = "key_result_id" if "key_result_id" in cols else "objective_id"
-    # The latest scored day of each row on or before as_of (cycles that ended keep their last day).
-    return [
-        jsonable(r)
-        for r in wh.query(
-            f"select t.* from {ident} as t inner join (select {key} as k, max(date_day) as d from {ident} "
-            f"where date_day <= ? group by {key}) as latest on t.{key} = latest.k and t.date_day = latest.d",
-            (as_of,),
-        )
-    ]
+def _objective_item(o: dict[str, Any], key_results: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "objective_id": o.get("objective_id"),
+        "cycle_id": o.get("cycle_id"),
+        "cycle_name": o.get("cycle_name"),
+        "cycle_state": o.get("cycle_state"),
+        "title": o.get("title"),
+        "level": o.get("level"),
+        "team": o.get("team"),
+        "owner": o.get("owner"),
+        "parent_objective_id": o.get("parent_objective_id") or None,
+        "parent_title": o.get("parent_title"),
+        "parent_cycle_id": o.get("parent_cycle_id"),
+        "parent_cycle_name": o.get("parent_cycle_name"),
+        "is_parent_shown": bool(o.get("is_parent_reported")),
+        "date_day": o.get("date_day"),
+        "progress": _num(o.get("progress")),
+        "score": _num(o.get("score")),
+        "expected_progress": _num(o.get("expected_progress")),
+        "status": o.get("status"),
+        "grade": o.get("grade"),
+        "key_result_count": o.get("key_result_count")
+        if o.get("key_result_count") is not None
+        else len(key_results),
+        "key_results": key_results,
+    }
+
+
+def _key_result_item(kr: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "key_result_id": kr.get("key_result_id"),
+        "title": kr.get("title"),
+        "kr_type": kr.get("kr_type"),
+        "kpi_id": kr.get("kpi_id"),
+        "owner": kr.get("owner"),
+        "date_day": kr.get("date_day"),
+        "current_value": _num(kr.get("current_value")),
+        "baseline": _num(kr.get("baseline")),
+        "target": _num(kr.get("target")),
+        "progress": _num(kr.get("progress")),
+        "score": _num(kr.get("score")),
+        "expected_progress": _num(kr.get("expected_progress")),
+        "pace_ratio": _num(kr.get("pace_ratio")),
+        "status": kr.get("status") or "no_data",
+        "no_data_reason": kr.get("no_data_reason"),
+        "forecast_value": _num(kr.get("forecast_value")),
+        "forecast_probability": _num(kr.get("forecast_probability")),
+    }
+
+
+def _cycle_item(c: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "cycle_id": c.get("cycle_id"),
+        "name": c.get("cycle_name") or c.get("cycle_id"),
+        "start_date": c.get("start_date"),
+        "end_date": c.get("end_date"),
+        "length": c.get("cycle_length"),
+        "state": c.get("cycle_state"),
+        "cycle_days": c.get("cycle_days"),
+        "elapsed_days": c.get("elapsed_days"),
+        "expected_progress": _num(c.get("expected_progress")),
+        "score": _num(c.get("score")),
+        "grade": c.get("grade"),
+        "objective_count": c.get("objective_count"),
+        "grade_counts": {
+            "green": c.get("green_objective_count") or 0,
+            "yellow": c.get("yellow_objective_count") or 0,
+            "red": c.get("red_objective_count") or 0,
+        },
+    }
+
+
+def tree_order(objectives: list[dict[str, Any]], cycle_order: dict[str, int]) -> list[dict[str, Any]]:
+    """Objectives depth-first along parent_objective_id (across cycles), roots by level
+    (company first), then cycle order, then id; children likewise. Each gets `depth` (ancestors
+    shown) and `cycle_depth` (ancestors in its own cycle)."""
+    ids = {o["objective_id"] for o in objectives}
+
+    def key(o: dict[str, Any]) -> tuple:
+        level = {"company": 0, "team": 1, "individual": 2}.get(str(o.get("level")), 3)
+        return (level, cycle_order.get(o.get("cycle_id"), 99), str(o["objective_id"]))
+
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for o in objectives:
+        parent = o.get("parent_objective_id")
+        parent = parent if parent in ids and parent != o["objective_id"] else None
+        children.setdefault(parent, []).append(o)
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def visit(o: dict[str, Any], path: list[dict[str, Any]]) -> None:
+        if o["objective_id"] in seen:
+            return
+        seen.add(o["objective_id"])
+        same = sum(1 for p in path if p.get("cycle_id") == o.get("cycle_id"))
+        out.append({**o, "depth": len(path), "cycle_depth": same})
+        for child in sorted(children.get(o["objective_id"], []), key=key):
+            visit(child, [*path, o])
+
+    for root in sorted(children.get(None, []), key=key):
+        visit(root, [])
+    for o in sorted(objectives, key=key):  # what a circle of parents left out
+        visit(o, [])
+    return out
 
 
 def collect_okrs(wh: Warehouse, schema: str, as_of: dt.date) -> dict[str, Any]:
-    objectives = _rows(wh, schema, "okr_objectives") or []
-    key_results = _rows(wh, schema, "okr_key_results") or []
-    cycles = {c.get("cycle_id"): c for c in (_rows(wh, schema, "okr_cycles") or [])}
-    kr_progress = _latest_day(wh, schema, "fct_key_result_progress", as_of)
-    obj_progress = _latest_day(wh, schema, "fct_objective_progress", as_of)
-    if not objectives and not kr_progress:
-        return {"available": False, "scored": False, "cycle": None, "objectives": []}
-    krp = {r.get("key_result_id"): r for r in (kr_progress or [])}
-    objp = {r.get("objective_id"): r for r in (obj_progress or [])}
-    # The cycle shown: the one containing as_of, else the latest that started before it.
-    current = None
-    for c in sorted(cycles.values(), key=lambda c: str(c.get("start_date"))):
-        if str(c.get("start_date")) <= as_of.isoformat():
-            current = c
-    krs_by_obj: dict[str, list[dict]] = {}
+    """Every cycle the report shows (rpt_okr_cycles: active on as_of_date, and the latest finished
+    of each length), with their objectives and key results on their latest day scored
+    (rpt_okr_objectives, rpt_okr_key_results). The rule is the models'; this only selects."""
+    cycles = _rows(wh, schema, "rpt_okr_cycles", where="is_reported", order="report_order")
+    if cycles is None:
+        return {"available": False, "scored": False, "cycle": None, "cycles": [], "objectives": []}
+    objectives = _rows(wh, schema, "rpt_okr_objectives") or []
+    key_results = _rows(wh, schema, "rpt_okr_key_results", order="key_result_id") or []
+    krs_by_objective: dict[str, list[dict]] = {}
     for kr in key_results:
-        p = krp.get(kr.get("key_result_id"), {})
-        krs_by_obj.setdefault(kr.get("objective_id"), []).append(
-            {
-                "key_result_id": kr.get("key_result_id"),
-                "title": kr.get("title"),
-                "kr_type": kr.get("kr_type"),
-                "kpi_id": kr.get("kpi_id"),
-                "owner": kr.get("owner"),
-                "date_day": p.get("date_day"),
-                "current_value": _num(p.get("current_value")),
-                "baseline": _num(p.get("baseline")),
-                "target": _num(p.get("target")),
-                "progress": _num(p.get("progress")),
-                "score": _num(p.get("score")),
-                "expected_progress": _num(p.get("expected_progress")),
-                "pace_ratio": _num(p.get("pace_ratio")),
-                "status": p.get("status") or ("no_data" if kr_progress is not None else None),
-                "forecast_value": _num(p.get("forecast_value")),
-                "forecast_probability": _num(p.get("forecast_probability")),
-            }
-        )
-    out = []
-    for o in objectives:
-        p = objp.get(o.get("objective_id"), {})
-        out.append(
-            {
-                "objective_id": o.get("objective_id"),
-                "cycle_id": o.get("cycle_id"),
-                "title": o.get("title"),
-                "level": o.get("level"),
-                "team": o.get("team"),
-                "owner": o.get("owner"),
-                "parent_objective_id": o.get("parent_objective_id") or None,
-                "progress": _num(p.get("progress")),
-                "score": _num(p.get("score")),
-                "expected_progress": _num(p.get("expected_progress")),
-                "status": p.get("status"),
-                "key_result_count": p.get("key_result_count", len(krs_by_obj.get(o.get("objective_id"), []))),
-                "key_results": krs_by_obj.get(o.get("objective_id"), []),
-            }
-        )
-    return {"available": True, "scored": kr_progress is not None, "cycle": current, "objectives": out}
+        krs_by_objective.setdefault(kr.get("objective_id"), []).append(_key_result_item(kr))
+    cycle_order = {c["cycle_id"]: n for n, c in enumerate(cycles)}
+    ordered = tree_order(
+        [_objective_item(o, krs_by_objective.get(o.get("objective_id"), [])) for o in objectives],
+        cycle_order,
+    )
+    ordered.sort(key=lambda o: cycle_order.get(o.get("cycle_id"), 99))  # stable: tree order per cycle
+    items = [_cycle_item(c) for c in cycles]
+    for item in items:
+        item["objective_ids"] = [o["objective_id"] for o in ordered if o["cycle_id"] == item["cycle_id"]]
+    active = [c for c in items if c["state"] == "active"]
+    # `cycle` (schema 1's one cycle): the active cycle that started last (the shortest of those),
+    # else the finished one that ended last.
+    current = max(active, key=lambda c: (str(c["start_date"]), -(c["cycle_days"] or 0)), default=None)
+    current = current or next((c for c in items if c["state"] == "finished"), None)
+    return {
+        "available": True,
+        "scored": wh.table_exists(schema, "rpt_okr_key_results"),
+        "cycle": current,
+        "cycles": items,
+        "objectives": ordered,
+    }
 
 
 def _counts(outcomes: list[dict[str, Any]]) -> dict[str, int]:
