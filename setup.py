@@ -23,6 +23,10 @@ IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "target", "dbt_packages"
 
 class BuildPyWithDbtPackage(build_py):
     def run(self) -> None:
+        if not self.editable_mode:
+            # build/lib survives between builds: start from nothing so that a module removed
+            # from scripts/ is not shipped again from an earlier build.
+            shutil.rmtree(Path(self.build_lib) / "okr_kpi", ignore_errors=True)
         super().run()
         if self.editable_mode:  # an editable install reads the checkout itself
             return

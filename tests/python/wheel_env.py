@@ -1,0 +1,112 @@
+"""okr-kpi installed from a wheel into a fresh virtualenv outside the checkout (a pytest fixture).
+
+    from wheel_env import venv_environ, wheel_env_fixture  # noqa: F401  (registers `wheel_env`)
+
+    def test_x(wheel_env, tmp_path):
+        okr_kpi = wheel_env / "okr-kpi"           # wheel_env: the venv's bin directory
+        subprocess.run([okr_kpi, "--version"], env=venv_environ(wheel_env), cwd=tmp_path)
+
+What it does, once per test session (shared by the xdist workers through a file lock):
+1. builds the wheel of this checkout (`pip wheel --no-deps`: setup.py copies the dbt package in);
+2. creates a virtualenv in the session's temp directory (never inside the checkout);
+3. installs the wheel there with constraints.txt and no extra: the DuckDB-only install.
+
+Installs come from a local wheelhouse, offline (`--no-index`): OKR_KPI_WHEELHOUSE, default
+~/.cache/okr-kpi/wheelhouse. When it lacks a distribution, `pip download` fills it once from the
+configured index (pip's own cache makes that quick) and the offline install is tried again.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CONSTRAINTS = REPO / "constraints.txt"
+BUILD_REQUIREMENTS = ("setuptools>=70.1",)
+
+
+def wheelhouse() -> Path:
+    path = Path(os.environ.get("OKR_KPI_WHEELHOUSE", Path.home() / ".cache" / "okr-kpi" / "wheelhouse"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def venv_environ(bin_dir: Path, **extra: str) -> dict[str, str]:
+    """An environment that runs the venv's programs alone: its bin first, nothing of the checkout."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "OKR_KPI_GX_DIR", "OKR_KPI_PROJECT_DIR",
+                          "DBT_PROJECT_DIR", "DBT_PROFILES_DIR", "DBT_TARGET_PATH", "DBT_LOG_PATH")}
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(bin_dir.parent)
+    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    env["DO_NOT_TRACK"] = "1"
+    env["GX_ANALYTICS_ENABLED"] = "false"
+    env.update(extra)
+    return env
+
+
+def _pip(python: Path | str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return subprocess.run([str(python), "-m", "pip", *args], cwd=cwd, env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _offline_then_fill(python: Path | str, args: list[str], fill: list[str]) -> None:
+    """`pip <args>` from the wheelhouse alone; on failure fill the wheelhouse once and retry."""
+    house = str(wheelhouse())
+    offline = ["--no-index", "--find-links", house]
+    proc = _pip(python, *args, *offline)
+    if proc.returncode == 0:
+        return
+    filled = _pip(sys.executable, "download", "-q", "-d", house, "-c", str(CONSTRAINTS), *fill)
+    if filled.returncode != 0:
+        raise RuntimeError(f"pip download into the wheelhouse {house} failed:\n{filled.stdout[-4000:]}")
+    proc = _pip(python, *args, *offline)
+    if proc.returncode != 0:
+        raise RuntimeError(f"pip {' '.join(args)} failed:\n{proc.stdout[-4000:]}")
+
+
+def build_wheel(dest: Path) -> Path:
+    """The wheel of this checkout, built into dest (the dbt package inside, by setup.py)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    _offline_then_fill(sys.executable, ["wheel", "-q", "--no-deps", "-w", str(dest), str(REPO)],
+                       fill=list(BUILD_REQUIREMENTS))
+    wheels = sorted(dest.glob("okr_kpi-*.whl"))
+    if not wheels:
+        raise RuntimeError(f"no okr_kpi wheel was written to {dest}")
+    return wheels[-1]
+
+
+def create_venv(path: Path, wheel: Path, extras: str = "") -> Path:
+    """A new virtualenv at path with the wheel (and extras, e.g. "postgres") installed; its bin dir."""
+    venv.EnvBuilder(with_pip=True, clear=True).create(path)
+    python = path / "bin" / "python"
+    requirement = f"okr-kpi[{extras}] @ {wheel.as_uri()}" if extras else str(wheel)
+    _offline_then_fill(python, ["install", "-q", "-c", str(CONSTRAINTS), requirement],
+                       fill=[requirement])
+    return path / "bin"
+
+
+@pytest.fixture(scope="session", name="wheel_env")
+def wheel_env_fixture(tmp_path_factory) -> Path:
+    """The bin dir of a fresh virtualenv holding okr-kpi installed from its wheel (DuckDB only)."""
+    # xdist: every worker's basetemp lies in one shared directory; the first worker builds.
+    shared = tmp_path_factory.getbasetemp().parent
+    root = shared / "okr_kpi_wheel_env"
+    root.mkdir(exist_ok=True)
+    bin_dir = root / "venv" / "bin"
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / ".ready").exists():
+            wheel = build_wheel(root / "dist")
+            create_venv(root / "venv", wheel)
+            (root / ".ready").write_text(str(wheel))
+    return bin_dir
