@@ -9,7 +9,7 @@ DEMO_AS_OF ?= 2026-08-31
 DEMO_ROWS ?= 500000
 DEMO_SEED ?= 42
 
-.PHONY: install demo test lint bench browser clean
+.PHONY: install demo test lint bench browser clean wheel
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -18,7 +18,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
+# Everything (all warehouses, MetricFlow, test tools): `.[dev]`. Users install extras: docs/install.md.
 install: $(STAMP)
+
+# The wheel users install (the dbt package inside, by setup.py): dist/okr_kpi-<version>-py3-none-any.whl
+wheel: $(STAMP)
+	$(BIN)/python -m pip wheel -q --no-deps -w dist .
 
 demo: $(STAMP)
 	$(BIN)/okr-kpi generate --rows $(DEMO_ROWS) --seed $(DEMO_SEED)
@@ -44,4 +49,4 @@ bench: $(STAMP)
 	$(BIN)/python -m okr_kpi.bench
 
 clean:
-	rm -rf target target_* logs reports okr_kpi.duckdb spark-warehouse metastore_db metastore_db.log derby.log
+	rm -rf build dist target target_* logs reports okr_kpi.duckdb spark-warehouse metastore_db metastore_db.log derby.log

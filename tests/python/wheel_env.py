@@ -98,8 +98,10 @@ def create_venv(path: Path, wheel: Path, extras: str = "") -> Path:
 @pytest.fixture(scope="session", name="wheel_env")
 def wheel_env_fixture(tmp_path_factory) -> Path:
     """The bin dir of a fresh virtualenv holding okr-kpi installed from its wheel (DuckDB only)."""
-    # xdist: every worker's basetemp lies in one shared directory; the first worker builds.
-    shared = tmp_path_factory.getbasetemp().parent
+    # One venv per session. xdist: every worker's basetemp lies in the session's directory; the
+    # first worker builds, the others wait on the lock.
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     root = shared / "okr_kpi_wheel_env"
     root.mkdir(exist_ok=True)
     bin_dir = root / "venv" / "bin"
