@@ -45,7 +45,7 @@ def test_the_wheel_installs_a_working_okr_kpi(wheel_env, tmp_path):
     probe = (
         "import json, okr_kpi, okr_kpi.resources as r; from pathlib import Path; "
         "print(json.dumps({'file': okr_kpi.__file__, 'package': str(r.dbt_package_dir()), "
-        "'gx': r.gx_template_text()[:40], "
+        "'gx': r.gx_template_text(), "
         "'templates': sorted(p.name for p in r.init_templates_dir().iterdir())}))"
     )
     proc = run(wheel_env, "python", "-c", probe, cwd=tmp_path)
@@ -59,7 +59,7 @@ def test_the_wheel_installs_a_working_okr_kpi(wheel_env, tmp_path):
     assert yaml.safe_load((package / "dbt_project.yml").read_text())["name"] == "okr_kpi"
     assert (package / "models" / "kpis" / "fct_kpi_periods.sql").is_file()
     assert (package / "macros").is_dir()
-    assert info["gx"].startswith("config_version")
+    assert "config_version: 4" in info["gx"] and "analytics_enabled: false" in info["gx"]
     assert "dbt_project.yml.j2" in info["templates"]
     # what only this repository needs is not in the wheel
     assert not (package / "scripts").exists() and not (package / "Makefile").exists()
@@ -134,6 +134,8 @@ def test_init_then_a_first_run_on_the_users_own_table(wheel_env, tmp_path):
     assert Path(packages[0]["local"]).is_relative_to(wheel_env.parent), "the package shipped in the wheel"
     assert (project / "README.md").is_file()
 
+    proc = run(wheel_env, "okr-kpi", "lint", cwd=project)
+    assert proc.returncode == 0, proc.stdout  # advice (2 key results, 3-5 recommended) only
     proc = run(wheel_env, "dbt", "deps", cwd=project)
     assert proc.returncode == 0, proc.stdout
     as_of = json.dumps({"as_of_date": AS_OF.isoformat()})
