@@ -158,3 +158,11 @@ def test_a_missing_duckdb_file_is_refused(tmp_path):
                   "--duckdb", tmp_path / "nope.duckdb")
     assert result.exit_code == 2 and "no such file" in result.output
     assert not (tmp_path / "proj").exists()
+
+
+def test_init_explains_itself():
+    result = CliRunner().invoke(main, ["init", "--help"])
+    assert result.exit_code == 0
+    for option in ("--source", "--date-column", "--duckdb", "--name", "--force"):
+        assert option in result.output
+    assert "init" in CliRunner().invoke(main, ["--help"]).output
