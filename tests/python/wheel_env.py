@@ -9,7 +9,8 @@
 What it does, once per test session (shared by the xdist workers through a file lock):
 1. builds the wheel of this checkout (`pip wheel --no-deps`: setup.py copies the dbt package in);
 2. creates a virtualenv in the session's temp directory (never inside the checkout);
-3. installs the wheel there with constraints.txt and no extra: the DuckDB-only install.
+3. installs the wheel there with constraints.txt and no extra: the DuckDB-only install
+   (fixture `wheel_env`); `wheel_env_postgres` is a second venv with the [postgres] extra.
 
 Installs come from a local wheelhouse, offline (`--no-index`): OKR_KPI_WHEELHOUSE, default
 ~/.cache/okr-kpi/wheelhouse. When it lacks a distribution, `pip download` fills it once from the
@@ -95,20 +96,32 @@ def create_venv(path: Path, wheel: Path, extras: str = "") -> Path:
     return path / "bin"
 
 
-@pytest.fixture(scope="session", name="wheel_env")
-def wheel_env_fixture(tmp_path_factory) -> Path:
-    """The bin dir of a fresh virtualenv holding okr-kpi installed from its wheel (DuckDB only)."""
+def session_venv(tmp_path_factory, extras: str = "") -> Path:
+    """The bin dir of this session's venv with the wheel (+ extras); built once, under a file lock."""
     # One venv per session. xdist: every worker's basetemp lies in the session's directory; the
     # first worker builds, the others wait on the lock.
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     root = shared / "okr_kpi_wheel_env"
     root.mkdir(exist_ok=True)
-    bin_dir = root / "venv" / "bin"
+    name = f"venv-{extras.replace(',', '-')}" if extras else "venv"
     with open(root / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (root / ".ready").exists():
-            wheel = build_wheel(root / "dist")
-            create_venv(root / "venv", wheel)
-            (root / ".ready").write_text(str(wheel))
-    return bin_dir
+        wheels = sorted((root / "dist").glob("okr_kpi-*.whl"))
+        wheel = wheels[-1] if wheels else build_wheel(root / "dist")
+        if not (root / f".{name}.ready").exists():
+            create_venv(root / name, wheel, extras)
+            (root / f".{name}.ready").write_text(str(wheel))
+    return root / name / "bin"
+
+
+@pytest.fixture(scope="session", name="wheel_env")
+def wheel_env_fixture(tmp_path_factory) -> Path:
+    """The bin dir of a fresh virtualenv holding okr-kpi installed from its wheel (DuckDB only)."""
+    return session_venv(tmp_path_factory)
+
+
+@pytest.fixture(scope="session", name="wheel_env_postgres")
+def wheel_env_postgres_fixture(tmp_path_factory) -> Path:
+    """The same with the [postgres] extra (dbt-postgres, psycopg2): a second venv."""
+    return session_venv(tmp_path_factory, "postgres")
