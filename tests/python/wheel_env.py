@@ -7,7 +7,8 @@
         subprocess.run([okr_kpi, "--version"], env=venv_environ(wheel_env), cwd=tmp_path)
 
 What it does, once per test session (shared by the xdist workers through a file lock):
-1. builds the wheel of this checkout (`pip wheel --no-deps`: setup.py copies the dbt package in);
+1. builds the wheel of this checkout (`pip wheel --no-deps` on a copy of the working tree;
+   setup.py copies the dbt package in);
 2. creates a virtualenv in the session's temp directory (never inside the checkout);
 3. installs the wheel there with constraints.txt and no extra: the DuckDB-only install
    (fixture `wheel_env`); `wheel_env_postgres` is a second venv with the [postgres] extra.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -75,10 +77,33 @@ def _offline_then_fill(python: Path | str, args: list[str], fill: list[str]) -> 
         raise RuntimeError(f"pip {' '.join(args)} failed:\n{proc.stdout[-4000:]}")
 
 
+# Not copied into the build's source tree: VCS, virtualenvs, caches and what builds and runs
+# write (at any depth), and the run outputs at the top (a `reports/` deeper down is a models folder).
+_ANYWHERE = shutil.ignore_patterns(
+    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "*.pyc", "target", "target_*",
+    "dbt_packages", "uncommitted", "*.duckdb", "*.duckdb.wal", "spark-warehouse", "metastore_db",
+    ".pytest_cache", ".ruff_cache",
+)
+_TOP = {"logs", "reports"}
+
+
+def _source_ignore(directory: str, names: list[str]) -> set[str]:
+    ignored = set(_ANYWHERE(directory, names))
+    if Path(directory) == REPO:
+        ignored |= _TOP & set(names)
+    return ignored
+
+
 def build_wheel(dest: Path) -> Path:
-    """The wheel of this checkout, built into dest (the dbt package inside, by setup.py)."""
+    """The wheel of this checkout, built into dest (the dbt package inside, by setup.py).
+
+    It is built from a copy of the working tree (uncommitted edits included), so the build
+    writes nothing (build/, *.egg-info) into the checkout."""
     dest.mkdir(parents=True, exist_ok=True)
-    _offline_then_fill(sys.executable, ["wheel", "-q", "--no-deps", "-w", str(dest), str(REPO)],
+    source = dest.parent / "source"
+    shutil.rmtree(source, ignore_errors=True)
+    shutil.copytree(REPO, source, ignore=_source_ignore, symlinks=True)
+    _offline_then_fill(sys.executable, ["wheel", "-q", "--no-deps", "-w", str(dest), str(source)],
                        fill=list(BUILD_REQUIREMENTS))
     wheels = sorted(dest.glob("okr_kpi-*.whl"))
     if not wheels:
