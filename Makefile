@@ -14,7 +14,7 @@ DEMO_DIR := examples/demo
 # The same .venv/bin seen from $(DEMO_DIR) (../../.venv/bin), also when BIN is given as a path.
 DEMO_BIN := $(abspath $(BIN))
 
-.PHONY: install demo demo-deps test lint bench browser clean
+.PHONY: install demo demo-deps test lint bench browser clean wheel
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -23,7 +23,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
+# Everything (all warehouses, MetricFlow, test tools): `.[dev]`. Users install extras: docs/install.md.
 install: $(STAMP)
+
+# The wheel users install (the dbt package inside, by setup.py): dist/okr_kpi-<version>-py3-none-any.whl
+wheel: $(STAMP)
+	$(BIN)/python -m pip wheel -q --no-deps -w dist .
+
 
 # dbt deps of the demo project: its packages.yml installs this checkout's package (a link).
 demo-deps: $(STAMP)
@@ -57,7 +63,7 @@ bench: demo-deps
 	$(BIN)/python benchmarks/bench.py
 
 clean:
-	rm -rf target target_* logs reports okr_kpi.duckdb spark-warehouse metastore_db metastore_db.log derby.log
+	rm -rf build dist target target_* logs reports okr_kpi.duckdb spark-warehouse metastore_db metastore_db.log derby.log
 	rm -rf tests/sqlfluff/target tests/sqlfluff/logs
 	cd $(DEMO_DIR) && rm -rf target target_* logs reports gx okr_kpi.duckdb okr_kpi.duckdb.wal dbt_packages \
 	  package-lock.yml spark-warehouse metastore_db metastore_db.log derby.log

@@ -249,5 +249,37 @@ def semantic(project_dir: Path | None, profiles_dir: Path | None, target: str | 
     click.echo(f"{paths.out}: {'written' if changed else 'unchanged'}")
 
 
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--source", required=True, metavar="SCHEMA.TABLE",
+              help="Your raw table the first KPI counts (or sums) per day.")
+@click.option("--date-column", required=True, metavar="COLUMN", help="The table's date or timestamp column.")
+@click.option("--duckdb", "duckdb_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Your existing DuckDB file holding the table (default: a new <name>.duckdb in DIRECTORY).")
+@click.option("--name", default=None, help="The dbt project (and profile) name (default: from DIRECTORY).")
+@click.option("--kpi-id", default=None, help="The first KPI's id (default: <table>_rows or <table>_<value>).")
+@click.option("--value", default=None, metavar="COLUMN",
+              help="Sum this column per day instead of counting rows.")
+@click.option("--force", is_flag=True, help="Write into a non-empty DIRECTORY (same-named files replaced).")
+def init(directory: Path, source: str, date_column: str, duckdb_path: Path | None, name: str | None,
+         kpi_id: str | None, value: str | None, force: bool) -> None:
+    """Scaffold a dbt project that installs okr-kpi, over your own table (docs/use_in_your_project.md).
+
+    \b
+      okr-kpi init my_kpis --source raw.orders --date-column ordered_at --duckdb shop.duckdb
+      cd my_kpis && dbt deps && dbt build && okr-kpi run
+    """
+    from okr_kpi.init import init_project
+
+    try:
+        written = init_project(directory, source=source, date_column=date_column, duckdb=duckdb_path,
+                               name=name, kpi_id=kpi_id, value=value, force=force)
+    except OkrKpiError as err:
+        _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
+    for path in written:
+        click.echo(f"  wrote {path}")
+    click.echo(f"Next: cd {directory} && dbt deps && dbt build && okr-kpi run   (see README.md there)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

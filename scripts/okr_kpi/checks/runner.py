@@ -7,7 +7,7 @@ Suites are built on every run from the same definitions dbt uses:
 - the dbt source tests of the manifest (not_null, unique, accepted_values and okr_kpi's
   values_between / row_count_between), mirrored one for one.
 
-GX runs in a subprocess (worker.py): its progress bars are off (gx/great_expectations.yml), and
+GX runs in a subprocess (worker.py): its progress bars are off (okr_kpi/checks/great_expectations.yml), and
 the lines the DuckDB extension prints at interpreter exit ("nanobind: leaked ...") are filtered
 out of its stderr, so the user only sees the summary.
 
@@ -29,6 +29,7 @@ from pathlib import Path
 
 from okr_kpi.exit_codes import ExitCode
 from okr_kpi.project import OkrKpiError, Project
+from okr_kpi.resources import gx_template_text
 
 CONNECTION_ENV = "OKR_KPI_GX_CONNECTION_STRING"
 NOISE = ("nanobind", "leaked", "Skipping doctests")
@@ -244,53 +245,11 @@ def run_checks(
 
 
 def _ensure_gx_dir(path: Path) -> None:
-    """A project without gx/ (a consumer project) gets a copy of this package's context config."""
+    """A project without a GX context config gets the toolkit's template (package data)."""
     if (path / "great_expectations.yml").exists():
         return
-    template = Path(__file__).resolve().parents[3] / "gx" / "great_expectations.yml"
     path.mkdir(parents=True, exist_ok=True)
-    text = template.read_text() if template.exists() else _MINIMAL_CONTEXT
-    (path / "great_expectations.yml").write_text(text)
-
-
-# Used when the package's gx/great_expectations.yml is not at hand (a non-editable install).
-_MINIMAL_CONTEXT = """config_version: 4
-config_variables_file_path: uncommitted/config_variables.yml
-plugins_directory: plugins/
-progress_bars:
-  globally: false
-  metric_calculations: false
-stores:
-  expectations_store:
-    class_name: ExpectationsStore
-    store_backend: {class_name: TupleFilesystemStoreBackend, base_directory: uncommitted/expectations/}
-  validation_results_store:
-    class_name: ValidationResultsStore
-    store_backend: {class_name: TupleFilesystemStoreBackend, base_directory: uncommitted/validations/}
-  checkpoint_store:
-    class_name: CheckpointStore
-    store_backend:
-      class_name: TupleFilesystemStoreBackend
-      suppress_store_backend_id: true
-      base_directory: uncommitted/checkpoints/
-  validation_definition_store:
-    class_name: ValidationDefinitionStore
-    store_backend:
-      class_name: TupleFilesystemStoreBackend
-      base_directory: uncommitted/validation_definitions/
-expectations_store_name: expectations_store
-validation_results_store_name: validation_results_store
-checkpoint_store_name: checkpoint_store
-data_docs_sites:
-  local_site:
-    class_name: SiteBuilder
-    show_how_to_buttons: false
-    store_backend:
-      class_name: TupleFilesystemStoreBackend
-      base_directory: uncommitted/data_docs/local_site/
-    site_index_builder: {class_name: DefaultSiteIndexBuilder}
-analytics_enabled: false
-"""
+    (path / "great_expectations.yml").write_text(gx_template_text())
 
 
 def summary_lines(result: CheckResult) -> list[str]:
