@@ -266,7 +266,8 @@ class Expected:
         else:  # maintain_above / maintain_below: the cycle's periods of `grain` ended so far
             ends = [d for d in _days(start, day) if period_end(grain, period_start(grain, d)) == d
                     and current(d) is not None]
-            held = [d for d in ends if (current(d) >= target if kind == "maintain_above" else current(d) <= target)]
+            above = kind == "maintain_above"
+            held = [d for d in ends if (current(d) >= target if above else current(d) <= target)]
             progress = score = len(held) / len(ends) if ends else None
         return {"current_value": value, "baseline": baseline, "target": target, "progress": progress,
                 "score": score}
@@ -385,7 +386,8 @@ def clinic(tmp_path_factory, toolkit_bin):
         project.build = project.dbt("build", "--log-format", "json")
         project.periods = project.query("select * from {schema}.fct_kpi_periods")
         project.lint = project.okr_kpi("lint", cwd=project.path)
-        project.run = project.okr_kpi("run", "--as-of", AS_OF.isoformat(), "--out", str(project.tmp / "run_out"))
+        project.run = project.okr_kpi("run", "--as-of", AS_OF.isoformat(),
+                                      "--out", str(project.tmp / "run_out"))
         project.posts = list(project.receiver.requests)
         project.report = project.okr_kpi("report", "--out", str(project.tmp / "report_out"),
                                          cwd=project.path)
@@ -446,11 +448,13 @@ def test_build_has_no_warning_from_the_package(clinic):
 
 
 def test_only_the_clinics_kpis_are_built(clinic, expected):
-    kpis = {r["kpi_id"]: r["aggregation"] for r in clinic.query("select kpi_id, aggregation from {schema}.dim_kpis")}
+    rows = clinic.query("select kpi_id, aggregation from {schema}.dim_kpis")
+    kpis = {r["kpi_id"]: r["aggregation"] for r in rows}
     assert kpis == {k: v["aggregation"] for k, v in expected.kpis.items()}
     assert set(kpis.values()) == {"sum", "count", "ratio", "average", "last", "min", "max"}
     # in the profile's own file and schema; the raw tables in vet_raw
-    schemas = {r["table_schema"] for r in clinic.query("select distinct table_schema from information_schema.tables")}
+    rows = clinic.query("select distinct table_schema from information_schema.tables")
+    schemas = {r["table_schema"] for r in rows}
     assert {SCHEMA, "vet_raw"} <= schemas
 
 
@@ -480,11 +484,13 @@ def test_fct_kpi_periods_equal_an_independent_reaggregation(clinic, expected):
         assert _close(r["numerator"], want["numerator"]), (r, want)
         assert _close(r["denominator"], want["denominator"]), (r, want)
     # the leap-day periods: day 2024-02-29, its week, February 2024 (29 days), Q1 2024, 2024
-    for grain, start, days in (("day", "2024-02-29", 1), ("week", "2024-02-26", 7), ("month", "2024-02-01", 29),
+    for grain, start, days in (("day", "2024-02-29", 1), ("week", "2024-02-26", 7),
+                               ("month", "2024-02-01", 29),
                                ("quarter", "2024-01-01", 91), ("year", "2024-01-01", 366)):
         start = dt.date.fromisoformat(start)
         for kpi in expected.kpis:
-            rows = [r for r in clinic.periods if (r["kpi_id"], r["grain"], r["period_start"]) == (kpi, grain, start)]
+            rows = [r for r in clinic.periods
+                    if (r["kpi_id"], r["grain"], r["period_start"]) == (kpi, grain, start)]
             assert rows, (kpi, grain, start)
             assert all(_close(r["value"], expected.period(kpi, grain, start)["value"]) for r in rows)
             assert expected.period(kpi, grain, start)["day_count"] == days
@@ -515,16 +521,19 @@ def test_prior_and_last_year_values_between_full_periods(clinic, expected):
 
 
 @pytest.mark.xfail(not CALENDAR_HANDLES_LEAP_DAY, strict=True,
-                   reason="(b) day 2025-02-28 has two rows (2024-02-28 and 2024-02-29 both match); no is_full_period")
+                   reason="(b) day 2025-02-28 has two rows (2024-02-28 and 2024-02-29 both match); "
+                          "no is_full_period")
 def test_leap_day_and_partial_periods(clinic, expected):
     keys = [(r["kpi_id"], r["grain"], r["period_start"]) for r in clinic.periods]
     assert len(keys) == len(set(keys)), "one row per KPI, grain and period"
     day = {(r["kpi_id"], r["period_start"]): r for r in clinic.periods if r["grain"] == "day"}
     for kpi in expected.kpis:
         feb28 = day[(kpi, dt.date(2025, 2, 28))]
-        assert _close(feb28["same_period_last_year_value"], expected.period(kpi, "day", dt.date(2024, 2, 28))["value"])
+        want = expected.period(kpi, "day", dt.date(2024, 2, 28))["value"]
+        assert _close(feb28["same_period_last_year_value"], want), feb28
         mar1 = day[(kpi, dt.date(2025, 3, 1))]
-        assert _close(mar1["same_period_last_year_value"], expected.period(kpi, "day", dt.date(2024, 3, 1))["value"])
+        want = expected.period(kpi, "day", dt.date(2024, 3, 1))["value"]
+        assert _close(mar1["same_period_last_year_value"], want), mar1
     for r in clinic.periods:
         want = expected.period(r["kpi_id"], r["grain"], r["period_start"])
         if r["is_complete"]:
@@ -551,7 +560,8 @@ def test_threshold_breaches_equal_the_raw_rows(clinic, expected):
     # the leap day's breach, and the key results named by a breach of their KPI
     assert got[("vet_fridge_max_temp", "day", dt.date(2024, 2, 29))]["severity"] == "warning"
     assert got[("vet_fridge_max_temp", "day", dt.date(2024, 6, 21))]["severity"] == "critical"
-    assert got[("vet_fridge_min_temp", "day", dt.date(2025, 1, 9))]["affected_key_results"] == "kr-q2-fridge-cold"
+    cold = got[("vet_fridge_min_temp", "day", dt.date(2025, 1, 9))]
+    assert cold["affected_key_results"] == "kr-q2-fridge-cold"
     assert ("vet_no_show_rate", "month", dt.date(2024, 8, 1)) in got
 
 
@@ -576,7 +586,8 @@ def test_key_result_progress_on_a_day(clinic, expected, day):
 def test_key_result_kinds_are_all_present():
     kinds = {kr["kr_type"] for kr in _seed("okr_key_results")}
     assert kinds == {"increase", "decrease", "maintain_above", "maintain_below", "milestone"}
-    assert {kr["measure"] for kr in _seed("okr_key_results") if kr["kpi_id"]} == {"latest_period", "cycle_to_date"}
+    measures = {kr["measure"] for kr in _seed("okr_key_results") if kr["kpi_id"]}
+    assert measures == {"latest_period", "cycle_to_date"}
     assert any(not kr["kpi_id"] for kr in _seed("okr_key_results"))  # measured by check-ins
 
 
@@ -596,7 +607,8 @@ def test_lint_finds_no_error_but_the_known_overlap(clinic):
 
 @pytest.mark.xfail(not REPORT_SHOWS_EVERY_CYCLE, strict=True,
                    reason="(c) lint: okr-cycle-overlap (error) for company objectives of a year, six months "
-                          "and a quarter side by side; okr-parent-cycle (warning) for a quarter under six months")
+                          "and a quarter side by side; okr-parent-cycle (warning) for a quarter under "
+                          "six months")
 def test_lint_passes_on_cycles_of_every_length(clinic):
     assert clinic.lint.returncode == 0, clinic.lint.stdout + clinic.lint.stderr
     assert "okr-parent-cycle" not in clinic.lint.stdout + clinic.lint.stderr
