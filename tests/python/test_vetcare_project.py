@@ -69,8 +69,8 @@ def toolkit_bin() -> Path:
 
 # --- the independent computation: plain Python over raw/*.csv -------------------------------------
 
-def _rows(name: str) -> list[dict]:
-    with (PROJECT / "raw" / f"{name}.csv").open() as fh:
+def _rows(name: str, raw: Path = PROJECT / "raw") -> list[dict]:
+    with (raw / f"{name}.csv").open() as fh:
         return list(csv.DictReader(fh))
 
 
@@ -122,7 +122,7 @@ class Expected:
     """Every KPI's daily inputs and periods, the threshold breaches and key-result values, from
     the raw rows and the seeds alone."""
 
-    def __init__(self) -> None:
+    def __init__(self, raw: Path = PROJECT / "raw") -> None:
         self.calendar = list(_days(FIRST_DAY, AS_OF))
         self.kpis = {r["kpi_id"]: r for r in _seed("kpi_definitions")}
         inputs: dict[str, dict[dt.date, list[float]]] = {k: {} for k in self.kpis}
@@ -132,7 +132,7 @@ class Expected:
             cell[0] += num
             cell[1] += den or 0.0
 
-        for r in _rows("appointments"):
+        for r in _rows("appointments", raw):
             day = dt.date.fromisoformat(r["scheduled_at"][:10])
             if r["outcome"] == "completed":
                 add("vet_revenue", day, int(r["invoice_cents"]) / 100)
@@ -141,10 +141,10 @@ class Expected:
             if r["outcome"] != "cancelled":
                 add("vet_no_show_rate", day, 1 if r["outcome"] == "no_show" else 0, 1)
         readings: dict[dt.date, list[float]] = defaultdict(list)
-        for r in _rows("fridge_log"):
+        for r in _rows("fridge_log", raw):
             readings[dt.date.fromisoformat(r["logged_at"][:10])].append(float(r["celsius"]))
         net: dict[dt.date, int] = defaultdict(int)
-        for r in _rows("wellness_plans"):
+        for r in _rows("wellness_plans", raw):
             net[dt.date.fromisoformat(r["enrolled_on"])] += 1
             if r["ended_on"]:
                 net[dt.date.fromisoformat(r["ended_on"])] -= 1
@@ -473,16 +473,42 @@ def test_fct_kpi_daily_equals_the_raw_rows(clinic, expected):
     assert leap["vet_fridge_max_temp"] == 8.8  # the planted excursion on the leap day
 
 
+def period_mismatches(rows: list[dict], expected: Expected) -> list[tuple]:
+    """(kpi_id, grain, period_start, column) of every built period that differs from `expected`."""
+    out = []
+    for r in rows:
+        want = expected.period(r["kpi_id"], r["grain"], r["period_start"])
+        for column in ("period_end", "is_complete", "value", "numerator", "denominator"):
+            same = (r[column] == want[column] if column in ("period_end", "is_complete")
+                    else _close(r[column], want[column]))
+            if not same:
+                out.append((r["kpi_id"], r["grain"], r["period_start"], column))
+    return out
+
+
+def test_the_comparison_finds_one_changed_raw_row(clinic, tmp_path):
+    # Bad input: one completed appointment on the leap day invoiced 1 EUR more. The independent
+    # computation from that raw data disagrees with the marts in exactly the periods holding
+    # 2024-02-29, for the revenue alone.
+    raw = tmp_path / "raw"
+    shutil.copytree(PROJECT / "raw", raw)
+    lines = (raw / "appointments.csv").read_text().splitlines(keepends=True)
+    i = next(n for n, line in enumerate(lines) if ",2024-02-29 " in line and ",completed," in line)
+    cells = lines[i].rstrip("\n").split(",")
+    cells[5] = str(int(cells[5]) + 100)
+    lines[i] = ",".join(cells) + "\n"
+    (raw / "appointments.csv").write_text("".join(lines))
+    wrong = period_mismatches(clinic.periods, Expected(raw))
+    leap = dt.date(2024, 2, 29)
+    holding = {(g, period_start(g, leap)) for g in GRAINS}
+    assert {(k, g, s) for k, g, s, _ in wrong} == {("vet_revenue", g, s) for g, s in holding}
+    assert {c for *_, c in wrong} == {"value", "numerator"}
+
+
 def test_fct_kpi_periods_equal_an_independent_reaggregation(clinic, expected):
     built = {(r["kpi_id"], r["grain"], r["period_start"]) for r in clinic.periods}
     assert built == {(k, g, s) for (k, g), periods in expected.periods.items() for s in periods}
-    for r in clinic.periods:
-        want = expected.period(r["kpi_id"], r["grain"], r["period_start"])
-        assert r["period_end"] == want["period_end"], r
-        assert r["is_complete"] is want["is_complete"], r
-        assert _close(r["value"], want["value"]), (r, want)
-        assert _close(r["numerator"], want["numerator"]), (r, want)
-        assert _close(r["denominator"], want["denominator"]), (r, want)
+    assert period_mismatches(clinic.periods, expected) == []
     # the leap-day periods: day 2024-02-29, its week, February 2024 (29 days), Q1 2024, 2024
     for grain, start, days in (("day", "2024-02-29", 1), ("week", "2024-02-26", 7),
                                ("month", "2024-02-01", 29),
@@ -663,3 +689,56 @@ def test_report_shows_every_active_cycle_and_the_last_finished_one(clinic):
     for objective in _seed("okr_objectives"):
         if objective["cycle_id"] in {c["cycle_id"] for c in shown}:
             assert objective["title"] in html, objective["objective_id"]
+
+
+# --- the same project on the team's PostgreSQL (profile target `shared`) --------------------------
+
+def test_the_shared_target_on_postgresql(tmp_path, toolkit_bin, expected):
+    import uuid
+
+    import psycopg2
+    from harness import require_target
+
+    require_target("postgres")
+    project = Clinic(tmp_path, toolkit_bin)
+    project.receiver.stop()
+    schema = f"vetcare_clinic_{uuid.uuid4().hex[:8]}"
+    connect = {"host": os.environ.get("PGHOST", "127.0.0.1"), "port": os.environ.get("PGPORT", "5432"),
+               "user": os.environ.get("PGUSER", "postgres"),
+               "dbname": os.environ.get("PGDATABASE", "postgres")}
+    project.env.update({"VETCARE_TARGET": "shared", "VETCARE_SCHEMA": schema,
+                        "VETCARE_RAW_SCHEMA": f"{schema}_raw",
+                        "VETCARE_PGHOST": connect["host"], "VETCARE_PGPORT": connect["port"],
+                        "VETCARE_PGUSER": connect["user"], "VETCARE_PGDATABASE": connect["dbname"]})
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("vetcare_load_raw", project.path / "load_raw.py")
+    loader = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loader)
+    try:
+        loader.load_postgres(f"{schema}_raw", **connect)
+        project.dbt("deps")
+        project.dbt("build")
+        con = psycopg2.connect(**connect)
+        try:
+            with con.cursor() as cur:
+                cur.execute(f'select * from "{schema}".fct_kpi_periods')
+                cols = [d[0] for d in cur.description]
+                periods = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+                cur.execute("select kpi_id, grain, period_start, severity "
+                            f"from \"{schema}\".fct_kpi_breaches where rule = 'threshold'")
+                breaches = {(k, g, s): sev for k, g, s, sev in cur.fetchall()}
+        finally:
+            con.close()
+        assert period_mismatches(periods, expected) == []
+        assert {(r["kpi_id"], r["grain"], r["period_start"]) for r in periods} == \
+            {(k, g, s) for (k, g), p in expected.periods.items() for s in p}
+        assert breaches == {key: b["severity"] for key, b in expected.threshold_breaches().items()}
+    finally:
+        con = psycopg2.connect(**connect)
+        con.autocommit = True
+        with con.cursor() as cur:
+            cur.execute("select nspname from pg_namespace where starts_with(nspname, %s)", (schema,))
+            for (name,) in cur.fetchall():
+                cur.execute(f'drop schema if exists "{name}" cascade')
+        con.close()
