@@ -609,6 +609,52 @@ def test_key_result_progress_on_a_day(clinic, expected, day):
             assert _close(got[column], value), (kr["key_result_id"], column, got[column], value)
 
 
+def _objective_score(expected: Expected, objective_id: str, day: dt.date) -> float | None:
+    """docs/scoring.md: the weighted scores of the objective's own key results and, weight 1 each,
+    the scores of its aligned children that have a row (their cycle holds the day)."""
+    cycles = {c["cycle_id"]: c for c in _seed("okr_cycles")}
+    objectives = _seed("okr_objectives")
+    weighted = weights = 0.0
+    for kr in _seed("okr_key_results"):
+        if kr["objective_id"] == objective_id:
+            score = expected.key_result(kr, day)["score"]
+            if score is not None:
+                weighted += float(kr["weight"] or 1) * score
+                weights += float(kr["weight"] or 1)
+    for child in objectives:
+        cycle = cycles[child["cycle_id"]]
+        holds_day = cycle["start_date"] <= day.isoformat() <= cycle["end_date"]
+        if child["parent_objective_id"] == objective_id and holds_day:
+            score = _objective_score(expected, child["objective_id"], day)
+            if score is not None:
+                weighted += score
+                weights += 1
+    return weighted / weights if weights else None
+
+
+@pytest.mark.parametrize("day", ["2024-12-31", "2025-03-16"])
+def test_objective_progress_and_grades(clinic, expected, day):
+    day = dt.date.fromisoformat(day)
+    rows = {r["objective_id"]: r for r in clinic.query(
+        "select objective_id, score, grade from {schema}.fct_objective_progress "
+        "where date_day = date '" + day.isoformat() + "'")}
+    cycles = {c["cycle_id"]: c for c in _seed("okr_cycles")}
+    active = {o["objective_id"]: cycles[o["cycle_id"]] for o in _seed("okr_objectives")
+              if cycles[o["cycle_id"]]["start_date"] <= day.isoformat() <= cycles[o["cycle_id"]]["end_date"]}
+    assert set(rows) == set(active)
+    for objective_id, cycle in active.items():
+        score = _objective_score(expected, objective_id, day)
+        assert _close(rows[objective_id]["score"], score), (objective_id, rows[objective_id], score)
+        if cycle["end_date"] == day.isoformat():  # graded on the cycle's last day (the finished quarter)
+            grade = "green" if score >= 0.7 else "yellow" if score >= 0.4 else "red"
+            assert rows[objective_id]["grade"] == grade, objective_id
+        else:
+            assert rows[objective_id]["grade"] is None, objective_id
+    if day == dt.date(2024, 12, 31):
+        assert {o for o, c in active.items() if c["end_date"] == "2024-12-31"} == {"obj-q1-strong-close",
+                                                                                 "obj-q1-fewer-no-shows"}
+
+
 def test_key_result_kinds_are_all_present():
     kinds = {kr["kr_type"] for kr in _seed("okr_key_results")}
     assert kinds == {"increase", "decrease", "maintain_above", "maintain_below", "milestone"}
@@ -660,7 +706,8 @@ def test_run_delivers_to_the_webhook(clinic):
                           "--target duckdb, OKR_KPI_SCHEMA)")
 def test_toolkit_follows_the_projects_profile(clinic):
     # no workaround: dbt's own DBT_PROFILES_DIR, the profile's target `nightly`, its file and schema
-    assert not any(k.startswith("OKR_KPI_") and k not in clinic.env for k in clinic.toolkit_env())
+    assert not any(k.startswith("OKR_KPI_") and k.endswith(("_PATH", "_SCHEMA", "_TARGET", "_PROJECT_DIR"))
+                   for k in clinic.env)
     out = clinic.tmp / "report_by_profile"
     proc = subprocess.run([str(clinic.bin / "okr-kpi"), "report", "--project-dir", str(clinic.path),
                            "--out", str(out)], cwd=clinic.tmp, env=clinic.env, text=True, capture_output=True)
