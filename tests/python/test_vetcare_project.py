@@ -360,7 +360,7 @@ class Clinic:
 
     def okr_kpi(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
         cmd = [str(self.bin / "okr-kpi"), *args]
-        if TOOLKIT_FOLLOWS_PROFILE and args[0] in ("run", "report"):
+        if TOOLKIT_FOLLOWS_PROFILE and args[0] in ("run", "report", "publish"):
             cmd[2:2] = ["--project-dir", str(self.path)]
         return subprocess.run(cmd, cwd=cwd or self.tmp, env=self.toolkit_env(), text=True,
                               capture_output=True, timeout=900)
@@ -389,6 +389,8 @@ def clinic(tmp_path_factory, toolkit_bin):
         project.run = project.okr_kpi("run", "--as-of", AS_OF.isoformat(),
                                       "--out", str(project.tmp / "run_out"))
         project.posts = list(project.receiver.requests)
+        project.publish = project.okr_kpi("publish", "--out", str(project.tmp / "run_out"))
+        project.posts_after_publish = list(project.receiver.requests)
         project.report = project.okr_kpi("report", "--out", str(project.tmp / "report_out"))
         yield project
     finally:
@@ -695,6 +697,9 @@ def test_run_delivers_to_the_webhook(clinic):
     events = [e for group in digest["groups"] for e in group["events"]]
     ids = {r["breach_id"] for r in clinic.query("select breach_id from {schema}.fct_kpi_breaches")}
     assert {e["breach_id"] for e in events} <= ids
+    # publishing again sends nothing: what was sent is not sent twice
+    assert clinic.publish.returncode == 0, clinic.publish.stdout + clinic.publish.stderr
+    assert len(clinic.posts_after_publish) == len(clinic.posts)
     # the recent excursion (2025-03-12, 8.4 C) is new on the first run
     assert any(e["kpi_id"] == "vet_fridge_max_temp" and e["period_start"] == "2025-03-12"
                and e["event"] == "new" for e in events), events
