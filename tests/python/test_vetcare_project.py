@@ -39,10 +39,12 @@ from publish_helpers import WebhookReceiver
 #     passes --target duckdb), OKR_KPI_PROJECT_DIR / OKR_KPI_DUCKDB_PATH / OKR_KPI_SCHEMA set.
 TOOLKIT_FOLLOWS_PROFILE = False
 # (b) calendar engineer: one fct_kpi_periods row per KPI, grain and period with a 29 February in
-#     the history (day 2025-02-28 is duplicated today), and the column is_full_period.
+#     the history (day 2025-02-28 is duplicated today), the column is_full_period, and the rule for
+#     the first days of a cycle (docs/scoring.md: a key result is scored only from a value
+#     measured inside its cycle; before that progress and score are null).
 #     Workaround while False: the package's tests in models/kpis run with severity warn, so the
 #     failing uniqueness test does not skip the marts downstream.
-CALENDAR_HANDLES_LEAP_DAY = False
+CALENDAR_FIXED = False
 # (c) report engineer: the report shows every active cycle (not only the quarter) and the last
 #     finished one; lint accepts a quarterly objective under a six-month one.
 REPORT_SHOWS_EVERY_CYCLE = False
@@ -149,6 +151,10 @@ class Expected:
             if r["ended_on"]:
                 net[dt.date.fromisoformat(r["ended_on"])] -= 1
 
+        self.has_data = {kpi: set(days) for kpi, days in inputs.items()}
+        for kpi, days in (("vet_fridge_min_temp", readings), ("vet_fridge_max_temp", readings)):
+            self.has_data[kpi] = {d for d, values in days.items() if values}
+        self.has_data["vet_plan_members"] = set(net)
         # daily: (numerator, denominator, value) per KPI and calendar day
         self.daily: dict[str, dict[dt.date, tuple]] = {k: {} for k in self.kpis}
         members = 0
@@ -256,6 +262,9 @@ class Expected:
             target = baseline * (1 + target)
         value = current(day)
         kind = kr["kr_type"]
+        if CALENDAR_FIXED and not self._measured_in_cycle(kr, start, day, check_ins):
+            return {"current_value": value, "baseline": baseline, "target": target, "progress": None,
+                    "score": None}
         if kind in ("increase", "decrease", "milestone"):
             progress = (value - baseline) / (target - baseline) if value is not None else None
             if kind == "milestone":
@@ -271,6 +280,16 @@ class Expected:
             progress = score = len(held) / len(ends) if ends else None
         return {"current_value": value, "baseline": baseline, "target": target, "progress": progress,
                 "score": score}
+
+    def _measured_in_cycle(self, kr: dict, start: dt.date, day: dt.date, check_ins: list) -> bool:
+        """docs/scoring.md, "The first days of a cycle": a value measured inside the cycle exists."""
+        if not kr["kpi_id"]:
+            return any(start <= when <= day for when, _ in check_ins)
+        if kr["measure"] == "cycle_to_date":
+            return any(d in self.has_data[kr["kpi_id"]] for d in _days(start, day))
+        ends = [p["period_end"] for p in self.periods[(kr["kpi_id"], kr["grain"])].values()
+                if p["is_full"] and p["period_end"] <= day]
+        return bool(ends) and max(ends) >= start
 
     @property
     def objective_cycle(self) -> dict[str, str]:
@@ -295,7 +314,7 @@ class Clinic:
             "dbt_packages", "target", "logs", "reports", "package-lock.yml", "*.duckdb", "*.wal"))
         # the copy lives outside the checkout: `local: ../..` becomes the checkout's path
         (self.path / "packages.yml").write_text(f"packages:\n  - local: {REPO}\n")
-        if not PACKAGE_WITHOUT_DEMO or not CALENDAR_HANDLES_LEAP_DAY:
+        if not PACKAGE_WITHOUT_DEMO or not CALENDAR_FIXED:
             self._workaround_project_config()
         self.warehouse = self.path / DUCKDB_FILE
         self.env = self._env()
@@ -328,7 +347,7 @@ class Clinic:
             project["vars"]["okr_kpi_enable_demo"] = False
             for kind in ("models", "seeds", "sources"):
                 project.setdefault(kind, {}).setdefault("okr_kpi", {})["demo"] = {"+enabled": False}
-        if not CALENDAR_HANDLES_LEAP_DAY:
+        if not CALENDAR_FIXED:
             project["data_tests"] = {"okr_kpi": {"kpis": {"+severity": "warn"}}}
         path.write_text(yaml.safe_dump(project, sort_keys=False))
 
@@ -420,7 +439,7 @@ def _warn_events(build: subprocess.CompletedProcess) -> list[dict]:
 def _is_kpi_threshold_result(event: dict) -> bool:
     """The package's threshold test warns on a breach: news about the data, not about the package."""
     node = (event.get("data") or {}).get("node_info", {}).get("unique_id", "")
-    allowed = [THRESHOLD_TEST] + ([] if CALENDAR_HANDLES_LEAP_DAY else [PERIODS_UNIQUE_TEST])
+    allowed = [THRESHOLD_TEST] + ([] if CALENDAR_FIXED else [PERIODS_UNIQUE_TEST])
     return any(node.startswith(f"test.okr_kpi.{name}") for name in allowed)
 
 
@@ -547,7 +566,7 @@ def test_prior_and_last_year_values_between_full_periods(clinic, expected):
     assert checked > 3000
 
 
-@pytest.mark.xfail(not CALENDAR_HANDLES_LEAP_DAY, strict=True,
+@pytest.mark.xfail(not CALENDAR_FIXED, strict=True,
                    reason="(b) day 2025-02-28 has two rows (2024-02-28 and 2024-02-29 both match); "
                           "no is_full_period")
 def test_leap_day_and_partial_periods(clinic, expected):
