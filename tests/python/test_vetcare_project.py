@@ -65,7 +65,10 @@ THRESHOLD_TEST = "okr_kpi_kpi_thresholds_fct_kpi_periods_"
 @pytest.fixture(scope="session")
 def toolkit_bin() -> Path:
     """The bin directory holding `dbt` and `okr-kpi`. For now the interpreter's own (the shared
-    venv); the lead switches it to tests/python/wheel_env.py's fresh venv installed from a wheel."""
+    venv). With tests/python/wheel_env.py merged, switch to the fresh venv installed from the
+    wheel: `from wheel_env import wheel_env_fixture  # noqa: F401` at the top, and here
+    `def toolkit_bin(wheel_env): return wheel_env` (the PostgreSQL test then needs the venv with the
+    [postgres] extra, `wheel_env_postgres`, or it skips)."""
     return Path(sys.executable).parent
 
 
