@@ -1,0 +1,12 @@
+{#- Three KPIs from one scan of the appointments: revenue (sum), visits (count) and the average
+    waiting time (average) of completed appointments. -#}
+{{ okr_kpi.kpi_inputs(
+    relation=ref('stg_vet__appointments'),
+    date_column='scheduled_at',
+    kpis=[
+        {'kpi_id': 'vet_revenue', 'aggregation': 'sum', 'value': 'invoice_eur', 'where': "outcome = 'completed'"},
+        {'kpi_id': 'vet_visits', 'aggregation': 'count', 'where': "outcome = 'completed'"},
+        {'kpi_id': 'vet_wait_minutes', 'aggregation': 'average', 'value': 'wait_minutes',
+         'where': "outcome = 'completed'"},
+    ],
+) }}
