@@ -19,7 +19,7 @@ with cycles as (
         {{ okr_kpi.to_text('name') }} as cycle_name,
         {{ okr_kpi.to_date('start_date') }} as start_date,
         {{ okr_kpi.to_date('end_date') }} as end_date
-    from {{ ref('okr_cycles') }}
+    from {{ okr_kpi.project_ref('okr_cycles') }}
 ),
 
 as_of as (

@@ -197,7 +197,6 @@ def plan(directory: Path, *, source: str, date_column: str, duckdb: Path | None 
         "env_prefix": name.upper(),
         "dir_hint": str(directory),
         "package_dir": package_dir.as_posix(),
-        "package_has_demo": (package_dir / "models" / "demo").is_dir(),
         "duckdb_path": duckdb_path,
         "duckdb_given": duckdb is not None,
         "schema": schema,

@@ -125,11 +125,6 @@ def write_raw_table(path: Path) -> list[dt.datetime]:
     return stamps
 
 
-def toolkit_follows_the_profile(bin_dir: Path, cwd: Path) -> bool:
-    """True once `okr-kpi run` reads the warehouse from the dbt profile (it takes --profiles-dir)."""
-    return "--profiles-dir" in run(bin_dir, "okr-kpi", "run", "--help", cwd=cwd).stdout
-
-
 def test_init_then_a_first_run_on_the_users_own_table(wheel_env, tmp_path):
     warehouse = tmp_path / "clinic.duckdb"
     stamps = write_raw_table(warehouse)
@@ -159,15 +154,11 @@ def test_init_then_a_first_run_on_the_users_own_table(wheel_env, tmp_path):
     assert proc.returncode == 0, proc.stdout[-6000:]
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     warnings = [e["info"]["msg"] for e in events if e["info"]["level"] == "warn"]
-    # A package that still ships the demo company warns about its disabled parts (issue 12,
-    # finding 6); without it the scaffold builds with no warning at all.
-    if not (Path(packages[0]["local"]) / "models" / "demo").is_dir():
-        assert warnings == []
+    # The package brings no demo company and no warning: the scaffold builds with none at all.
+    assert warnings == []
 
-    # Before the toolkit reads the profile (issue 12, finding 3) it needs the warehouse spelled out.
-    legacy = {} if toolkit_follows_the_profile(wheel_env, project) else {
-        "OKR_KPI_DUCKDB_PATH": str(warehouse), "OKR_KPI_SCHEMA": "analytics"}
-    proc = run(wheel_env, "okr-kpi", "run", "--as-of", AS_OF.isoformat(), cwd=project, **legacy)
+    # The toolkit reads the project's profile: no OKR_KPI_* variable.
+    proc = run(wheel_env, "okr-kpi", "run", "--as-of", AS_OF.isoformat(), cwd=project)
     assert proc.returncode in (0, 10), proc.stdout[-6000:]
     assert not (project / "okr_kpi.duckdb").exists(), "the warehouse is the profile's DuckDB file"
     report = project / "reports" / "report.html"
