@@ -26,6 +26,13 @@ from okr_kpi.report.svg import fmt, progress_bar, trend_chart
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATUS_CLASS = {"ok": "ok", "breaches": "breaches"}
+# How a tile names its comparisons (rpt_kpi_tiles.comparison_basis / year_comparison_basis).
+BASIS_LABEL = {
+    "same_weekday_last_week": "same weekday last week",
+    "same_weekday_52_weeks_ago": "same weekday 52 weeks ago",
+    "prior_period": "prior",
+    "same_period_last_year": "last year",
+}
 
 
 def _pct(v: float | None) -> str:
@@ -94,6 +101,7 @@ def render_html(doc: dict[str, Any], out_dir: Path) -> str:
         tone=_tone,
         arrow=lambda v: "" if v is None or v == 0 else ("▲" if v > 0 else "▼"),
         bar=lambda s, e, st, w=160: Markup(progress_bar(s, e, st, w)),
+        basis_label=BASIS_LABEL,
     )
     sections = cycle_sections(doc["okrs"])
     active = [o for c in sections if c["state"] == "active" for o in c["objectives"]]

@@ -69,6 +69,8 @@ def collect_kpis(
         return {"available": False, "items": []}
     thresholds = _rows(wh, schema, "kpi_thresholds") or []
     has_periods = wh.table_exists(schema, "fct_kpi_periods")
+    # The tile's comparisons (rpt_kpi_tiles): the rule that suits the grain lives in that model.
+    tiles = {t.get("kpi_id"): t for t in (_rows(wh, schema, "rpt_kpi_tiles") or [])}
     items = []
     for k in kpis:
         kpi_id = k.get("kpi_id")
@@ -98,7 +100,24 @@ def collect_kpis(
                 "change_pct_last_year": (value - ly) / abs(ly)
                 if value is not None and ly not in (None, 0)
                 else None,
+                "comparison_basis": "prior_period",
+                "year_comparison_basis": "same_period_last_year",
             }
+            tile = tiles.get(kpi_id)
+            if tile and tile.get("period_start") == latest_out["period_start"]:
+                latest_out.update(
+                    {
+                        "comparison_basis": tile.get("comparison_basis"),
+                        "comparison_period_start": tile.get("comparison_period_start"),
+                        "prior_value": _num(tile.get("comparison_value")),
+                        "change": _num(tile.get("change")),
+                        "change_pct": _num(tile.get("change_pct")),
+                        "year_comparison_basis": tile.get("year_comparison_basis"),
+                        "year_comparison_period_start": tile.get("year_comparison_period_start"),
+                        "same_period_last_year_value": _num(tile.get("year_comparison_value")),
+                        "change_pct_last_year": _num(tile.get("change_pct_year")),
+                    }
+                )
         kpi_thresholds = [
             {
                 "severity": t.get("severity"),

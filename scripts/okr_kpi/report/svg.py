@@ -138,8 +138,8 @@ def trend_chart(kpi: dict[str, Any], width: int = 420, height: int = 150) -> str
 
 def progress_bar(score: float | None, expected: float | None, status: str | None, width: int = 160) -> str:
     """A KR/objective progress bar: filled to the score, a tick at the expected pace."""
-    colour = {"achieved": "#2e7d32", "on_track": "#43a047", "at_risk": "#ef8f00", "off_track": "#c62828"}.get(
-        status or "", "#9aa5b1"
+    colour = {"achieved": "#2e7d32", "on_track": "#33691e", "at_risk": "#a85400", "off_track": "#c62828"}.get(
+        status or "", "#5d6b7a"
     )
     s = max(0.0, min(1.0, float(score))) if score is not None else 0.0
     parts = [

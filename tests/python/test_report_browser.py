@@ -1,0 +1,240 @@
+"""The report on a phone (390 px) and a desktop (1400 px), in Debian's headless Chromium.
+
+No horizontal overflow, no console error, every section present, numbers equal to the marts
+(read here with plain SQL), the filter reachable with the keyboard and labelled, pill text
+contrast >= 4.5:1 (computed here from the rendered colours), and print to PDF.
+
+Set OKR_KPI_UPDATE_SCREENSHOT=1 to refresh the screenshots in docs/ (docs/report_tour.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from publish_helpers import DEMO_AS_OF, REPO, demo_env, duck_query, okr_kpi
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SECTIONS = ["tiles", "trends", "scoreboard", "objectives", "finished", "breaches", "quality"]
+WIDTHS = [390, 1400]
+
+
+def _require_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is missing (make browser installs it)")
+        pytest.skip("chromium is not installed (make browser)")
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    _require_chromium()
+    tmp = tmp_path_factory.mktemp("report_browser")
+    env = demo_env(tmp, tmp_path_factory)
+    out = tmp / "reports"
+    proc = okr_kpi(env, "run", "--as-of", DEMO_AS_OF, "--out", str(out), "--skip-publish")
+    assert proc.returncode in (0, 10), proc.stderr[-3000:]
+    return env, out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _open(browser, out: Path, width: int):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    problems: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto((out / "report.html").as_uri())
+    page.wait_for_load_state("load")
+    return page, problems, requests
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    def lin(c: float) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _rgb(css: str) -> tuple[float, float, float]:
+    nums = [float(n) for n in re.findall(r"[\d.]+", css)[:3]]
+    return nums[0], nums[1], nums[2]
+
+
+def contrast(fg: str, bg: str) -> float:
+    a, b = sorted((_luminance(_rgb(fg)), _luminance(_rgb(bg))), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def test_contrast_helper_flags_a_poor_pair():
+    assert contrast("rgb(255, 255, 255)", "rgb(239, 143, 0)") < 4.5  # the old amber pill
+    assert contrast("rgb(0, 0, 0)", "rgb(255, 255, 255)") == pytest.approx(21.0)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_overflow_no_errors_every_section(published, browser, width):
+    env, out = published
+    page, problems, requests = _open(browser, out, width)
+    try:
+        assert problems == []
+        assert requests == [(out / "report.html").as_uri()]  # no network needed
+        overflow = page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert overflow[0] <= overflow[1], f"page is {overflow[0]} px wide at {width} px"
+        # No element sticks out of the viewport (tables scroll inside their own box).
+        wide = page.evaluate(
+            """(w) => Array.from(document.querySelectorAll('body *')).filter(e => {
+                 if (e.closest('.scroll')) return false;
+                 const r = e.getBoundingClientRect();
+                 return r.width > 0 && r.right > w + 1;
+               }).map(e => e.tagName + '.' + e.className).slice(0, 5)""",
+            width,
+        )
+        assert wide == []
+        for section in SECTIONS:
+            assert page.locator(f"section#{section}").count() == 1
+            assert page.locator(f"section#{section} h2").is_visible()
+        shot = out / f"report_{width}.png"
+        page.screenshot(path=str(shot), full_page=width == 390)
+        assert shot.stat().st_size > 10_000
+        if os.environ.get("OKR_KPI_UPDATE_SCREENSHOT") == "1":
+            shutil.copy(shot, REPO / "docs" / f"report_tour_{width}.png")
+    finally:
+        page.close()
+
+
+def test_numbers_equal_the_marts(published, browser):
+    env, out = published
+    db = env["OKR_KPI_DUCKDB_PATH"]
+    page, problems, _ = _open(browser, out, 1400)
+    try:
+        grain_of = {"daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter"}
+        kpis = duck_query(db, "select kpi_id, reporting_frequency from okr_kpi.dim_kpis order by kpi_id")
+        assert len(kpis) >= 5
+        for k in kpis[::3]:
+            grain = grain_of[k["reporting_frequency"]]
+            row = duck_query(
+                db,
+                f"select period_start, value from okr_kpi.fct_kpi_periods where kpi_id = '{k['kpi_id']}' "
+                f"and grain = '{grain}' and is_complete and period_end <= date '{DEMO_AS_OF}' "
+                "order by period_start desc limit 1",
+            )[0]
+            tile = page.locator(f"#tiles [data-kpi-id='{k['kpi_id']}']")
+            assert tile.get_attribute("data-period-start") == row["period_start"].isoformat()
+            assert float(tile.get_attribute("data-value")) == pytest.approx(float(row["value"]))
+        progress = duck_query(
+            db,
+            "select key_result_id, score, status from okr_kpi.fct_key_result_progress "
+            f"where date_day = date '{DEMO_AS_OF}' order by key_result_id",
+        )
+        checked = 0
+        for kr in progress:
+            rows = page.locator(f"table.scoreboard tr.kr[data-key-result-id='{kr['key_result_id']}']")
+            if rows.count() == 0:
+                continue
+            assert rows.first.get_attribute("data-status") == kr["status"]
+            if kr["score"] is not None:
+                assert float(rows.first.get_attribute("data-score")) == pytest.approx(float(kr["score"]))
+            checked += 1
+        assert checked >= 3
+        assert problems == []
+    finally:
+        page.close()
+
+
+def test_keyboard_labels_and_contrast(published, browser):
+    env, out = published
+    page, problems, _ = _open(browser, out, 1400)
+    try:
+        # The filter is reachable with Tab, and labelled.
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            if page.evaluate("() => document.activeElement && document.activeElement.id") == "kpi-filter":
+                break
+        else:
+            pytest.fail("the KPI filter is not reachable with the keyboard")
+        page.keyboard.type("zzz-no-such-kpi")
+        assert page.locator("#trends .chart-card:not(.hidden)").count() == 0
+        page.keyboard.press("Control+A")
+        page.keyboard.press("Backspace")
+        assert page.locator("#trends .chart-card.hidden").count() == 0
+        unlabelled = page.evaluate(
+            """() => Array.from(document.querySelectorAll('input, select, button')).filter(e =>
+                 !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).length"""
+        )
+        assert unlabelled == 0
+        colours = page.evaluate(
+            """() => Array.from(document.querySelectorAll('.pill, .status, .tile .name, .sub, th'))
+                 .filter(e => e.offsetParent !== null).map(e => {
+                   let bg = 'rgba(0, 0, 0, 0)', n = e;
+                   while (n && (bg === 'rgba(0, 0, 0, 0)' || bg === 'transparent')) {
+                     bg = getComputedStyle(n).backgroundColor; n = n.parentElement; }
+                   return [e.className, getComputedStyle(e).color, bg];
+                 })"""
+        )
+        assert len(colours) > 20
+        poor = {(c, fg, bg) for c, fg, bg in colours if contrast(fg, bg) < 4.5}
+        assert poor == set()
+    finally:
+        page.close()
+
+
+def test_print_to_pdf(published, browser):
+    env, out = published
+    page, problems, _ = _open(browser, out, 1400)
+    try:
+        page.emulate_media(media="print")
+        assert not page.locator("nav").is_visible()
+        pdf = page.pdf(format="A4", landscape=True, print_background=True)
+        assert pdf[:5] == b"%PDF-"
+        assert len(pdf) > 20_000
+        (out / "report.pdf").write_bytes(pdf)
+        assert problems == []
+    finally:
+        page.close()
+
+
+def test_seed_text_is_escaped(published, tmp_path):
+    """A KPI name, owner and key-result title from a seed carrying markup render as text."""
+    from okr_kpi.report import render_html
+
+    env, out = published
+    doc = json.loads((out / "okr_kpi.json").read_text())
+    evil = '<img src=x onerror="alert(1)">'
+    doc["kpis"]["items"][0]["name"] = evil
+    doc["kpis"]["items"][0]["owner"] = evil
+    doc["okrs"]["objectives"][0]["title"] = evil
+    html = render_html(doc, tmp_path)
+    assert evil not in html
+    assert "&lt;img src=x onerror=" in html
