@@ -219,6 +219,39 @@ def lint(project_dir: Path | None, profiles_dir: Path | None, target: str | None
     sys.exit(int(code))
 
 
+@main.command("check-in")
+@target_option
+@click.argument("key_result_id")
+@click.argument("value")
+@click.option("--confidence", default=None, metavar="0..1",
+              help="The owner's confidence of reaching the target.")
+@click.option("--note", default=None, metavar="TEXT", help="What happened (one line).")
+@click.option("--date", "day", default=None, metavar="YYYY-MM-DD",
+              help="The check-in's day (default: today).")
+@click.option("--seeds-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Directory holding the OKR seed CSVs (default: the resolved project's seed-paths).")
+def check_in(project_dir: Path | None, profiles_dir: Path | None, target: str | None, key_result_id: str,
+             value: str, confidence: str | None, note: str | None, day: str | None,
+             seeds_dir: Path | None) -> None:
+    """Record a check-in of a key result in the project's okr_check_ins seed (docs/okrs.md).
+
+    Validated against the key result (exit 2 naming the problem, nothing written); the next
+    `okr-kpi run` seeds and scores it.
+    """
+    from okr_kpi.checkin import check_in_command
+    from okr_kpi.lint import project_seeds_dir
+
+    try:
+        seeds = seeds_dir if seeds_dir else project_seeds_dir(find_project_dir(project_dir))
+        done = check_in_command(seeds, key_result_id, value, confidence, note, day)
+    except OkrKpiError as err:
+        _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
+    for warning in done.warnings:
+        click.secho(f"okr-kpi: warning: {warning}", fg="yellow", err=True)
+    click.echo(f"check-in recorded: {done.key_result_id} {done.check_in_date} value {done.value:g}"
+               f"{'' if done.confidence is None else f' confidence {done.confidence:g}'} -> {done.path}")
+
+
 @main.command()
 @target_option
 @click.option("--seed", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,

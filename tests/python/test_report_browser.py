@@ -238,3 +238,48 @@ def test_seed_text_is_escaped(published, tmp_path):
     html = render_html(doc, tmp_path)
     assert evil not in html
     assert "&lt;img src=x onerror=" in html
+
+
+def test_daily_tiles_compare_the_same_weekday(published, browser):
+    """A daily KPI's tile: against the same weekday a week and 52 weeks before (computed here from
+    fct_kpi_periods), never against the day before; other grains against the prior period."""
+    import datetime as dt
+
+    env, out = published
+    db = env["OKR_KPI_DUCKDB_PATH"]
+    doc = json.loads((out / "okr_kpi.json").read_text())
+    daily = [k for k in doc["kpis"]["items"] if k["grain"] == "day" and k["latest"]]
+    assert daily
+    page, problems, _ = _open(browser, out, 1400)
+    try:
+        for k in daily:
+            latest = dt.date.fromisoformat(k["latest"]["period_start"])
+            values = {
+                r["period_start"]: float(r["value"])
+                for r in duck_query(
+                    db,
+                    "select period_start, value from okr_kpi.fct_kpi_periods "
+                    f"where kpi_id = '{k['kpi_id']}' and grain = 'day' and is_full_period",
+                )
+                if r["value"] is not None
+            }
+            week = values.get(latest - dt.timedelta(days=7))
+            year = values.get(latest - dt.timedelta(days=364))
+            now = values[latest]
+            assert k["latest"]["comparison_basis"] == "same_weekday_last_week"
+            assert k["latest"]["comparison_period_start"] == (latest - dt.timedelta(days=7)).isoformat()
+            assert k["latest"]["prior_value"] == (pytest.approx(week) if week is not None else None)
+            want = None if not week else (now - week) / abs(week)
+            assert k["latest"]["change_pct"] == (pytest.approx(want) if want is not None else None)
+            want_y = None if not year else (now - year) / abs(year)
+            got_y = k["latest"]["change_pct_last_year"]
+            assert got_y == (pytest.approx(want_y) if want_y is not None else None)
+            tile = page.locator(f"#tiles [data-kpi-id='{k['kpi_id']}']")
+            assert "vs same weekday last week" in tile.inner_text()
+            assert tile.locator("[data-comparison='same_weekday_52_weeks_ago']").count() == 1
+        for k in doc["kpis"]["items"]:
+            if k["grain"] != "day" and k["latest"]:
+                assert k["latest"]["comparison_basis"] == "prior_period"
+        assert problems == []
+    finally:
+        page.close()
