@@ -174,3 +174,57 @@ def check_in_command(seeds_dir: Path, key_result_id: str, value: str, confidence
     check_in = validate(seeds_dir, key_result_id, value, confidence, note, day)
     record(check_in)
     return check_in
+
+
+# --- lint: key results measured by check-ins that nobody checked in lately ---------------------
+
+MAX_AGE_VAR = "okr_kpi_check_in_max_age_days"
+MAX_AGE_DEFAULT = 14
+
+
+def check_in_max_age_days(project_dir: Path | None) -> int:
+    """The dbt var okr_kpi_check_in_max_age_days of the project's dbt_project.yml (default 14)."""
+    if project_dir is None:
+        return MAX_AGE_DEFAULT
+    try:
+        import yaml
+
+        config = yaml.safe_load((Path(project_dir) / "dbt_project.yml").read_text()) or {}
+        return int((config.get("vars") or {}).get(MAX_AGE_VAR, MAX_AGE_DEFAULT))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return MAX_AGE_DEFAULT
+
+
+def stale_check_in_issues(seeds, as_of: dt.date, max_age_days: int) -> list:
+    """Warnings (rule okr-check-in-stale) for the key results measured by check-ins (no kpi_id) of a
+    cycle active on as_of whose last check-in (or, without one, the cycle's start) is more than
+    max_age_days before as_of. seeds: an okr_kpi.seeds.SeedSet."""
+    from okr_kpi.seeds import WARNING
+
+    cycles = {r["cycle_id"]: r for r in seeds.rows("okr_cycles")}
+    objectives = {r["objective_id"]: r for r in seeds.rows("okr_objectives")}
+    last: dict[str, dt.date] = {}
+    for row in seeds.rows("okr_check_ins"):
+        day = row["check_in_date"]
+        if isinstance(day, dt.date) and day <= as_of:
+            last[row["key_result_id"]] = max(day, last.get(row["key_result_id"], day))
+    issues = []
+    for kr in seeds.rows("okr_key_results"):
+        if kr["kpi_id"]:
+            continue
+        objective = objectives.get(kr["objective_id"])
+        cycle = cycles.get(objective["cycle_id"]) if objective is not None else None
+        start, end = (cycle["start_date"], cycle["end_date"]) if cycle else (None, None)
+        if not isinstance(start, dt.date) or not isinstance(end, dt.date) or not start <= as_of <= end:
+            continue
+        seen = last.get(kr["key_result_id"])
+        since = seen or start
+        age = (as_of - since).days
+        if age > max_age_days:
+            what = f"last check-in {seen}" if seen else f"no check-in since its cycle started on {start}"
+            issues.append(kr.issue(
+                "key_result_id", WARNING, "okr-check-in-stale",
+                f"key result {kr['key_result_id']!r} is measured by check-ins: {what}, {age} days before "
+                f"{as_of} (more than {MAX_AGE_VAR} = {max_age_days}); `okr-kpi check-in` records one",
+            ))
+    return issues

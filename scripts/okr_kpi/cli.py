@@ -206,14 +206,22 @@ def report(project_dir: Path | None, profiles_dir: Path | None, target: str | No
 @click.option("--seeds-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Directory holding the OKR/KPI seed CSVs (default: the resolved project's seed-paths).")
 @click.option("--strict", is_flag=True, help="Treat warnings (advice) as errors.")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+              help="The day stale check-ins are counted to (default: today).")
 def lint(project_dir: Path | None, profiles_dir: Path | None, target: str | None, seeds_dir: Path | None,
-         strict: bool) -> None:
+         strict: bool, as_of: str | None) -> None:
     """Check the OKR/KPI seeds against OKR practice; errors fail, advice is printed as warnings."""
+    import datetime as _dt
+
     from okr_kpi.lint import lint_command
 
     try:
+        day = _dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        _fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
+    try:
         code = lint_command(seeds_dir=seeds_dir, strict=strict,
-                            project_dir=None if seeds_dir else find_project_dir(project_dir))
+                            project_dir=None if seeds_dir else find_project_dir(project_dir), as_of=day)
     except OkrKpiError as err:
         _fail(err)
     sys.exit(int(code))

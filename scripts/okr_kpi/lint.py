@@ -53,9 +53,16 @@ def lint_seeds(seeds_dir: Path) -> list[SeedIssue]:
     return sort_issues(issues)
 
 
-def lint_command(seeds_dir: Path | None = None, strict: bool = False, project_dir: Path | None = None) -> int:
+def lint_command(seeds_dir: Path | None = None, strict: bool = False, project_dir: Path | None = None,
+                 as_of: date | None = None) -> int:
     seeds_dir = Path(seeds_dir) if seeds_dir is not None else project_seeds_dir(project_dir)
     issues = lint_seeds(seeds_dir)
+    # key results measured by check-ins without a recent one (okr_kpi.checkin, docs/okrs.md)
+    from okr_kpi.checkin import check_in_max_age_days, stale_check_in_issues
+
+    issues = sort_issues(issues + stale_check_in_issues(
+        load_seeds(seeds_dir), as_of or date.today(),
+        check_in_max_age_days(project_dir if project_dir is not None else seeds_dir.parent)))
     for line in format_issues(issues):
         click.echo(line)
     errors = sum(i.level == ERROR for i in issues)

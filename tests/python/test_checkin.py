@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -142,3 +143,36 @@ def test_check_in_then_run_scores_it(tmp_path, tmp_path_factory):
     assert [r["current_value"] for r in got[1:]] == [37, 37]
     assert [r["latest_confidence"] for r in got[1:]] == [pytest.approx(0.95)] * 2
     assert got[2]["last_check_in_date"] == dt.date(2026, 8, 30)
+
+
+def lint(seeds_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "scripts")}
+    return subprocess.run(
+        [OKR_KPI, "lint", "--seeds-dir", str(seeds_dir), *args],
+        env=env, cwd=seeds_dir.parent, text=True, capture_output=True, timeout=120,
+    )
+
+
+def test_lint_warns_about_key_results_without_a_recent_check_in(seeds):
+    # demo: kr-q3-partners' last check-in is 2026-08-24, kr-q3-help-articles' 2026-08-17 or earlier
+    last = {}
+    for r in rows(seeds / "okr_check_ins.csv"):
+        last[r["key_result_id"]] = max(r["check_in_date"], last.get(r["key_result_id"], ""))
+    as_of = dt.date(2026, 9, 20)
+    stale = sorted(k for k, d in last.items()
+                   if k.startswith("kr-q3") and (as_of - dt.date.fromisoformat(d)).days > 14)
+    assert "kr-q3-partners" in stale
+    proc = lint(seeds, "--as-of", as_of.isoformat())
+    flagged = sorted(re.findall(r"okr-check-in-stale: key result '([^']+)'", proc.stdout))
+    assert flagged == stale
+    # a check-in today clears it; finished cycles and KPI-measured key results are never flagged
+    assert cli(seeds, "kr-q3-partners", "0", "--date", "2026-09-19").returncode == 0
+    proc = lint(seeds, "--as-of", as_of.isoformat())
+    assert "'kr-q3-partners'" not in proc.stdout
+    assert "okr-check-in-stale" not in lint(seeds, "--as-of", "2026-12-01").stdout
+    # the age is a documented dbt var
+    (seeds.parent / "dbt_project.yml").write_text("name: x\nvars:\n  okr_kpi_check_in_max_age_days: 400\n")
+    from okr_kpi.checkin import check_in_max_age_days
+
+    assert check_in_max_age_days(seeds.parent) == 400
+    assert lint(seeds, "--as-of", "not-a-day").returncode == 2
