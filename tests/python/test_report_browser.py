@@ -125,11 +125,17 @@ def test_no_overflow_no_errors_every_section(published, browser, width):
         for section in SECTIONS:
             assert page.locator(f"section#{section}").count() == 1
             assert page.locator(f"section#{section} h2").is_visible()
-        shot = out / f"report_{width}.png"
-        page.screenshot(path=str(shot), full_page=width == 390)
-        assert shot.stat().st_size > 10_000
-        if os.environ.get("OKR_KPI_UPDATE_SCREENSHOT") == "1":
-            shutil.copy(shot, REPO / "docs" / f"report_tour_{width}.png")
+        # Screenshots of the first screen and of the OKR scoreboard (docs/report_tour.md).
+        shots = {f"report_tour_{width}.png": out / f"report_tour_{width}.png",
+                 f"report_tour_{width}_okrs.png": out / f"report_tour_{width}_okrs.png"}
+        page.screenshot(path=str(shots[f"report_tour_{width}.png"]))
+        page.locator("#scoreboard h2").scroll_into_view_if_needed()
+        page.evaluate("() => document.getElementById('scoreboard').scrollIntoView()")
+        page.screenshot(path=str(shots[f"report_tour_{width}_okrs.png"]))
+        for name, shot in shots.items():
+            assert shot.stat().st_size > 10_000
+            if os.environ.get("OKR_KPI_UPDATE_SCREENSHOT") == "1":
+                shutil.copy(shot, REPO / "docs" / name)
     finally:
         page.close()
 
