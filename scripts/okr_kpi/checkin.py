@@ -2,7 +2,7 @@
 
 Records a check-in of a key result in the project's okr_check_ins seed (the CSV under the
 project's seed-paths that dbt seeds and int_okr_check_ins reads), so the next `okr-kpi run` scores
-it. Decision (docs/okrs.md, "Check-ins from the command line"): the seed file, not a warehouse
+it. Decision (docs/check_ins.md): the seed file, not a warehouse
 table, because it is what the models already read, it is reviewed in version control like every
 other OKR seed, and it works on every adapter with no extra table to migrate.
 

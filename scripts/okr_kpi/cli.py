@@ -241,7 +241,7 @@ def lint(project_dir: Path | None, profiles_dir: Path | None, target: str | None
 def check_in(project_dir: Path | None, profiles_dir: Path | None, target: str | None, key_result_id: str,
              value: str, confidence: str | None, note: str | None, day: str | None,
              seeds_dir: Path | None) -> None:
-    """Record a check-in of a key result in the project's okr_check_ins seed (docs/okrs.md).
+    """Record a check-in of a key result in the project's okr_check_ins seed (docs/check_ins.md).
 
     Validated against the key result (exit 2 naming the problem, nothing written); the next
     `okr-kpi run` seeds and scores it.

@@ -57,7 +57,7 @@ def lint_command(seeds_dir: Path | None = None, strict: bool = False, project_di
                  as_of: date | None = None) -> int:
     seeds_dir = Path(seeds_dir) if seeds_dir is not None else project_seeds_dir(project_dir)
     issues = lint_seeds(seeds_dir)
-    # key results measured by check-ins without a recent one (okr_kpi.checkin, docs/okrs.md)
+    # key results measured by check-ins without a recent one (okr_kpi.checkin, docs/check_ins.md)
     from okr_kpi.checkin import check_in_max_age_days, stale_check_in_issues
 
     issues = sort_issues(issues + stale_check_in_issues(
