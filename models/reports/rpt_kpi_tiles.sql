@@ -116,5 +116,12 @@ select
     year_comparison_basis,
     year_comparison_period_start,
     year_comparison_value,
-    (value - year_comparison_value) / nullif(abs(year_comparison_value), 0) as change_pct_year
+    (value - year_comparison_value) / nullif(abs(year_comparison_value), 0) as change_pct_year,
+    -- the biggest moves first (the report's "Since last week"): largest |change_pct|, then id
+    row_number() over (
+        order by
+            case when comparison_value is null or comparison_value = 0 then 1 else 0 end,
+            abs(coalesce((value - comparison_value) / nullif(abs(comparison_value), 0), 0)) desc,
+            kpi_id
+    ) as move_rank
 from compared

@@ -30,7 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SECTIONS = ["tiles", "trends", "scoreboard", "objectives", "finished", "breaches", "quality"]
+SECTIONS = ["since", "tiles", "trends", "scoreboard", "objectives", "finished", "breaches", "quality"]
 WIDTHS = [390, 1400]
 
 
@@ -286,6 +286,97 @@ def test_daily_tiles_compare_the_same_weekday(published, browser):
         for k in doc["kpis"]["items"]:
             if k["grain"] != "day" and k["latest"]:
                 assert k["latest"]["comparison_basis"] == "prior_period"
+        assert problems == []
+    finally:
+        page.close()
+
+
+def test_since_last_week_equals_the_history_and_the_marts(published, browser):
+    """Breach transitions of the last 7 days (okr_kpi_breach_events), key-result status changes
+    (fct_key_result_progress on as_of_date against 7 days before, computed here) and the KPI
+    moves, as the page shows them."""
+    import datetime as dt
+
+    env, out = published
+    db = env["OKR_KPI_DUCKDB_PATH"]
+    as_of = dt.date.fromisoformat(DEMO_AS_OF)
+    events = duck_query(
+        db,
+        "select event, count(*) as n from okr_kpi.okr_kpi_breach_events where is_alerted "
+        f"and as_of_date > date '{as_of - dt.timedelta(days=7)}' and as_of_date <= date '{as_of}' "
+        "group by event",
+    )
+    want = {"new": 0, "escalated": 0, "resolved": 0} | {r["event"]: r["n"] for r in events}
+    assert want["new"] > 0
+    progress = duck_query(
+        db,
+        "select key_result_id, date_day, status from okr_kpi.fct_key_result_progress "
+        f"where date_day in (date '{as_of}', date '{as_of - dt.timedelta(days=7)}')",
+    )
+    by_kr: dict[str, dict] = {}
+    for r in progress:
+        by_kr.setdefault(r["key_result_id"], {})[r["date_day"]] = r["status"]
+    changed = sorted(
+        k for k, d in by_kr.items()
+        if as_of in d and (as_of - dt.timedelta(days=7)) in d and d[as_of] != d[as_of - dt.timedelta(days=7)]
+    )
+    page, problems, _ = _open(browser, out, 1400)
+    try:
+        for kind, n in want.items():
+            text = page.locator(f"#since [data-since-count='{kind}']").inner_text()
+            assert text.startswith(f"{n} "), (kind, text)
+        shown = sorted(
+            page.locator("#since ul.since-status li").evaluate_all(
+                "els => els.map(e => e.getAttribute('data-key-result-id'))"
+            )
+        )
+        assert shown == changed
+        moves = page.locator("#since ul.since-kpi-moves li[data-kpi-id]")
+        assert moves.count() > 0
+        pcts = [
+            abs(float(x))
+            for x in moves.evaluate_all("els => els.map(e => e.getAttribute('data-change-pct'))")
+        ]
+        assert pcts == sorted(pcts, reverse=True)
+        assert problems == []
+    finally:
+        page.close()
+
+
+def test_filters_by_owner_team_level_across_sections_and_kpi_anchors(published, browser):
+    env, out = published
+    doc = json.loads((out / "okr_kpi.json").read_text())
+    page, problems, _ = _open(browser, out, 1400)
+    try:
+        for k in doc["kpis"]["items"]:
+            assert page.locator(f"#kpi-{k['kpi_id']} svg.kpi-chart").count() == 1
+        owner = "marketing@acme.example"
+        active = {c["cycle_id"] for c in doc["okrs"]["cycles"] if c["state"] == "active"}
+        krs = [kr for o in doc["okrs"]["objectives"] if o["cycle_id"] in active for kr in o["key_results"]]
+        page.select_option("#filter-owner", owner)
+        want = sum(kr["owner"] == owner for kr in krs)
+        assert page.locator("table.scoreboard tr.kr:visible").count() == want
+        assert page.locator("#trends .chart-card:visible").count() == sum(
+            k["owner"] == owner for k in doc["kpis"]["items"]
+        )
+        visible_owners = page.locator("[data-f-owner]:visible").evaluate_all(
+            "els => els.map(e => e.getAttribute('data-f-owner'))"
+        )
+        assert visible_owners and all(f"|{owner}|" in v for v in visible_owners)
+        page.select_option("#filter-owner", "")
+        page.select_option("#filter-level", "company")
+        levels = {o["objective_id"]: o["level"] for o in doc["okrs"]["objectives"]}
+        shown = page.locator("table.scoreboard tr.objective:visible").evaluate_all(
+            "els => els.map(e => e.getAttribute('data-objective-id'))"
+        )
+        assert shown and {levels[i] for i in shown} == {"company"}
+        page.select_option("#filter-level", "")
+        teams = sorted({o["team"] for o in doc["okrs"]["objectives"] if o.get("team")})
+        page.select_option("#filter-team", teams[0])
+        shown = page.locator("ul.tree .objective-node:visible").count()
+        assert 0 < shown < page.locator("ul.tree .objective-node").count()
+        page.select_option("#filter-team", "")
+        assert page.locator(".filtered").count() == 0
         assert problems == []
     finally:
         page.close()

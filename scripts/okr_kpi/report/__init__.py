@@ -86,6 +86,23 @@ def md_cell(text: Any) -> str:
     return str(text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
 
+def _facets(doc: dict[str, Any]) -> dict[str, list[str]]:
+    """The values the owner / team / level filters offer (every section carries them)."""
+    owners = {k.get("owner") for k in doc["kpis"]["items"]}
+    teams, levels = set(), set()
+    for o in doc["okrs"].get("objectives") or []:
+        owners.add(o.get("owner"))
+        owners.update(kr.get("owner") for kr in o.get("key_results") or [])
+        teams.add(o.get("team"))
+        levels.add(o.get("level"))
+    order = {"company": 0, "team": 1, "individual": 2}
+    return {
+        "owner": sorted(v for v in owners if v),
+        "team": sorted(v for v in teams if v),
+        "level": sorted((v for v in levels if v), key=lambda v: (order.get(v, 9), v)),
+    }
+
+
 def render_html(doc: dict[str, Any], out_dir: Path) -> str:
     import jinja2
     from markupsafe import Markup
@@ -120,6 +137,8 @@ def render_html(doc: dict[str, Any], out_dir: Path) -> str:
         active_cycles=[c for c in sections if c["state"] == "active"],
         finished_cycles=[c for c in sections if c["state"] == "finished"],
         tree=objective_tree(active),
+        kpi_by_id={k["kpi_id"]: k for k in doc["kpis"]["items"]},
+        facets=_facets(doc),
         status_class=STATUS_CLASS.get(status, "bad"),
         data_docs_href=href,
         event_counts={k: sum(1 for e in events if e["event"] == k) for k in ("new", "escalated", "resolved")},

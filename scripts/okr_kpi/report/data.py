@@ -312,6 +312,63 @@ def collect_okrs(wh: Warehouse, schema: str, as_of: dt.date) -> dict[str, Any]:
     }
 
 
+def _rows_or_none(wh: Warehouse, schema: str, table: str, order: str) -> list[dict] | None:
+    """_rows, or None when the model is missing or older than this reader (a column missing)."""
+    try:
+        return _rows(wh, schema, table, order=order)
+    except Exception:
+        return None
+
+
+def collect_since_last_week(wh: Warehouse, schema: str, as_of: dt.date, limit: int = 8) -> dict[str, Any]:
+    """The "Since last week" section: the breach transitions the lifecycle recorded in the runs of
+    the 7 days up to as_of_date (okr_kpi_breach_events, alerted ones; okr_kpi_breach_history for
+    the KPI), the key results whose status changed and the biggest score moves
+    (rpt_key_result_changes), and the KPIs' biggest moves against their grain's comparison
+    (rpt_kpi_tiles.move_rank). The rules are the models' and the lifecycle's; this only selects."""
+    from okr_kpi.lifecycle import EVENTS, HISTORY
+
+    since = as_of - dt.timedelta(days=7)
+    out: dict[str, Any] = {"since": since.isoformat(), "until": as_of.isoformat()}
+    if wh.table_exists(schema, EVENTS) and wh.table_exists(schema, HISTORY):
+        rows = wh.query(
+            f"select e.event, e.severity, e.previous_severity, e.as_of_date, h.breach_id, h.kpi_id, "
+            f"h.kpi_name, h.owner, h.grain, h.period_start, h.rule, h.value "
+            f"from {wh.ident(schema, EVENTS)} e join {wh.ident(schema, HISTORY)} h "
+            f"on e.breach_id = h.breach_id where e.is_alerted and e.as_of_date > ? and e.as_of_date <= ? "
+            f"order by e.as_of_date desc, h.kpi_id, h.period_start",
+            (since, as_of),
+        )
+        events = [jsonable(r) for r in rows]
+        out["breaches"] = {
+            "available": True,
+            "counts": {
+                k: sum(1 for e in events if e["event"] == k) for k in ("new", "escalated", "resolved")
+            },
+            "events": events[:100],
+        }
+    else:
+        out["breaches"] = {"available": False, "counts": {}, "events": []}
+    changes = _rows_or_none(wh, schema, "rpt_key_result_changes", order="move_rank")
+    if changes is None:
+        out["key_results"] = {"available": False, "status_changes": [], "moves": []}
+    else:
+        out["key_results"] = {
+            "available": True,
+            "status_changes": [c for c in changes if c.get("is_status_changed")],
+            "moves": [c for c in changes if c.get("score_change")][:limit],
+        }
+    tiles = _rows_or_none(wh, schema, "rpt_kpi_tiles", order="move_rank")
+    if tiles is None:
+        out["kpis"] = {"available": False, "moves": []}
+    else:
+        out["kpis"] = {
+            "available": True,
+            "moves": [t for t in tiles if t.get("change_pct") is not None][:limit],
+        }
+    return out
+
+
 def _counts(outcomes: list[dict[str, Any]]) -> dict[str, int]:
     """Data-quality expectations; threshold expectations (KPI values outside a bound) are counted
     apart: they are breaches, reported in their own section, not bad data."""
@@ -479,6 +536,7 @@ def build_document(
             ],
         },
         "okrs": collect_okrs(wh, schema, as_of),
+        "since_last_week": collect_since_last_week(wh, schema, as_of),
         "data_quality": collect_data_quality(checks, data_docs_url),
         "delivery": delivery.as_dict() if delivery is not None else None,
     }
