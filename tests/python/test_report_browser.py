@@ -30,7 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SECTIONS = ["since", "tiles", "trends", "scoreboard", "objectives", "finished", "breaches", "quality"]
+SECTIONS = ["since", "tiles", "trends", "scoreboard", "kr-charts", "objectives", "finished", "breaches", "quality"]
 WIDTHS = [390, 1400]
 
 
@@ -377,6 +377,44 @@ def test_filters_by_owner_team_level_across_sections_and_kpi_anchors(published, 
         assert 0 < shown < page.locator("ul.tree .objective-node").count()
         page.select_option("#filter-team", "")
         assert page.locator(".filtered").count() == 0
+        assert problems == []
+    finally:
+        page.close()
+
+
+def test_key_results_over_their_cycle(published, browser):
+    """One chart per key result of the active cycle, with its target line, pace line, value line,
+    and one dot per check-in of the cycle up to as_of_date (okr_check_ins, read here)."""
+    env, out = published
+    db = env["OKR_KPI_DUCKDB_PATH"]
+    krs = duck_query(
+        db,
+        "select p.key_result_id, p.cycle_start_date from okr_kpi.fct_key_result_progress p "
+        f"where p.date_day = date '{DEMO_AS_OF}'",
+    )
+    assert krs
+    check_ins = duck_query(
+        db,
+        "select c.key_result_id, count(*) as n from okr_kpi.okr_check_ins c "
+        "join okr_kpi.fct_key_result_progress p on p.key_result_id = c.key_result_id "
+        f"and p.date_day = date '{DEMO_AS_OF}' "
+        f"where cast(c.check_in_date as date) between p.cycle_start_date and date '{DEMO_AS_OF}' "
+        "group by c.key_result_id",
+    )
+    page, problems, _ = _open(browser, out, 1400)
+    try:
+        assert page.locator("#kr-charts svg.kr-chart").count() == len(krs)
+        for kr in krs:
+            card = page.locator(f"#kr-{kr['key_result_id']}")
+            assert card.locator("svg.kr-chart polyline.progress-line").count() == 1
+            assert card.locator("svg.kr-chart line.target").count() == 1
+            assert card.locator("svg.kr-chart polyline.pace").count() == 1
+        for row in check_ins:
+            card = page.locator(f"#kr-{row['key_result_id']}")
+            assert card.locator("circle.check-in").count() == row["n"]
+            assert card.locator("ul.check-ins li").count() == row["n"]
+        assert sum(r["n"] for r in check_ins) > 0
+        assert page.locator("#kr-charts rect.forecast-band").count() > 0
         assert problems == []
     finally:
         page.close()

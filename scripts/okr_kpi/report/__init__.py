@@ -22,7 +22,7 @@ from okr_kpi.config import Config, load_config
 from okr_kpi.logging import redact
 from okr_kpi.project import Project
 from okr_kpi.report.data import build_document
-from okr_kpi.report.svg import fmt, progress_bar, trend_chart
+from okr_kpi.report.svg import fmt, key_result_chart, progress_bar, trend_chart
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATUS_CLASS = {"ok": "ok", "breaches": "breaches"}
@@ -134,6 +134,12 @@ def render_html(doc: dict[str, Any], out_dir: Path) -> str:
     return env.get_template("report.html.j2").render(
         doc=doc,
         charts={k["kpi_id"]: Markup(trend_chart(k)) for k in doc["kpis"]["items"]},
+        kr_charts={
+            kr["key_result_id"]: Markup(key_result_chart(kr, kr["days"]))
+            for o in doc["okrs"].get("objectives") or []
+            for kr in o.get("key_results") or []
+            if kr.get("days")
+        },
         active_cycles=[c for c in sections if c["state"] == "active"],
         finished_cycles=[c for c in sections if c["state"] == "finished"],
         tree=objective_tree(active),

@@ -218,6 +218,7 @@ def _key_result_item(kr: dict[str, Any]) -> dict[str, Any]:
         "no_data_reason": kr.get("no_data_reason"),
         "forecast_value": _num(kr.get("forecast_value")),
         "forecast_probability": _num(kr.get("forecast_probability")),
+        "latest_confidence": _num(kr.get("latest_confidence")),
     }
 
 
@@ -277,6 +278,13 @@ def tree_order(objectives: list[dict[str, Any]], cycle_order: dict[str, int]) ->
     return out
 
 
+KR_DAY_COLUMNS = (
+    "date_day", "cycle_start_date", "cycle_end_date", "current_value", "baseline", "target",
+    "expected_value", "score", "status", "check_in_value", "check_in_confidence", "check_in_note",
+    "forecast_value", "forecast_low", "forecast_high", "forecast_probability",
+)
+
+
 def collect_okrs(wh: Warehouse, schema: str, as_of: dt.date) -> dict[str, Any]:
     """Every cycle the report shows (rpt_okr_cycles: active on as_of_date, and the latest finished
     of each length), with their objectives and key results on their latest day scored
@@ -286,9 +294,18 @@ def collect_okrs(wh: Warehouse, schema: str, as_of: dt.date) -> dict[str, Any]:
         return {"available": False, "scored": False, "cycle": None, "cycles": [], "objectives": []}
     objectives = _rows(wh, schema, "rpt_okr_objectives") or []
     key_results = _rows(wh, schema, "rpt_okr_key_results", order="key_result_id") or []
+    # each active key result's days (rpt_key_result_days: value, expected pace, check-ins, forecast)
+    days_by_kr: dict[str, list[dict]] = {}
+    for d in _rows_or_none(wh, schema, "rpt_key_result_days", order="key_result_id, date_day") or []:
+        days_by_kr.setdefault(d.get("key_result_id"), []).append(
+            {k: d.get(k) for k in KR_DAY_COLUMNS}
+        )
     krs_by_objective: dict[str, list[dict]] = {}
     for kr in key_results:
-        krs_by_objective.setdefault(kr.get("objective_id"), []).append(_key_result_item(kr))
+        item = _key_result_item(kr)
+        if kr.get("key_result_id") in days_by_kr:
+            item["days"] = days_by_kr[kr.get("key_result_id")]
+        krs_by_objective.setdefault(kr.get("objective_id"), []).append(item)
     cycle_order = {c["cycle_id"]: n for n, c in enumerate(cycles)}
     ordered = tree_order(
         [_objective_item(o, krs_by_objective.get(o.get("objective_id"), [])) for o in objectives],

@@ -156,3 +156,107 @@ def progress_bar(score: float | None, expected: float | None, status: str | None
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def key_result_chart(kr: dict[str, Any], days: list[dict[str, Any]], width: int = 420,
+                     height: int = 170) -> str:
+    """A key result over its cycle (rows of rpt_key_result_days): its value by day, the target
+    line, the expected-pace line from the cycle's first to last day, the forecast at cycle end
+    with its uncertainty (a whisker from forecast_low to forecast_high) and a dot per check-in
+    (its confidence and note in the dot's tooltip)."""
+    label = escape(f"Key result {kr.get('title')} over its cycle")
+    if not days:
+        return (
+            f'<svg class="kr-chart empty" role="img" aria-label="{label}" viewBox="0 0 {width} {height}" '
+            f'width="100%"><text x="{width / 2}" y="{height / 2}" text-anchor="middle" '
+            f'fill="{COLOURS["text"]}" font-size="12">no day scored yet</text></svg>'
+        )
+    import datetime as dt
+
+    def day(v: Any) -> dt.date:
+        return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)[:10])
+
+    start, end = day(days[0]["cycle_start_date"]), day(days[0]["cycle_end_date"])
+    span = max((end - start).days, 1)
+    last = days[-1]
+    values = [d["current_value"] for d in days if d.get("current_value") is not None]
+    pace = [d["expected_value"] for d in days if d.get("expected_value") is not None]
+    extra = [v for v in (last.get("target"), last.get("baseline"), last.get("forecast_low"),
+                         last.get("forecast_high"), last.get("forecast_value")) if v is not None]
+    extra += [d["check_in_value"] for d in days if d.get("check_in_value") is not None]
+    every = values + pace + extra
+    if not every:
+        every = [0.0, 1.0]
+    lo, hi = min(every), max(every)
+    if hi == lo:
+        hi, lo = hi + 1, lo - 1
+    pad = (hi - lo) * 0.08
+    lo, hi = lo - pad, hi + pad
+    left, right, top, bottom = 44, 14, 8, 20
+    pw, ph = width - left - right, height - top - bottom
+
+    def x(d: Any) -> float:
+        return left + pw * (day(d) - start).days / span
+
+    def y(v: float) -> float:
+        return top + ph * (1 - (v - lo) / (hi - lo))
+
+    parts = [
+        f'<svg class="kr-chart" role="img" aria-label="{label}" viewBox="0 0 {width} {height}" '
+        'width="100%">',
+        f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" stroke="{COLOURS["grid"]}"/>',
+        f'<text x="{left}" y="{height - 4}" font-size="10" fill="{COLOURS["text"]}">'
+        f'{escape(start.isoformat())}</text>',
+        f'<text x="{left + pw}" y="{height - 4}" font-size="10" text-anchor="end" '
+        f'fill="{COLOURS["text"]}">{escape(end.isoformat())}</text>',
+    ]
+    if last.get("target") is not None:
+        yt = y(last["target"])
+        parts.append(
+            f'<line class="target" x1="{left}" x2="{left + pw}" y1="{yt:.1f}" y2="{yt:.1f}" stroke="#2e7d32" '
+            f'stroke-dasharray="5 3"><title>target {escape(fmt(last["target"]))}</title></line>'
+            f'<text x="{left - 4}" y="{yt + 4:.1f}" font-size="10" text-anchor="end" fill="#2e7d32">'
+            f'{escape(fmt(last["target"]))}</text>'
+        )
+    pace_points = [(d["date_day"], d["expected_value"]) for d in days if d.get("expected_value") is not None]
+    if pace_points and last.get("target") is not None and day(pace_points[-1][0]) < end:
+        pace_points.append((end, last["target"]))  # the pace reaches the target on the last day
+    if len(pace_points) >= 2:
+        pts = " ".join(f"{x(d):.1f},{y(v):.1f}" for d, v in pace_points)
+        parts.append(f'<polyline class="pace" points="{pts}" fill="none" stroke="#5d6b7a" stroke-width="1.2" '
+                     f'stroke-dasharray="2 3"><title>expected pace</title></polyline>')
+    points = [(d["date_day"], d["current_value"]) for d in days if d.get("current_value") is not None]
+    if points:
+        pts = " ".join(f"{x(d):.1f},{y(v):.1f}" for d, v in points)
+        parts.append(f'<polyline class="progress-line" points="{pts}" fill="none" stroke="{COLOURS["line"]}" '
+                     f'stroke-width="2"/>')
+    if last.get("forecast_value") is not None and points:
+        d0, v0 = points[-1]
+        xf, yf = x(end), y(last["forecast_value"])
+        tip = f"forecast at cycle end {fmt(last['forecast_value'])}"
+        if last.get("forecast_probability") is not None:
+            tip += f", {last['forecast_probability']:.0%} chance of reaching the target"
+        parts.append(f'<line class="forecast" x1="{x(d0):.1f}" y1="{y(v0):.1f}" x2="{xf:.1f}" y2="{yf:.1f}" '
+                     f'stroke="{COLOURS["line"]}" stroke-dasharray="4 3"><title>{escape(tip)}</title></line>')
+        if last.get("forecast_low") is not None and last.get("forecast_high") is not None:
+            y1, y2 = y(last["forecast_low"]), y(last["forecast_high"])
+            parts.append(f'<rect class="forecast-band" x="{xf - 4:.1f}" y="{min(y1, y2):.1f}" width="8" '
+                         f'height="{abs(y1 - y2):.1f}" fill="rgba(31,95,168,0.2)"><title>forecast '
+                         f'{escape(fmt(last["forecast_low"]))} to {escape(fmt(last["forecast_high"]))} '
+                         f'(one standard error)</title></rect>')
+        parts.append(f'<circle cx="{xf:.1f}" cy="{yf:.1f}" r="3" fill="#fff" stroke="{COLOURS["line"]}"/>')
+    for d in days:
+        if d.get("check_in_value") is None and d.get("check_in_confidence") is None:
+            continue
+        v = d.get("check_in_value") if d.get("check_in_value") is not None else d.get("current_value")
+        if v is None:
+            continue
+        tip = f"check-in {day(d['date_day']).isoformat()}: {fmt(d.get('check_in_value'))}"
+        if d.get("check_in_confidence") is not None:
+            tip += f", confidence {d['check_in_confidence']:.0%}"
+        if d.get("check_in_note"):
+            tip += f" — {d['check_in_note']}"
+        parts.append(f'<circle class="check-in" cx="{x(d["date_day"]):.1f}" cy="{y(v):.1f}" r="4" '
+                     f'fill="#a85400"><title>{escape(tip)}</title></circle>')
+    parts.append("</svg>")
+    return "".join(parts)
