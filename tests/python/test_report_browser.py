@@ -30,7 +30,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SECTIONS = ["since", "tiles", "trends", "scoreboard", "kr-charts", "objectives", "finished", "breaches", "quality"]
+SECTIONS = [
+    "since", "tiles", "trends", "scoreboard", "kr-charts", "objectives", "finished", "breaches", "quality",
+]
 WIDTHS = [390, 1400]
 
 
