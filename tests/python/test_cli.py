@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 OKR_KPI = str(Path(sys.executable).parent / "okr-kpi")
-COMMANDS = ["run", "check", "publish", "report", "lint", "generate"]
+COMMANDS = ["run", "check", "publish", "report", "lint", "generate", "check-in"]
 
 
 def test_top_level_help_lists_every_command():
