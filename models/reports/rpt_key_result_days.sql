@@ -12,7 +12,7 @@ with reported as (
     where cycle_state = 'active'
 ),
 
-days as (
+kr_days as (
     select progress.*
     from {{ ref('fct_key_result_progress') }} as progress
     inner join reported
@@ -26,27 +26,27 @@ check_ins as (
 )
 
 select
-    days.key_result_id,
-    days.date_day,
-    days.cycle_start_date,
-    days.cycle_end_date,
-    days.is_latest,
-    days.current_value,
-    days.baseline,
-    days.target,
-    days.score,
-    days.status,
-    days.expected_progress,
-    days.baseline + days.expected_progress * (days.target - days.baseline) as expected_value,
+    kr_days.key_result_id,
+    kr_days.date_day,
+    kr_days.cycle_start_date,
+    kr_days.cycle_end_date,
+    kr_days.is_latest,
+    kr_days.current_value,
+    kr_days.baseline,
+    kr_days.target,
+    kr_days.score,
+    kr_days.status,
+    kr_days.expected_progress,
+    kr_days.baseline + kr_days.expected_progress * (kr_days.target - kr_days.baseline) as expected_value,
     check_ins.value as check_in_value,
     check_ins.confidence as check_in_confidence,
     check_ins.note as check_in_note,
-    case when days.is_latest then days.forecast_value end as forecast_value,
-    case when days.is_latest then days.forecast_value - days.forecast_std_error end as forecast_low,
-    case when days.is_latest then days.forecast_value + days.forecast_std_error end as forecast_high,
-    case when days.is_latest then days.forecast_probability end as forecast_probability
-from days
+    case when kr_days.is_latest then kr_days.forecast_value end as forecast_value,
+    case when kr_days.is_latest then kr_days.forecast_value - kr_days.forecast_std_error end as forecast_low,
+    case when kr_days.is_latest then kr_days.forecast_value + kr_days.forecast_std_error end as forecast_high,
+    case when kr_days.is_latest then kr_days.forecast_probability end as forecast_probability
+from kr_days
 left join check_ins
     on
-        days.key_result_id = check_ins.key_result_id
-        and days.date_day = check_ins.check_in_date
+        kr_days.key_result_id = check_ins.key_result_id
+        and kr_days.date_day = check_ins.check_in_date
