@@ -55,9 +55,7 @@ in_span as (
     inner join definitions on unioned.kpi_id = definitions.kpi_id
     where
         unioned.date_day <= {{ okr_kpi.as_of_date() }}
-        {%- if start_date %}
-        and unioned.date_day >= cast('{{ start_date | string | trim }}' as date)
-        {%- endif %}
+        and unioned.date_day >= cast('{{ (start_date or '1900-01-01') | string | trim }}' as date)
 ),
 
 final as (

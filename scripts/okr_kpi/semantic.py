@@ -229,7 +229,8 @@ def _row_semantic_model(kpis: list[KpiMetric]) -> list[str]:
     for p in percentiles:
         lines += [
             f"      - name: {percentile_measure(p)}",
-            f"        description: \"Percentile {p:g} of the period's values, continuous (percentile KPIs).\"",
+            f"        description: \"Percentile {p:g} of the period's values, continuous "
+            "(percentile KPIs).\"",
             "        agg: percentile",
             "        expr: value",
             "        agg_params:",

@@ -23,9 +23,9 @@ GRAINS = ("day", "week", "month", "quarter", "year")
 
 KPI_DEFINITIONS = """
     kpi_id,name,description,unit,direction,aggregation,owner,data_source,reporting_frequency,percentile
-    customers,Active customers,distinct customers,customers,higher_is_better,count_distinct,a@x.example,events,daily,
-    p90_latency,p90 latency,90th percentile of latency,ms,lower_is_better,percentile,a@x.example,events,daily,0.9
-    median_ok,Median latency,median latency of ok requests,ms,lower_is_better,percentile,a@x.example,events,daily,median
+    customers,Customers,distinct,n,higher_is_better,count_distinct,a@x.example,events,daily,
+    p90_latency,p90 latency,p90,ms,lower_is_better,percentile,a@x.example,events,daily,0.9
+    median_ok,Median latency,ok requests,ms,lower_is_better,percentile,a@x.example,events,daily,median
 """
 
 ROW_MODEL = """
@@ -178,7 +178,8 @@ def test_daily_values_summed_or_averaged_give_a_wrong_answer(built):
 
 
 def test_dim_kpis_percentile(built):
-    rows = {r["kpi_id"]: r for r in built.query("select kpi_id, aggregation, percentile from {schema}.dim_kpis")}
+    rows = {r["kpi_id"]: r
+            for r in built.query("select kpi_id, aggregation, percentile from {schema}.dim_kpis")}
     assert rows["p90_latency"]["percentile"] == pytest.approx(0.9)
     assert rows["median_ok"]["percentile"] == 0.5
     assert rows["customers"]["percentile"] is None
