@@ -168,6 +168,17 @@ def _metric(kpi: KpiMetric, enabled_var: str | None) -> list[str]:
             "        name: kpi_denominator_total",
             f"        filter: {_q(where)}",
         ]
+    elif kpi.aggregation == "count_distinct":
+        # a period without rows has no member: 0, as in fct_kpi_periods
+        lines += [
+            "    type: simple",
+            "    type_params:",
+            "      measure:",
+            f"        name: {_simple_measure(kpi)}",
+            "        fill_nulls_with: 0",
+            "        join_to_timespine: true",
+            f"    filter: {_q(where)}",
+        ]
     else:
         lines += [
             "    type: simple",
