@@ -176,7 +176,6 @@ def _metric(kpi: KpiMetric, enabled_var: str | None) -> list[str]:
             "      measure:",
             f"        name: {_simple_measure(kpi)}",
             "        fill_nulls_with: 0",
-            "        join_to_timespine: true",
             f"    filter: {_q(where)}",
         ]
     else:
