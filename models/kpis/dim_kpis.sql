@@ -19,6 +19,7 @@ final as (
         cast(definitions.unit as {{ dbt.type_string() }}) as unit,
         cast(definitions.direction as {{ dbt.type_string() }}) as direction,
         cast(definitions.aggregation as {{ dbt.type_string() }}) as aggregation,
+        {{ okr_kpi.kpi_percentile(okr_kpi.project_ref('kpi_definitions'), 'definitions') }} as percentile,
         cast(definitions.owner as {{ dbt.type_string() }}) as owner,
         cast(definitions.data_source as {{ dbt.type_string() }}) as data_source,
         cast(definitions.reporting_frequency as {{ dbt.type_string() }}) as reporting_frequency,

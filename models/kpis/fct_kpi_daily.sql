@@ -1,7 +1,10 @@
 {#- One row per KPI per day, from the first day of data to as_of_date.
     Days without input rows: zero for additive KPIs (sum, count) and for the numerator and
     denominator of ratio/average KPIs (whose value is then null: no division by zero);
-    a `last` KPI (a stock) carries its last known value forward; min/max stay null. -#}
+    a `last` KPI (a stock) carries its last known value forward; min/max stay null.
+    count_distinct (numerator: distinct members of the day) and percentile (numerator: the day's
+    percentile) come from their row-level inputs; denominator: the day's rows (0 without rows);
+    value = numerator (0 for count_distinct, null for percentile on a day without rows). -#}
 with definitions as (
     select
         kpi_id,
@@ -64,13 +67,13 @@ filled as (
         date_day,
         has_data,
         case
-            when aggregation in ('sum', 'count', 'ratio', 'average') then coalesce(numerator, 0)
+            when aggregation in ('sum', 'count', 'ratio', 'average', 'count_distinct') then coalesce(numerator, 0)
             when aggregation = 'last'
                 then max(numerator) over (partition by kpi_id, stock_group)
             else numerator
         end as numerator,
         case
-            when aggregation in ('ratio', 'average') then coalesce(denominator, 0)
+            when aggregation in ('ratio', 'average', 'count_distinct', 'percentile') then coalesce(denominator, 0)
         end as denominator
     from stock_groups
 ),

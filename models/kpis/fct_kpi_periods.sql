@@ -1,6 +1,8 @@
 {#- One row per KPI per grain (day, week, month, quarter, year) per period, up to as_of_date.
     Aggregation by the KPI's kind: sum/count add up; ratio/average are sum(numerator) /
-    sum(denominator); last takes the period's last day; min/max the extreme day.
+    sum(denominator); last takes the period's last day; min/max the extreme day;
+    count_distinct and percentile are computed from their row-level inputs for each period
+    (int_kpi_row_periods: distinct members / the period's percentile; denominator: its rows).
 
     The KPI's data span runs from its first day (the var okr_kpi_start_date when set, else the
     KPI's first day with input rows) to as_of_date. is_full_period: the period lies wholly
@@ -32,6 +34,17 @@ daily as (
         daily.value
     from {{ ref('fct_kpi_daily') }} as daily
     inner join definitions on daily.kpi_id = definitions.kpi_id
+),
+
+row_periods as (
+    -- count_distinct and percentile KPIs: every period computed from the row-level inputs
+    select
+        kpi_id,
+        grain,
+        period_start,
+        numerator,
+        denominator
+    from {{ ref('int_kpi_row_periods') }}
 ),
 
 daily_by_grain as (
@@ -103,11 +116,44 @@ valued as (
     from aggregated
 ),
 
+row_valued as (
+    select
+        valued.kpi_id,
+        valued.grain,
+        valued.grain_order,
+        valued.period_start,
+        valued.period_end,
+        valued.day_count,
+        valued.is_fully_covered,
+        case
+            when aggregated_kinds.aggregation = 'count_distinct' then coalesce(row_periods.numerator, 0)
+            when aggregated_kinds.aggregation = 'percentile' then row_periods.numerator
+            else valued.numerator
+        end as numerator,
+        case
+            when aggregated_kinds.aggregation in ('count_distinct', 'percentile')
+                then coalesce(row_periods.denominator, 0)
+            else valued.denominator
+        end as denominator,
+        case
+            when aggregated_kinds.aggregation = 'count_distinct' then coalesce(row_periods.numerator, 0)
+            when aggregated_kinds.aggregation = 'percentile' then row_periods.numerator
+            else valued.value
+        end as value
+    from valued
+    inner join definitions as aggregated_kinds on valued.kpi_id = aggregated_kinds.kpi_id
+    left join row_periods
+        on
+            valued.kpi_id = row_periods.kpi_id
+            and valued.grain = row_periods.grain
+            and valued.period_start = row_periods.period_start
+),
+
 full_periods as (
     select
         *,
         is_fully_covered and period_end <= {{ okr_kpi.as_of_date() }} as is_full_period
-    from valued
+    from row_valued
 ),
 
 with_prior as (

@@ -137,6 +137,8 @@ cycle_to_date as (
         date_day,
         case
             when days_with_data = 0 then null
+            -- row-level KPIs cannot be re-aggregated from days (lint: cycle_to_date_row_level)
+            when aggregation in ('count_distinct', 'percentile') then null
             when aggregation in ('sum', 'count') then numerator_sum
             when aggregation in ('ratio', 'average') then numerator_sum / nullif(denominator_sum, 0)
             when aggregation = 'min' then min_value

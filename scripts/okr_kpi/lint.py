@@ -22,6 +22,7 @@ from pathlib import Path
 import click
 
 from okr_kpi.exit_codes import ExitCode
+from okr_kpi.lint_row_level import row_level_issues
 from okr_kpi.project import find_project_dir
 from okr_kpi.seeds import ERROR, SPECS, WARNING, SeedIssue, SeedRow, SeedSet, load_seeds
 
@@ -124,7 +125,8 @@ def summary_line(errors: int, warnings: int, seeds_dir: Path, strict: bool) -> s
 def practice_issues(seeds: SeedSet) -> list[SeedIssue]:
     ctx = _Context(seeds)
     issues: list[SeedIssue] = []
-    for rule in (_kpi_rules, _cycle_rules, _objective_rules, _key_result_rules, _check_in_rules):
+    for rule in (_kpi_rules, _cycle_rules, _objective_rules, _key_result_rules, _check_in_rules,
+                 row_level_issues):
         issues.extend(rule(ctx))
     return issues
 

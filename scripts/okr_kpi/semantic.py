@@ -12,8 +12,15 @@ returns the same values as fct_kpi_periods. Each aggregation kind maps to one me
     ratio, average  ratio metric kpi_numerator_total / kpi_denominator_total
     last            simple metric on kpi_value_last (non-additive over days: the last day)
     min, max        simple metric on kpi_value_min / kpi_value_max
+    count_distinct  simple metric on kpi_distinct_members (count_distinct of member)
+    percentile      simple metric on kpi_value_p<NN> (percentile p of value, continuous)
 
 every one filtered on its KPI with `{{ Entity('kpi') }} = '<kpi_id>'`.
+
+count_distinct and percentile KPIs are computed from rows, not days: when the registry has any,
+the file also holds a semantic model `kpi_rows` over the package's row-level view
+int_kpi_row_inputs, with the measure kpi_distinct_members and one continuous percentile measure
+per percentile used (MetricFlow's percentile measures take p as a constant).
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ SIMPLE_MEASURES = {
     "max": "kpi_value_max",
 }
 RATIO_KINDS = ("ratio", "average")
+ROW_LEVEL_KINDS = ("count_distinct", "percentile")
 
 # Where a project's metrics file is written (the package itself has no KPI registry: the project
 # that installs it, such as examples/demo, has).
@@ -58,6 +66,7 @@ class KpiMetric:
     direction: str
     aggregation: str
     owner: str
+    percentile: float | None = None
 
 
 def read_kpis(seed_path: Path) -> list[KpiMetric]:
@@ -92,11 +101,33 @@ def read_kpis(seed_path: Path) -> list[KpiMetric]:
             direction=row.get("direction", ""),
             aggregation=row["aggregation"],
             owner=row.get("owner", ""),
+            percentile=_percentile(row, problems, seed_path),
         ))
     if problems:
         shown = "\n".join(f"  {p}" for p in problems)
         raise SemanticError(f"{len(problems)} problem(s) in the KPI registry:\n{shown}")
     return kpis
+
+
+def _percentile(row, problems: list[str], seed_path: Path) -> float | None:
+    """The p of a percentile KPI (0 < p < 1; `median` = 0.5), else None; a problem when missing."""
+    from okr_kpi.lint_row_level import parse_percentile
+
+    if row["aggregation"] != "percentile":
+        return None
+    p = parse_percentile(row.raw.get("percentile"))
+    if p is None or not 0 < p < 1:
+        problems.append(f"{seed_path}:{row.line} (row {row.row}): percentile: percentile KPI "
+                        f"{row['kpi_id']!r} needs 0 < p < 1 or median, got {row.raw.get('percentile')!r}")
+        return None
+    return p
+
+
+def percentile_measure(p: float) -> str:
+    """The measure of percentile p: kpi_value_p90 for 0.9, kpi_value_p50 for the median,
+    kpi_value_p99_9 for 0.999."""
+    text = f"{p * 100:.6f}".rstrip("0").rstrip(".").replace(".", "_")
+    return f"kpi_value_p{text}"
 
 
 def _q(text: str) -> str:
@@ -115,6 +146,9 @@ def _metric(kpi: KpiMetric, enabled_var: str | None) -> list[str]:
         "last": "the value on the period's last day",
         "min": "the lowest daily value",
         "max": "the highest daily value",
+        "count_distinct": "distinct members over the period's rows",
+        "percentile": f"percentile {kpi.percentile:g} of the period's rows (continuous)"
+        if kpi.percentile is not None else "percentile of the period's rows",
     }[kpi.aggregation]
     unit = kpi.unit or "no unit"
     text = f"{description} ({unit}; {kpi.aggregation}: {how})."
@@ -134,11 +168,21 @@ def _metric(kpi: KpiMetric, enabled_var: str | None) -> list[str]:
             "        name: kpi_denominator_total",
             f"        filter: {_q(where)}",
         ]
+    elif kpi.aggregation == "count_distinct":
+        # a period without rows has no member: 0, as in fct_kpi_periods
+        lines += [
+            "    type: simple",
+            "    type_params:",
+            "      measure:",
+            f"        name: {_simple_measure(kpi)}",
+            "        fill_nulls_with: 0",
+            f"    filter: {_q(where)}",
+        ]
     else:
         lines += [
             "    type: simple",
             "    type_params:",
-            f"      measure: {SIMPLE_MEASURES[kpi.aggregation]}",
+            f"      measure: {_simple_measure(kpi)}",
             f"    filter: {_q(where)}",
         ]
     lines += ["    config:"]
@@ -155,6 +199,58 @@ def _metric(kpi: KpiMetric, enabled_var: str | None) -> list[str]:
     return lines
 
 
+def _simple_measure(kpi: KpiMetric) -> str:
+    if kpi.aggregation == "count_distinct":
+        return "kpi_distinct_members"
+    if kpi.aggregation == "percentile":
+        return percentile_measure(kpi.percentile if kpi.percentile is not None else 0.5)
+    return SIMPLE_MEASURES[kpi.aggregation]
+
+
+def _row_semantic_model(kpis: list[KpiMetric]) -> list[str]:
+    """The semantic model kpi_rows over int_kpi_row_inputs (count_distinct and percentile KPIs)."""
+    percentiles = sorted({k.percentile for k in kpis if k.aggregation == "percentile" and k.percentile})
+    lines = [
+        "semantic_models:",
+        "  - name: kpi_rows",
+        "    description: >",
+        "      One row per event of the count_distinct and percentile KPIs (the package's view",
+        "      int_kpi_row_inputs): distinct members and percentiles are computed over a period's rows.",
+        "    model: ref('int_kpi_row_inputs')",
+        "    defaults:",
+        "      agg_time_dimension: date_day",
+        "    primary_entity: kpi_row",
+        "    entities:",
+        "      - name: kpi",
+        "        type: foreign",
+        "        expr: kpi_id",
+        "    dimensions:",
+        "      - name: date_day",
+        "        type: time",
+        "        description: The event's day.",
+        "        type_params:",
+        "          time_granularity: day",
+        "    measures:",
+        "      - name: kpi_distinct_members",
+        "        description: Distinct members of the period's rows (count_distinct KPIs).",
+        "        agg: count_distinct",
+        "        expr: member",
+    ]
+    for p in percentiles:
+        lines += [
+            f"      - name: {percentile_measure(p)}",
+            f"        description: \"Percentile {p:g} of the period's values, continuous "
+            "(percentile KPIs).\"",
+            "        agg: percentile",
+            "        expr: value",
+            "        agg_params:",
+            f"          percentile: {p!r}",
+            "          use_discrete_percentile: false",
+            "          use_approximate_percentile: false",
+        ]
+    return lines + [""]
+
+
 def render_metrics(kpis: list[KpiMetric], *, source: str, enabled_var: str | None = None) -> str:
     """The metrics YAML for `kpis`; `source` is the seed path named in the header."""
     lines = [
@@ -165,6 +261,8 @@ def render_metrics(kpis: list[KpiMetric], *, source: str, enabled_var: str | Non
     ]
     if not kpis:
         return "\n".join(lines + ["metrics: []", ""])
+    if any(k.aggregation in ROW_LEVEL_KINDS for k in kpis):
+        lines += _row_semantic_model(kpis)
     lines.append("metrics:")
     for kpi in kpis:
         lines += _metric(kpi, enabled_var)

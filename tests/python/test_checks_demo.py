@@ -340,7 +340,7 @@ def test_gx_lists_every_breached_period_beyond_its_default_cap_of_20(demo, monke
 
 def test_every_kpi_has_rows_at_every_grain_and_every_day(demo):
     kpis = {r["kpi_id"] for r in query(demo["path"], "select kpi_id from okr_kpi.dim_kpis")}
-    assert len(kpis) == 15
+    assert len(kpis) == 17
     days = (dt.date.fromisoformat(AS_OF) - dt.date(2025, 1, 1)).days + 1  # the demo's whole history
     daily = query(demo["path"], "select kpi_id, count(*) as n from okr_kpi.fct_kpi_daily group by kpi_id")
     assert {r["kpi_id"]: r["n"] for r in daily} == {k: days for k in kpis}
@@ -384,5 +384,5 @@ def test_planted_incidents_are_visible_in_fct_kpi_daily(demo):
                 assert value[day] < 0.67 * median, (incident, day, value[day], median)
             seen += 1
             day += dt.timedelta(days=1)
-    # leads 1 day, page load 4, churn 3, apdex 1, peak response 1
-    assert seen == 10
+    # leads 1 day, page load 4, churn 3, apdex 1, peak response 1, p90 response 1
+    assert seen == 11

@@ -247,6 +247,7 @@ def test_demo_incidents_lists_the_planted_dates(con):
     # end 2026-08-31: -76 days = 2026-06-16, -42..-39 = 07-20..07-23, -27..-25 = 08-04..08-06, -19 = 08-12
     assert rows == [
         ("apdex_outage", "apdex", d(2026, 6, 16), d(2026, 6, 16), 5.0),
+        ("apdex_outage", "p90_response_time", d(2026, 6, 16), d(2026, 6, 16), 5.0),
         ("apdex_outage", "peak_response_time", d(2026, 6, 16), d(2026, 6, 16), 5.0),
         ("page_load_regression", "page_load_time", d(2026, 7, 20), d(2026, 7, 23), 2.5),
         ("churn_spike", "churned_customers", d(2026, 8, 4), d(2026, 8, 6), 6.0),

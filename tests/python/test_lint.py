@@ -551,3 +551,65 @@ def test_the_repository_seeds_have_no_errors():
     assert (demo / KR).exists()
     errors = [str(i) for i in lint_seeds(demo) if i.level == "ERROR"]
     assert errors == []
+
+
+# --- row-level KPIs (count_distinct, percentile): scripts/okr_kpi/lint_row_level.py ------------
+
+P90 = "p90_latency,p90 latency,p90,ms,lower_is_better,percentile,platform,raw.requests,daily"
+MEDIAN = "median_wait,Median wait,median wait,minutes,lower_is_better,percentile,ops,raw.visits,daily"
+USERS = "active_users,Active users,distinct,users,higher_is_better,count_distinct,product,raw.events,daily"
+
+def add_column(seeds: Path, file: str, column: str, values: dict[int, str]) -> None:
+    """Append a column; values maps 1-based data rows to cells (the others stay empty)."""
+    rows = _rows(seeds / file)
+    rows[0].append(column)
+    for n, row in enumerate(rows[1:], start=1):
+        row.append(values.get(n, ""))
+    _write(seeds / file, rows)
+
+
+def test_percentile_kpis_pass(seeds):
+    # line 6: a p90 KPI, line 7: a median KPI, line 8: a distinct count; no percentile elsewhere
+    add_column(seeds, KPI, "percentile", {})
+    append(seeds, KPI, P90 + ",0.9", MEDIAN + ",median", USERS + ",")
+    append(seeds, THR, "p90_latency,day,warning,,800", "median_wait,day,warning,,30",
+           "active_users,month,warning,10,")
+    assert found(seeds) == set()
+
+
+@pytest.mark.parametrize("value, rule", [
+    ("", "kpi-percentile-missing"),
+    ("90", "kpi-percentile-range"),
+    ("0", "kpi-percentile-range"),
+    ("1", "kpi-percentile-range"),
+    ("-0.5", "kpi-percentile-range"),
+    ("p90", "kpi-percentile-range"),
+])
+def test_percentile_missing_or_out_of_range(seeds, value, rule):
+    add_column(seeds, KPI, "percentile", {})
+    append(seeds, KPI, f"{P90},{value}")
+    append(seeds, THR, "p90_latency,day,warning,,800")
+    assert found(seeds) == {E(rule, KPI, 6, "percentile")}
+
+
+def test_percentile_column_absent_for_a_percentile_kpi(seeds):
+    # a seed without the optional column: the percentile KPI still needs one
+    append(seeds, KPI, P90)
+    append(seeds, THR, "p90_latency,day,warning,,800")
+    assert found(seeds) == {E("kpi-percentile-missing", KPI, 6, "percentile")}
+
+
+def test_percentile_on_a_kpi_of_another_kind(seeds):
+    add_column(seeds, KPI, "percentile", {1: "0.5"})  # revenue is a sum
+    assert found(seeds) == {W("kpi-percentile-unused", KPI, 2, "percentile")}
+
+
+def test_cycle_to_date_on_a_row_level_kpi(seeds):
+    append(seeds, KPI, USERS)
+    append(seeds, THR, "active_users,month,warning,10,")
+    set_cell(seeds, KR, 2, "kpi_id", "active_users")  # kr-revenue-ctd, line 3: cycle_to_date
+    set_cell(seeds, KR, 2, "baseline", "0")
+    assert found(seeds) == {E("okr-cycle-to-date-row-level", KR, 3, "measure")}
+    set_cell(seeds, KR, 2, "measure", "latest_period")
+    set_cell(seeds, KR, 2, "grain", "month")
+    assert found(seeds) == set()

@@ -75,7 +75,7 @@ def demo(tmp_path_factory):
 @pytest.mark.parametrize("grain", GRAINS)
 def test_every_kpi_through_mf_equals_fct_kpi_periods(demo, grain):
     kpis = demo_kpi_ids()
-    assert len(kpis) == 15
+    assert len(kpis) == 17
     mf_values = periods_by_metric(demo.mf(kpis, [f"metric_time__{grain}"]), grain)
     mart = mart_periods(demo.query, grain)
     assert {k for k, _ in mart} == set(kpis)  # every KPI has rows at this grain

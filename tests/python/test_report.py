@@ -75,10 +75,10 @@ def test_report_renders_in_chromium(published):
             # Self-contained: the page asked for nothing but itself (no CDN, no internet).
             assert requests == [(out / "report.html").as_uri()]
             charts = page.locator("svg.kpi-chart")
-            assert charts.count() == len(doc["kpis"]["items"]) == 15
+            assert charts.count() == len(doc["kpis"]["items"]) == 17
             for i in range(charts.count()):
                 assert charts.nth(i).is_visible()
-            assert page.locator("svg.kpi-chart polyline.trend").count() == 15
+            assert page.locator("svg.kpi-chart polyline.trend").count() == 17
             # Threshold bands and breach markers are drawn where the demo's incidents are.
             assert page.locator("svg.kpi-chart rect.band").count() > 0
             markers = page.locator("svg.kpi-chart circle.breach-marker").count()

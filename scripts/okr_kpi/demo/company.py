@@ -181,4 +181,6 @@ INCIDENTS = (
      "Database failover: response_ms x5 for a day"),
     ("apdex_outage", "peak_response_time", -76, -76, 5.0,
      "Database failover: response_ms x5 for a day"),
+    ("apdex_outage", "p90_response_time", -76, -76, 5.0,
+     "Database failover: response_ms x5 for a day"),
 )

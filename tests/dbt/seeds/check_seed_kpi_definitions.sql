@@ -15,7 +15,7 @@
         okr_kpi._seed_rule_accepted_values('aggregation',
             ['sum', 'count', 'ratio', 'average', 'last', 'min', 'max', 'count_distinct', 'percentile']),
         okr_kpi._seed_rule_accepted_values('reporting_frequency', ['daily', 'weekly', 'monthly', 'quarterly']),
-        okr_kpi._seed_rule_number('percentile'),
+        okr_kpi._seed_rule_percentile('percentile'),
         okr_kpi._seed_rule_number('reporting_lag_days'),
     ],
 ) }}

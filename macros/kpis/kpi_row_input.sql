@@ -1,0 +1,61 @@
+{#- Row-level inputs of one count_distinct or percentile KPI from an event table: the row-level
+    counterpart of kpi_input (docs/configuration.md, "Row-level KPIs").
+
+    kpi_id       the KPI's id in kpi_definitions (aggregation count_distinct or percentile)
+    relation     a ref() or source() of the events
+    date_column  the event's timestamp or date; the day is cast(date_column as date)
+    member       count_distinct: the expression whose distinct values are counted (a customer id)
+    value        percentile: the expression whose percentile is taken (a response time)
+    where        an optional filter on the events
+
+    Returns kpi_id, date_day, member, value: one row per event passing the filter whose member
+    (or value) is not null. The package computes every period of every grain from these rows
+    (models/kpis/int_kpi_row_periods.sql), never from daily values. List the model in the var
+    okr_kpi_kpi_row_inputs. -#}
+{% macro kpi_row_input(kpi_id, relation, date_column, member=none, value=none, where=none) -%}
+    {%- if (member is none) == (value is none) -%}
+        {{ exceptions.raise_compiler_error("kpi_row_input(" ~ kpi_id ~ "): give exactly one of member (count_distinct) or value (percentile)") }}
+    {%- endif -%}
+    {%- set measured = member if member is not none else value -%}
+    select
+        cast('{{ kpi_id }}' as {{ dbt.type_string() }}) as kpi_id,
+        cast({{ date_column }} as date) as date_day,
+        cast({{ member if member is not none else 'null' }} as {{ dbt.type_string() }}) as member,
+        cast({{ value if value is not none else 'null' }} as {{ okr_kpi.type_double() }}) as value
+    from {{ relation }}
+    where
+        ({{ measured }}) is not null
+        and {{ date_column }} is not null
+        {%- if where %}
+        and ({{ where }})
+        {%- endif %}
+{%- endmacro %}
+
+
+{#- The models that produce row-level KPI inputs: the var okr_kpi_kpi_row_inputs of the project
+    that installs the package. Each returns kpi_id, date_day, member, value: one row per event. -#}
+{% macro kpi_row_input_models() -%}
+    {{ return(var('okr_kpi_kpi_row_inputs', []) | list) }}
+{%- endmacro %}
+
+
+{#- The percentile (0 < p < 1) of a percentile KPI, from the optional kpi_definitions column
+    `percentile` (`median` means 0.5); null when the seed has no such column or the cell is empty. -#}
+{% macro kpi_percentile(relation, alias) -%}
+    {%- set text = okr_kpi.seed_column(relation, alias, 'percentile', 'null') -%}
+    case
+        when lower(trim({{ text }})) = 'median' then cast(0.5 as {{ okr_kpi.type_double() }})
+        when trim({{ text }}) = '' then cast(null as {{ okr_kpi.type_double() }})
+        else cast(trim({{ text }}) as {{ okr_kpi.type_double() }})
+    end
+{%- endmacro %}
+
+
+{#- Seed check of kpi_definitions.percentile: every non-empty value is a number or the word
+    `median` (lint checks the range, 0 < p < 1, and which KPIs may have one). -#}
+{% macro _seed_rule_percentile(column) -%}
+    {%- set text = okr_kpi.to_text(column) -%}
+    {{ return({'columns': [column], 'label': column,
+               'condition': text ~ " is not null and lower(trim(" ~ text ~ ")) <> 'median' and not (" ~ okr_kpi.seed_value_is_number(text) ~ ")",
+               'problem': dbt.concat([okr_kpi._seed_quoted(column), "' is neither a number nor median'"])}) }}
+{%- endmacro %}
