@@ -161,7 +161,6 @@ def check(project_dir: Path | None, profiles_dir: Path | None, target: str | Non
           as_of: str | None, full_history: bool, since: str | None) -> None:
     """Run the Great Expectations suites alone, on what is built, and print a summary."""
     from okr_kpi.checks import run_checks_command
-
     from okr_kpi.preflight import check_paths
 
     try:
@@ -182,9 +181,8 @@ def check(project_dir: Path | None, profiles_dir: Path | None, target: str | Non
 def publish(project_dir: Path | None, profiles_dir: Path | None, target: str | None,
             out: Path | None) -> None:
     """Publish the latest results to the configured channels (never re-sends what was sent)."""
-    from okr_kpi.publish import publish_command
-
     from okr_kpi.preflight import check_paths
+    from okr_kpi.publish import publish_command
 
     try:
         project = make_project(project_dir, profiles_dir, target, out)

@@ -127,3 +127,58 @@ def preflight(project: Project, log_file: Path | None = None) -> PreflightResult
     Raises PreflightError (exit 2) when the run must not start."""
     check_paths(run_paths(project, log_file))
     return seed_preflight(project)
+
+
+# --- seeds whose columns changed -----------------------------------------------------------------
+
+def changed_seed_columns(project: Project) -> list[str]:
+    """The definition seeds whose header no longer matches the columns of their table in the
+    warehouse (a column added, such as an extra column docs/lint.md allows, or removed). dbt loads
+    a seed into its existing table, so such a seed fails to load unless it is refreshed in full.
+    Call it under the run lock; [] when it cannot tell (no table yet, a header-only table, ...)."""
+    import contextlib
+
+    from okr_kpi.lint import project_seeds_dir
+    from okr_kpi.seeds import SPECS, find_seed_files, read_seed
+    from okr_kpi.warehouse import connect
+
+    try:
+        files = find_seed_files(project_seeds_dir(project.project_dir))
+    except OkrKpiError:
+        return []
+    changed = []
+    try:
+        wh = connect(project, read_only=True)
+    except Exception:  # noqa: BLE001 (the build reports an unreachable warehouse)
+        return []
+    with contextlib.closing(wh):
+        for name, path in files.items():
+            header = [h.lower() for h in read_seed(path, SPECS[name]).header]
+            try:
+                if not wh.table_exists(project.schema, name):
+                    continue
+                rows = wh.query(f"select * from {wh.ident(project.schema, name)} limit 1")
+            except Exception:  # noqa: BLE001 (a custom schema or a view: leave it to dbt)
+                continue
+            if rows and header and sorted(c.lower() for c in rows[0]) != sorted(header):
+                changed.append(name)
+    return changed
+
+
+def refresh_seeds(project: Project, names: list[str]) -> int:
+    """`dbt seed --full-refresh` of the named seeds (their tables are created anew); dbt's exit code."""
+    import subprocess
+
+    from okr_kpi.logging import log_event
+
+    if not names:
+        return 0
+    log_event(logging.INFO, "seed_refresh",
+              f"the columns of {', '.join(names)} changed: reloading {'it' if len(names) == 1 else 'them'} "
+              "in full (dbt seed --full-refresh)", seeds=names)
+    project.before_dbt()
+    proc = subprocess.run(project.dbt_args("seed", "--full-refresh", "--select", *names),
+                          cwd=project.project_dir, env=project.env(), text=True, capture_output=True)
+    if proc.returncode != 0:
+        log_event(logging.ERROR, "seed_refresh", "dbt seed --full-refresh failed:\n" + proc.stdout[-3000:])
+    return proc.returncode

@@ -224,7 +224,7 @@ def run_job(
     since: str | None = None,
 ) -> int:
     from okr_kpi.lifecycle import new_run_id, now, record_run
-    from okr_kpi.preflight import check_paths, run_paths, seed_preflight
+    from okr_kpi.preflight import changed_seed_columns, check_paths, refresh_seeds, run_paths, seed_preflight
     from okr_kpi.publish import publish_stage
 
     log_file = run_log_path(project)
@@ -260,6 +260,7 @@ def run_job(
             window = choose_window(project, as_of, config, full_history=full_history, since=since)
             log_event(logging.INFO, "window", f"data tests read {window.describe()}", since=window.since)
             progress = Progress(enabled=not quiet and log_format == "text")
+            refresh_seeds(project, changed_seed_columns(project))  # e.g. an extra column added
             stages["build"] = run_dbt_build(project, as_of, progress, since=window.since)
             stages["build"]["tests_read"] = window.describe()
             built = stages["build"]["exit_code"] != ExitCode.BUILD_FAILED
