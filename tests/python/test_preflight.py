@@ -164,111 +164,120 @@ def crlf_bom(project, seed: str) -> bytes:
 
 # (id, seed, mutation(project) -> new bytes or None to delete the file, expected) where expected is
 # (line, column, rule) for a refusal, or "accepted".
+def lazy(fn, *args):
+    """A mutation: fn(project, *args) when applied."""
+    return lambda project: fn(project, *args)
+
+
 MUTATIONS = [
     # kpi_definitions
-    ("kpi-direction-enum", "kpi_definitions", lambda p: cell(p, "kpi_definitions", 2, "direction", "up"),
+    ("kpi-direction-enum", "kpi_definitions", lazy(cell, "kpi_definitions", 2, "direction", "up"),
      (2, "direction", "seed-bad-enum")),
-    ("kpi-aggregation-enum", "kpi_definitions", lambda p: cell(p, "kpi_definitions", 2, "aggregation", "Sum"),
+    ("kpi-aggregation-enum", "kpi_definitions", lazy(cell, "kpi_definitions", 2, "aggregation", "Sum"),
      (2, "aggregation", "seed-bad-enum")),
     ("kpi-frequency-empty", "kpi_definitions",
-     lambda p: cell(p, "kpi_definitions", 2, "reporting_frequency", ""), (2, "reporting_frequency", "seed-empty-value")),
-    ("kpi-id-slash", "kpi_definitions", lambda p: cell(p, "kpi_definitions", 2, "kpi_id", "sales/eu"),
+     lazy(cell, "kpi_definitions", 2, "reporting_frequency", ""),
+     (2, "reporting_frequency", "seed-empty-value")),
+    ("kpi-id-slash", "kpi_definitions", lazy(cell, "kpi_definitions", 2, "kpi_id", "sales/eu"),
      (2, "kpi_id", "seed-bad-id")),
-    ("kpi-id-space", "kpi_definitions", lambda p: cell(p, "kpi_definitions", 2, "kpi_id", "sales eu"),
+    ("kpi-id-space", "kpi_definitions", lazy(cell, "kpi_definitions", 2, "kpi_id", "sales eu"),
      (2, "kpi_id", "seed-bad-id")),
-    ("kpi-id-empty", "kpi_definitions", lambda p: cell(p, "kpi_definitions", 2, "kpi_id", ""),
+    ("kpi-id-empty", "kpi_definitions", lazy(cell, "kpi_definitions", 2, "kpi_id", ""),
      (2, "kpi_id", "seed-empty-value")),
-    ("kpi-duplicate", "kpi_definitions", lambda p: duplicate_row(p, "kpi_definitions"),
+    ("kpi-duplicate", "kpi_definitions", lazy(duplicate_row, "kpi_definitions"),
      (3, "kpi_id", "seed-duplicate-key")),
-    ("kpi-missing-column", "kpi_definitions", lambda p: drop_column(p, "kpi_definitions", "direction"),
+    ("kpi-missing-column", "kpi_definitions", lazy(drop_column, "kpi_definitions", "direction"),
      (1, "direction", "seed-missing-column")),
-    ("kpi-row-shape", "kpi_definitions", lambda p: extra_cell(p, "kpi_definitions"), (2, "-", "seed-row-shape")),
+    ("kpi-row-shape", "kpi_definitions", lazy(extra_cell, "kpi_definitions"), (2, "-", "seed-row-shape")),
     ("kpi-empty-file", "kpi_definitions", lambda p: b"", (0, "-", "seed-unreadable")),
     ("kpi-not-utf8", "kpi_definitions", lambda p: p.originals["kpi_definitions.csv"].replace(b"EUR", b"\xa4"),
      (0, "-", "seed-unreadable")),
     ("kpi-unclosed-quote", "kpi_definitions",
-     lambda p: p.originals["kpi_definitions.csv"].replace(b"Sales,sum", b'"Sales,sum'), (2, "-", "seed-unreadable")),
+     lambda p: p.originals["kpi_definitions.csv"].replace(b"Sales,sum", b'"Sales,sum'),
+     (2, "-", "seed-unreadable")),
     ("kpi-file-missing", "kpi_definitions", lambda p: None, (0, "-", "seed-missing-file")),
-    ("kpi-extra-column", "kpi_definitions", lambda p: add_column(p, "kpi_definitions"), "accepted"),
-    ("kpi-crlf-bom", "kpi_definitions", lambda p: crlf_bom(p, "kpi_definitions"), "accepted"),
+    ("kpi-extra-column", "kpi_definitions", lazy(add_column, "kpi_definitions"), "accepted"),
+    ("kpi-crlf-bom", "kpi_definitions", lazy(crlf_bom, "kpi_definitions"), "accepted"),
     # kpi_thresholds
     ("threshold-bounds-order", "kpi_thresholds",
-     lambda p: cell(p, "kpi_thresholds", 2, "upper_bound", "1"), (2, "lower_bound", "kpi-threshold-bounds")),
-    ("threshold-bound-word", "kpi_thresholds", lambda p: cell(p, "kpi_thresholds", 2, "lower_bound", "five"),
+     lazy(cell, "kpi_thresholds", 2, "upper_bound", "1"), (2, "lower_bound", "kpi-threshold-bounds")),
+    ("threshold-bound-word", "kpi_thresholds", lazy(cell, "kpi_thresholds", 2, "lower_bound", "five"),
      (2, "lower_bound", "seed-bad-number")),
-    ("threshold-bound-percent", "kpi_thresholds", lambda p: cell(p, "kpi_thresholds", 3, "lower_bound", "5%"),
+    ("threshold-bound-percent", "kpi_thresholds", lazy(cell, "kpi_thresholds", 3, "lower_bound", "5%"),
      (3, "lower_bound", "seed-bad-number")),
-    ("threshold-severity-enum", "kpi_thresholds", lambda p: cell(p, "kpi_thresholds", 2, "severity", "major"),
+    ("threshold-severity-enum", "kpi_thresholds", lazy(cell, "kpi_thresholds", 2, "severity", "major"),
      (2, "severity", "seed-bad-enum")),
-    ("threshold-grain-enum", "kpi_thresholds", lambda p: cell(p, "kpi_thresholds", 2, "grain", "monthly"),
+    ("threshold-grain-enum", "kpi_thresholds", lazy(cell, "kpi_thresholds", 2, "grain", "monthly"),
      (2, "grain", "seed-bad-enum")),
-    ("threshold-unknown-kpi", "kpi_thresholds", lambda p: cell(p, "kpi_thresholds", 2, "kpi_id", "salez"),
+    ("threshold-unknown-kpi", "kpi_thresholds", lazy(cell, "kpi_thresholds", 2, "kpi_id", "salez"),
      (2, "kpi_id", "seed-broken-link")),
-    ("threshold-duplicate", "kpi_thresholds", lambda p: duplicate_row(p, "kpi_thresholds"),
+    ("threshold-duplicate", "kpi_thresholds", lazy(duplicate_row, "kpi_thresholds"),
      (4, "severity", "seed-duplicate-key")),
-    ("threshold-crlf-bom", "kpi_thresholds", lambda p: crlf_bom(p, "kpi_thresholds"), "accepted"),
+    ("threshold-crlf-bom", "kpi_thresholds", lazy(crlf_bom, "kpi_thresholds"), "accepted"),
     # okr_cycles
-    ("cycle-ends-before-start", "okr_cycles", lambda p: cell(p, "okr_cycles", 2, "end_date", "2023-12-31"),
+    ("cycle-ends-before-start", "okr_cycles", lazy(cell, "okr_cycles", 2, "end_date", "2023-12-31"),
      (2, "end_date", "okr-cycle-dates")),
-    ("cycle-date-not-real", "okr_cycles", lambda p: cell(p, "okr_cycles", 2, "start_date", "2024-02-30"),
+    ("cycle-date-not-real", "okr_cycles", lazy(cell, "okr_cycles", 2, "start_date", "2024-02-30"),
      (2, "start_date", "seed-bad-date")),
-    ("cycle-date-format", "okr_cycles", lambda p: cell(p, "okr_cycles", 2, "start_date", "01/01/2024"),
+    ("cycle-date-format", "okr_cycles", lazy(cell, "okr_cycles", 2, "start_date", "01/01/2024"),
      (2, "start_date", "seed-bad-date")),
-    ("cycle-date-empty", "okr_cycles", lambda p: cell(p, "okr_cycles", 2, "end_date", ""),
+    ("cycle-date-empty", "okr_cycles", lazy(cell, "okr_cycles", 2, "end_date", ""),
      (2, "end_date", "seed-empty-value")),
-    ("cycle-duplicate", "okr_cycles", lambda p: duplicate_row(p, "okr_cycles"), (3, "cycle_id", "seed-duplicate-key")),
-    ("cycle-missing-column", "okr_cycles", lambda p: drop_column(p, "okr_cycles", "end_date"),
+    ("cycle-duplicate", "okr_cycles", lazy(duplicate_row, "okr_cycles"),
+     (3, "cycle_id", "seed-duplicate-key")),
+    ("cycle-missing-column", "okr_cycles", lazy(drop_column, "okr_cycles", "end_date"),
      (1, "end_date", "seed-missing-column")),
-    ("cycle-extra-column", "okr_cycles", lambda p: add_column(p, "okr_cycles", "fiscal_year", "2024"), "accepted"),
+    ("cycle-extra-column", "okr_cycles", lazy(add_column, "okr_cycles", "fiscal_year", "2024"), "accepted"),
     # okr_objectives
     ("objective-own-parent", "okr_objectives",
-     lambda p: cell(p, "okr_objectives", 2, "parent_objective_id", "o-co"), (2, "parent_objective_id",
+     lazy(cell, "okr_objectives", 2, "parent_objective_id", "o-co"), (2, "parent_objective_id",
                                                                              "okr-parent-circular")),
-    ("objective-circle", "okr_objectives", lambda p: cell(p, "okr_objectives", 2, "parent_objective_id", "o-a"),
+    ("objective-circle", "okr_objectives", lazy(cell, "okr_objectives", 2, "parent_objective_id", "o-a"),
      (2, "parent_objective_id", "okr-parent-circular")),
-    ("objective-unknown-cycle", "okr_objectives", lambda p: cell(p, "okr_objectives", 3, "cycle_id", "c9"),
+    ("objective-unknown-cycle", "okr_objectives", lazy(cell, "okr_objectives", 3, "cycle_id", "c9"),
      (3, "cycle_id", "seed-broken-link")),
     ("objective-unknown-parent", "okr_objectives",
-     lambda p: cell(p, "okr_objectives", 3, "parent_objective_id", "o-x"), (3, "parent_objective_id",
+     lazy(cell, "okr_objectives", 3, "parent_objective_id", "o-x"), (3, "parent_objective_id",
                                                                             "seed-broken-link")),
-    ("objective-level-enum", "okr_objectives", lambda p: cell(p, "okr_objectives", 3, "level", "Team"),
+    ("objective-level-enum", "okr_objectives", lazy(cell, "okr_objectives", 3, "level", "Team"),
      (3, "level", "seed-bad-enum")),
     ("objective-id-slash", "okr_objectives",
-     lambda p: p.originals["okr_objectives.csv"].replace(b"o-a,c1", b"o/a,c1"), (3, "objective_id", "seed-bad-id")),
+     lambda p: p.originals["okr_objectives.csv"].replace(b"o-a,c1", b"o/a,c1"),
+     (3, "objective_id", "seed-bad-id")),
     # okr_key_results
-    ("kr-weight-negative", "okr_key_results", lambda p: cell(p, "okr_key_results", 4, "weight", "-1"),
+    ("kr-weight-negative", "okr_key_results", lazy(cell, "okr_key_results", 4, "weight", "-1"),
      (4, "weight", "okr-weight")),
-    ("kr-weight-zero", "okr_key_results", lambda p: cell(p, "okr_key_results", 4, "weight", "0"),
+    ("kr-weight-zero", "okr_key_results", lazy(cell, "okr_key_results", 4, "weight", "0"),
      (4, "weight", "okr-weight")),
-    ("kr-target-equals-baseline", "okr_key_results", lambda p: cell(p, "okr_key_results", 2, "target", "10"),
+    ("kr-target-equals-baseline", "okr_key_results", lazy(cell, "okr_key_results", 2, "target", "10"),
      (2, "target", "okr-target-equals-baseline")),
-    ("kr-target-word", "okr_key_results", lambda p: cell(p, "okr_key_results", 2, "target", "twenty"),
+    ("kr-target-word", "okr_key_results", lazy(cell, "okr_key_results", 2, "target", "twenty"),
      (2, "target", "seed-bad-number")),
-    ("kr-target-empty", "okr_key_results", lambda p: cell(p, "okr_key_results", 2, "target", ""),
+    ("kr-target-empty", "okr_key_results", lazy(cell, "okr_key_results", 2, "target", ""),
      (2, "target", "seed-empty-value")),
-    ("kr-type-enum", "okr_key_results", lambda p: cell(p, "okr_key_results", 2, "kr_type", "grow"),
+    ("kr-type-enum", "okr_key_results", lazy(cell, "okr_key_results", 2, "kr_type", "grow"),
      (2, "kr_type", "seed-bad-enum")),
-    ("kr-unknown-kpi", "okr_key_results", lambda p: cell(p, "okr_key_results", 2, "kpi_id", "salez"),
+    ("kr-unknown-kpi", "okr_key_results", lazy(cell, "okr_key_results", 2, "kpi_id", "salez"),
      (2, "kpi_id", "seed-broken-link")),
-    ("kr-unknown-objective", "okr_key_results", lambda p: cell(p, "okr_key_results", 2, "objective_id", "o-b"),
+    ("kr-unknown-objective", "okr_key_results", lazy(cell, "okr_key_results", 2, "objective_id", "o-b"),
      (2, "objective_id", "seed-broken-link")),
-    ("kr-duplicate", "okr_key_results", lambda p: duplicate_row(p, "okr_key_results"),
+    ("kr-duplicate", "okr_key_results", lazy(duplicate_row, "okr_key_results"),
      (5, "key_result_id", "seed-duplicate-key")),
-    ("kr-missing-column", "okr_key_results", lambda p: drop_column(p, "okr_key_results", "target_kind"),
+    ("kr-missing-column", "okr_key_results", lazy(drop_column, "okr_key_results", "target_kind"),
      (1, "target_kind", "seed-missing-column")),
-    ("kr-extra-column", "okr_key_results", lambda p: add_column(p, "okr_key_results", "comment", "x"), "accepted"),
+    ("kr-extra-column", "okr_key_results", lazy(add_column, "okr_key_results", "comment", "x"), "accepted"),
     # okr_check_ins
-    ("check-in-date", "okr_check_ins", lambda p: cell(p, "okr_check_ins", 2, "check_in_date", "2024-13-01"),
+    ("check-in-date", "okr_check_ins", lazy(cell, "okr_check_ins", 2, "check_in_date", "2024-13-01"),
      (2, "check_in_date", "seed-bad-date")),
-    ("check-in-confidence", "okr_check_ins", lambda p: cell(p, "okr_check_ins", 2, "confidence", "70"),
+    ("check-in-confidence", "okr_check_ins", lazy(cell, "okr_check_ins", 2, "confidence", "70"),
      (2, "confidence", "okr-check-in-confidence")),
-    ("check-in-unknown-kr", "okr_check_ins", lambda p: cell(p, "okr_check_ins", 2, "key_result_id", "kr-9"),
+    ("check-in-unknown-kr", "okr_check_ins", lazy(cell, "okr_check_ins", 2, "key_result_id", "kr-9"),
      (2, "key_result_id", "seed-broken-link")),
-    ("check-in-value-empty", "okr_check_ins", lambda p: cell(p, "okr_check_ins", 2, "value", ""),
+    ("check-in-value-empty", "okr_check_ins", lazy(cell, "okr_check_ins", 2, "value", ""),
      (2, "value", "seed-empty-value")),
-    ("check-in-duplicate", "okr_check_ins", lambda p: duplicate_row(p, "okr_check_ins"),
+    ("check-in-duplicate", "okr_check_ins", lazy(duplicate_row, "okr_check_ins"),
      (3, "check_in_date", "seed-duplicate-key")),
-    ("check-in-crlf-bom", "okr_check_ins", lambda p: crlf_bom(p, "okr_check_ins"), "accepted"),
+    ("check-in-crlf-bom", "okr_check_ins", lazy(crlf_bom, "okr_check_ins"), "accepted"),
 ]
 
 
@@ -304,7 +313,8 @@ def test_seeds_fuzz(built, tmp_path):
                                                "--project-dir", str(built.path)], env=built.env)
             line, column, rule = expected
             assert result.exit_code == 2, (mutation_id, result.output[-3000:])
-            assert f"{seed}.csv:{line}: {column}: ERROR {rule}:" in result.output, (mutation_id, result.output)
+            where = f"{seed}.csv:{line}: {column}: ERROR {rule}:"
+            assert where in result.output, (mutation_id, result.output)
             assert "Traceback" not in result.output, mutation_id
             assert digest(db) == before_hash, mutation_id  # not even opened
             assert not Path(str(db) + ".wal").exists(), mutation_id
@@ -327,13 +337,12 @@ def test_seeds_fuzz(built, tmp_path):
 
         con = duckdb.connect(str(db), read_only=True)
         try:
-            assert con.execute("select kpi_id, notes from okr_kpi.kpi_definitions").fetchall() == [("sales", "kept")]
-            assert con.execute("select count(*) from okr_kpi.okr_key_results where comment = 'x'").fetchone() == (3,)
+            kpis = con.execute("select kpi_id, notes from okr_kpi.kpi_definitions").fetchall()
+            assert kpis == [("sales", "kept")]
+            krs = con.execute("select count(*) from okr_kpi.okr_key_results where comment = 'x'").fetchone()
+            assert krs == (3,)
         finally:
             con.close()
-    # back to the original seeds (their columns changed again): builds too
-    again = run(built, "run", "--as-of", AS_OF, "--skip-publish")
-    assert again.returncode in (0, 10), again.stderr[-4000:]
 
 
 # --- finding 3: invalid seeds were scored silently (exit 0) or gave 1/30/40 ----------------------
@@ -440,8 +449,10 @@ def test_finding_8_warehouse_taken_after_the_build_started_is_not_50(built, monk
         raise WarehouseUnavailable("the DuckDB warehouse is in use by another process")
 
     monkeypatch.setattr(run_module, "run_dbt_build", build)
-    monkeypatch.setattr(run_module, "run_checks_stage", lambda *a, **k: ({"status": "passed", "exit_code": 0}, None))
+    passed = ({"status": "passed", "exit_code": 0}, None)
+    monkeypatch.setattr(run_module, "run_checks_stage", lambda *a, **k: passed)
     monkeypatch.setattr(run_module, "connect", taken)
+    monkeypatch.setattr(run_module, "changed_seed_columns", lambda project: [])
     monkeypatch.setattr(run_module, "choose_window", lambda *a, **k: type(
         "W", (), {"since": None, "describe": lambda self: "all rows"})())
     code = run_module.run_job(project, as_of=AS_OF, publish=False)
