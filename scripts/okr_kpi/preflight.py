@@ -95,6 +95,17 @@ def check_paths(paths: dict[str, Path | None]) -> None:
                              + "\n".join(f"  {p}" for p in problems), lines=problems)
 
 
+def check_lock(project: Project):
+    """The run lock for `okr-kpi check` (a warehouse held by a run or another process: exit 50),
+    except for a DuckDB file that does not exist yet (the checks say so; no empty file is made)."""
+    import contextlib
+
+    path = getattr(project.adapter, "path", None)
+    if project.adapter_type == "duckdb" and path is not None and not Path(path).exists():
+        return contextlib.nullcontext()
+    return project.adapter.run_lock()
+
+
 def run_paths(project: Project, log_file: Path | None = None) -> dict[str, Path | None]:
     """The directories `okr-kpi run` writes to."""
     from okr_kpi.checks.runner import gx_dir
