@@ -452,7 +452,7 @@ def test_finding_8_warehouse_taken_after_the_build_started_is_not_50(built, monk
     passed = ({"status": "passed", "exit_code": 0}, None)
     monkeypatch.setattr(run_module, "run_checks_stage", lambda *a, **k: passed)
     monkeypatch.setattr(run_module, "connect", taken)
-    monkeypatch.setattr(run_module, "changed_seed_columns", lambda project: [])
+    monkeypatch.setattr("okr_kpi.preflight.changed_seed_columns", lambda project: [])
     monkeypatch.setattr(run_module, "choose_window", lambda *a, **k: type(
         "W", (), {"since": None, "describe": lambda self: "all rows"})())
     code = run_module.run_job(project, as_of=AS_OF, publish=False)
