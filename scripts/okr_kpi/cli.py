@@ -161,11 +161,15 @@ def check(project_dir: Path | None, profiles_dir: Path | None, target: str | Non
           as_of: str | None, full_history: bool, since: str | None) -> None:
     """Run the Great Expectations suites alone, on what is built, and print a summary."""
     from okr_kpi.checks import run_checks_command
+    from okr_kpi.preflight import check_lock, check_paths
 
     try:
         project = make_project(project_dir, profiles_dir, target, out)
-        code = run_checks_command(project, as_of=as_of,
-                                  full_history=full_history, since=since)
+        check_paths({"--out": project.out_dir})
+        # the run's lock: a warehouse held by a run or another process is exit 50, as for `run`
+        with check_lock(project):
+            code = run_checks_command(project, as_of=as_of,
+                                      full_history=full_history, since=since)
     except OkrKpiError as err:
         _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
     sys.exit(int(code))
@@ -177,10 +181,13 @@ def check(project_dir: Path | None, profiles_dir: Path | None, target: str | Non
 def publish(project_dir: Path | None, profiles_dir: Path | None, target: str | None,
             out: Path | None) -> None:
     """Publish the latest results to the configured channels (never re-sends what was sent)."""
+    from okr_kpi.preflight import check_paths
     from okr_kpi.publish import publish_command
 
     try:
-        code = publish_command(make_project(project_dir, profiles_dir, target, out))
+        project = make_project(project_dir, profiles_dir, target, out)
+        check_paths({"--out": project.out_dir})
+        code = publish_command(project)
     except OkrKpiError as err:
         _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
     sys.exit(int(code))

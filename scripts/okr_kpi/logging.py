@@ -159,12 +159,41 @@ def setup_logging(
         console.addFilter(QuietFilter())
     logger.addHandler(console)
     if log_file:
-        os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
-        file_handler = logging.FileHandler(log_file, mode="w", encoding="utf-8")
-        file_handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
-        file_handler.addFilter(RedactingFilter())
-        logger.addHandler(file_handler)
+        add_log_file(log_file, log_format)
     return logger
+
+
+# The run log is appended to (never truncated: a second run refused by the lock must not wipe the
+# log of the run that holds it); once it passes LOG_ROTATE_BYTES, the run that holds the lock moves
+# it to <name>.1 (.1 to .2, ..., LOG_KEEP files kept) before it writes (docs/publishing.md, "Logs").
+LOG_ROTATE_BYTES = 10 * 1024 * 1024
+LOG_KEEP = 5
+
+
+def rotate_log(log_file: str | os.PathLike, max_bytes: int = LOG_ROTATE_BYTES, keep: int = LOG_KEEP) -> bool:
+    """Move a log over max_bytes to <name>.1 (shifting older ones); call it only under the run lock."""
+    path = os.path.abspath(log_file)
+    try:
+        if os.path.getsize(path) <= max_bytes:
+            return False
+    except OSError:
+        return False
+    for n in range(keep - 1, 0, -1):
+        if os.path.exists(f"{path}.{n}"):
+            os.replace(f"{path}.{n}", f"{path}.{n + 1}")
+    os.replace(path, f"{path}.1")
+    return True
+
+
+def add_log_file(log_file: str | os.PathLike, log_format: str = "text") -> logging.Handler:
+    """Append the `okr_kpi` logger's records to log_file (created with its directory if needed)."""
+    logger = logging.getLogger(LOGGER_NAME)
+    os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
+    file_handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
+    file_handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    file_handler.addFilter(RedactingFilter())
+    logger.addHandler(file_handler)
+    return file_handler
 
 
 def get_logger() -> logging.Logger:

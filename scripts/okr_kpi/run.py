@@ -27,7 +27,7 @@ from typing import Any
 
 from okr_kpi.config import load_config
 from okr_kpi.exit_codes import ExitCode, worst
-from okr_kpi.logging import Progress, log_event, redact, setup_logging
+from okr_kpi.logging import Progress, add_log_file, log_event, redact, rotate_log, setup_logging
 from okr_kpi.project import OkrKpiError, Project
 from okr_kpi.warehouse import WarehouseUnavailable, connect
 from okr_kpi.window import choose_window
@@ -195,6 +195,25 @@ def run_log_path(project: Project) -> Path:
     return Path(base) / "okr_kpi_run.log"
 
 
+def _rotate_under_lock(log_file: Path, handler: logging.Handler | None, log_format: str) -> bool:
+    """Rotate a run log grown past its limit, by the run that holds the lock (reopens the handler)."""
+    import os as _os
+
+    from okr_kpi.logging import LOG_ROTATE_BYTES
+
+    try:
+        if handler is None or _os.path.getsize(log_file) <= LOG_ROTATE_BYTES:
+            return False
+    except OSError:
+        return False
+    logger = logging.getLogger("okr_kpi")
+    logger.removeHandler(handler)
+    handler.close()
+    rotate_log(log_file)
+    add_log_file(log_file, log_format)
+    return True
+
+
 def run_job(
     project: Project,
     as_of: str | None = None,
@@ -205,17 +224,26 @@ def run_job(
     since: str | None = None,
 ) -> int:
     from okr_kpi.lifecycle import new_run_id, now, record_run
+    from okr_kpi.preflight import changed_seed_columns, check_paths, refresh_seeds, run_paths, seed_preflight
     from okr_kpi.publish import publish_stage
 
-    setup_logging(quiet=quiet, log_format=log_format, log_file=run_log_path(project))
+    log_file = run_log_path(project)
+    log_handler = None
+    setup_logging(quiet=quiet, log_format=log_format)  # the run log: once its directory is checked
     run_id = new_run_id()
     started = now()
     stages: dict[str, Any] = {}
     code: int = ExitCode.OK
     paths: dict[str, str] = {}
+    build_started = False
     try:
         as_of = _validate_as_of(as_of)
         config = load_config(project.project_dir)
+        # Before the lock and dbt: the paths written to, then every definition seed (exit 2, nothing
+        # touched). The run log is appended to, never truncated (a refused run adds its lines).
+        check_paths(run_paths(project, log_file))
+        log_handler = add_log_file(log_file, log_format)
+        seed_preflight(project)
         log_event(
             logging.INFO,
             "run_started",
@@ -227,9 +255,12 @@ def run_job(
             as_of_date=as_of,
         )
         with run_lock(project):
+            _rotate_under_lock(log_file, log_handler, log_format)
+            build_started = True
             window = choose_window(project, as_of, config, full_history=full_history, since=since)
             log_event(logging.INFO, "window", f"data tests read {window.describe()}", since=window.since)
             progress = Progress(enabled=not quiet and log_format == "text")
+            refresh_seeds(project, changed_seed_columns(project))  # e.g. an extra column added
             stages["build"] = run_dbt_build(project, as_of, progress, since=window.since)
             stages["build"]["tests_read"] = window.describe()
             built = stages["build"]["exit_code"] != ExitCode.BUILD_FAILED
@@ -293,8 +324,14 @@ def run_job(
                     {"stages": stages},
                 )
     except WarehouseUnavailable as err:
-        log_event(logging.ERROR, "warehouse_unavailable", str(err))
-        code = ExitCode.WAREHOUSE_UNAVAILABLE
+        if build_started:
+            # 50 means "nothing was touched": once the build started, the marts may have changed.
+            log_event(logging.ERROR, "warehouse_unavailable",
+                      f"{err} (taken after the build started: the run stopped; nothing new was sent)")
+            code = worst(code, ExitCode.BUILD_FAILED)
+        else:
+            log_event(logging.ERROR, "warehouse_unavailable", str(err))
+            code = ExitCode.WAREHOUSE_UNAVAILABLE
     except OkrKpiError as err:
         log_event(logging.ERROR, "error", str(err))
         code = int(getattr(err, "exit_code", ExitCode.USAGE))

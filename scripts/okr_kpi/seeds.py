@@ -35,7 +35,7 @@ GRAINS = ("day", "week", "month", "quarter", "year")
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str = "text"  # text | enum | number | date
+    kind: str = "text"  # text | id | enum | number | date
     required: bool = False  # a value is needed in every row
     values: tuple[str, ...] = ()  # allowed values of an enum column
 
@@ -63,7 +63,7 @@ SPECS: dict[str, SeedSpec] = {
     spec.name: spec
     for spec in (
         SeedSpec("kpi_definitions", (
-            Column("kpi_id", required=True),
+            Column("kpi_id", "id", required=True),
             Column("name", required=True),
             Column("description"),
             Column("unit"),
@@ -82,13 +82,13 @@ SPECS: dict[str, SeedSpec] = {
             Column("upper_bound", "number"),
         ), key=("kpi_id", "grain", "severity")),
         SeedSpec("okr_cycles", (
-            Column("cycle_id", required=True),
+            Column("cycle_id", "id", required=True),
             Column("name", required=True),
             Column("start_date", "date", required=True),
             Column("end_date", "date", required=True),
         ), key=("cycle_id",)),
         SeedSpec("okr_objectives", (
-            Column("objective_id", required=True),
+            Column("objective_id", "id", required=True),
             Column("cycle_id", required=True),
             Column("title", required=True),
             _enum("level", ("company", "team", "individual")),
@@ -97,7 +97,7 @@ SPECS: dict[str, SeedSpec] = {
             Column("parent_objective_id"),
         ), key=("objective_id",)),
         SeedSpec("okr_key_results", (
-            Column("key_result_id", required=True),
+            Column("key_result_id", "id", required=True),
             Column("objective_id", required=True),
             Column("title", required=True),
             _enum("kr_type", ("increase", "decrease", "maintain_above", "maintain_below", "milestone")),
@@ -131,6 +131,10 @@ LINKS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# An identifier (kpi_id, cycle_id, objective_id, key_result_id) becomes part of Great Expectations
+# suite names, file names and URLs: letters, digits, `_`, `-` and `.`, starting with a letter or digit.
+ID_MAX_LENGTH = 100
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -211,6 +215,12 @@ def _parse(column: Column, text: str) -> tuple[Any, str | None, str | None]:
         if text in column.values:
             return text, None, None
         return None, "seed-bad-enum", f"{text!r} is not one of {', '.join(column.values)}"
+    if column.kind == "id":
+        if _ID.match(text) and len(text) <= ID_MAX_LENGTH:
+            return text, None, None
+        return text, "seed-bad-id", (f"{text!r} cannot be an identifier (GX suite names, file names, URLs): "
+                                     f"use letters, digits, _, - and . (at most {ID_MAX_LENGTH}), "
+                                     "starting with a letter or digit")
     if column.kind == "number":
         try:
             value = float(text)
