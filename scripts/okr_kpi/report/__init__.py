@@ -152,7 +152,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
             lines += ["", "| event | KPI | owner | period | rule | severity | value |", "| --- " * 7 + "|"]
             for e in alerted[:50]:
                 lines.append(
-                    f"| {e['event']} | {md_cell(e['kpi_name'])} | {md_cell(e['owner'])} | {e['grain']} {e['period_start']} "
+                    f"| {e['event']} | {md_cell(e['kpi_name'])} | {md_cell(e['owner'])} "
+                    f"| {e['grain']} {e['period_start']} "
                     f"| {e['rule']} | {e['severity']} | {fmt(e['value'])} |"
                 )
     lines += ["", "## KPIs", ""]
@@ -161,7 +162,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
         for k in doc["kpis"]["items"]:
             la = k.get("latest") or {}
             lines.append(
-                f"| {md_cell(k['name'])} | {k['grain']} {la.get('period_start', '–')} | {fmt(la.get('value'))} "
+                f"| {md_cell(k['name'])} | {k['grain']} {la.get('period_start', '–')} "
+                f"| {fmt(la.get('value'))} "
                 f"| {_pct(la.get('change_pct'))} | {_pct(la.get('change_pct_last_year'))} |"
             )
     else:
