@@ -8,13 +8,18 @@ Python owns four small tables with a fixed schema in the models' schema (created
 - `okr_kpi_breach_events`: one row per transition (new, escalated, resolved), append-only,
   with the idempotency key of the digest that carries it;
 - `okr_kpi_alert_outbox`: one row per digest message per channel: where (host only, never the
-  secret URL), status (`pending` | `sent`), attempts, when sent, the last error, the payload;
+  secret URL), status (`pending` -> `sending` -> `sent`; `unknown` when a try may have arrived
+  at a receiver that cannot deduplicate, never re-sent; `skipped`), attempts, when sent, the
+  last error, the payload;
 - `okr_kpi_runs`: one row per `okr-kpi run` / `okr-kpi publish` with its as_of_date and outcome.
 
 Only new, escalated and resolved breaches are alerted, one digest per run and channel. A rerun
-of the same day finds no transitions and queues nothing. A message whose delivery fails stays
-`pending` and is retried by the next run (or `okr-kpi publish`); its idempotency key never
-changes, so a receiver can drop a duplicate if a crash happened between sending and recording.
+of the same day finds no transitions and queues nothing. Every try is recorded before the
+request leaves (`sending`) and after it (`sent` on a 2xx / SMTP 250). A message that certainly
+did not arrive goes back to `pending` and is retried by the next run (or `okr-kpi publish`); its
+idempotency key never changes. A try that may have arrived (sent, then no answer, or the run was
+killed) is retried with the same key only on a channel whose receiver honours it (the generic
+webhook); elsewhere (Slack, email) it becomes `unknown` and is not sent again: at most once.
 
 Breaches of periods that ended more than `alerts.lookback_days` before as_of_date are
 recorded but not alerted (a first run over years of history would otherwise flood people);
@@ -475,10 +480,11 @@ def update_lifecycle(
 
 
 def pending_messages(wh: Warehouse, schema: str) -> list[dict[str, Any]]:
-    """Outbox rows still to deliver, oldest first."""
+    """Outbox rows still to deliver (`pending`, or `sending`: a run stopped during their
+    delivery), oldest first."""
     if not wh.table_exists(schema, OUTBOX):
         return []
-    rows = wh.query(f"select * from {wh.ident(schema, OUTBOX)} where status = 'pending'")
+    rows = wh.query(f"select * from {wh.ident(schema, OUTBOX)} where status in ('pending', 'sending')")
     return sorted(rows, key=lambda r: (r["created_at"] or dt.datetime.min, r["channel"]))
 
 
@@ -497,16 +503,30 @@ def _update_outbox(wh: Warehouse, schema: str, message: dict[str, Any], changes:
     )
 
 
+def begin_attempt(wh: Warehouse, schema: str, message: dict[str, Any], attempts: int) -> None:
+    """Record, before the request leaves, that a try is under way (`sending`): if the run dies
+    during it, the next run knows the message may have arrived."""
+    _update_outbox(wh, schema, message, {"status": "sending", "attempts": attempts, "last_attempt_at": now()})
+
+
 def record_attempt(
-    wh: Warehouse, schema: str, message: dict[str, Any], ok: bool, attempts: int, error: str | None
+    wh: Warehouse,
+    schema: str,
+    message: dict[str, Any],
+    ok: bool,
+    attempts: int,
+    error: str | None,
+    status: str | None = None,
 ) -> None:
+    """After a try: `sent` (acknowledged), `pending` (certainly not delivered: retried later) or
+    `unknown` (may have arrived, receiver cannot deduplicate: never sent again)."""
     at = now()
     _update_outbox(
         wh,
         schema,
         message,
         {
-            "status": "sent" if ok else "pending",
+            "status": status or ("sent" if ok else "pending"),
             "attempts": attempts,
             "last_attempt_at": at,
             "sent_at": at if ok else None,

@@ -18,6 +18,7 @@ from okr_kpi.config import Config, load_config
 from okr_kpi.exit_codes import ExitCode, worst
 from okr_kpi.lifecycle import (
     LifecycleResult,
+    begin_attempt,
     ensure_tables,
     last_as_of,
     mark_skipped,
@@ -40,10 +41,11 @@ class DeliveryResult:
     sent: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    uncertain: list[dict[str, Any]] = field(default_factory=list)  # may have arrived; not re-sent
 
     @property
     def exit_code(self) -> int:
-        return ExitCode.DELIVERY_FAILED if self.failed else ExitCode.OK
+        return ExitCode.DELIVERY_FAILED if self.failed or self.uncertain else ExitCode.OK
 
     def as_dict(self) -> dict[str, Any]:
         def brief(m: dict[str, Any]) -> dict[str, Any]:
@@ -59,6 +61,7 @@ class DeliveryResult:
             "sent": [brief(m) for m in self.sent],
             "failed": [brief(m) for m in self.failed],
             "skipped": [brief(m) for m in self.skipped],
+            "uncertain": [brief(m) for m in self.uncertain],
         }
 
 
@@ -75,16 +78,27 @@ class PublishResult:
 
 
 def send_with_retries(
-    channel: Channel, payload: dict[str, Any], config: Config
-) -> tuple[bool, int, str | None]:
-    """Try once, then `retries` more times with exponential backoff; (delivered, attempts, last error)."""
+    channel: Channel,
+    payload: dict[str, Any],
+    config: Config,
+    before_try: Any = None,
+) -> tuple[str, int, str | None]:
+    """Try once, then `retries` more times with exponential backoff; (status, attempts, last error).
+
+    status: `sent`; `pending` (certainly not delivered); `unknown` (a try may have arrived and
+    the channel's receiver cannot drop a duplicate, so it is not tried again: at most once).
+    Each try has a whole-try deadline (`delivery.timeout_seconds`: connect + send + answer).
+    `before_try(n)` runs before try n leaves (the outbox records `sending`).
+    """
     error = None
     attempts = 0
     for attempt in range(config.retries + 1):
         attempts += 1
+        if before_try is not None:
+            before_try(attempts)
         try:
             channel.send(payload, timeout=config.timeout_seconds)
-            return True, attempts, None
+            return "sent", attempts, None
         except DeliveryError as err:
             error = str(err)
             log_event(
@@ -94,15 +108,17 @@ def send_with_retries(
                 channel=channel.name,
                 attempt=attempt + 1,
             )
+            if err.reached and not channel.idempotent:
+                return "unknown", attempts, error
             if err.permanent:
                 break
             if attempt < config.retries:
                 time.sleep(config.backoff_seconds * (2**attempt))
-    return False, attempts, error
+    return "pending", attempts, error
 
 
 def deliver_pending(wh: Warehouse, schema: str, channels: list[Channel], config: Config) -> DeliveryResult:
-    """Deliver every pending outbox message, oldest first; record each attempt as it happens."""
+    """Deliver every pending outbox message, oldest first; record each try before and after."""
     by_name = {c.name: c for c in channels}
     result = DeliveryResult()
     for message in pending_messages(wh, schema):
@@ -118,12 +134,35 @@ def deliver_pending(wh: Warehouse, schema: str, channels: list[Channel], config:
             )
             result.skipped.append(message)
             continue
+        previous = int(message.get("attempts") or 0)
+        if message["status"] == "sending" and not channel.idempotent:
+            # A run stopped while this message was on its way: it may have arrived, and this
+            # receiver cannot drop a second copy. At most once: it is not sent again.
+            error = (
+                "a run stopped during its delivery (the request may have arrived); not re-sent, "
+                "this receiver cannot drop a duplicate"
+            )
+            record_attempt(wh, schema, message, False, previous, error, status="unknown")
+            log_event(
+                logging.ERROR,
+                "delivery_uncertain",
+                f"{channel.name}: digest {message['message_key']} may or may not have arrived ({error})",
+                channel=channel.name,
+                message_key=message["message_key"],
+            )
+            result.uncertain.append({**message, "last_error": error})
+            continue
         payload = json.loads(message["payload"])
-        ok, attempts, error = send_with_retries(channel, payload, config)
-        total = int(message.get("attempts") or 0) + attempts
-        record_attempt(wh, schema, message, ok, total, error)
-        message = {**message, "attempts": total, "last_error": error}
-        if ok:
+        status, attempts, error = send_with_retries(
+            channel,
+            payload,
+            config,
+            before_try=lambda n, m=message, p=previous: begin_attempt(wh, schema, m, p + n),
+        )
+        total = previous + attempts
+        record_attempt(wh, schema, message, status == "sent", total, error, status=status)
+        message = {**message, "attempts": total, "last_error": error, "status": status}
+        if status == "sent":
             log_event(
                 logging.INFO,
                 "delivered",
@@ -135,6 +174,17 @@ def deliver_pending(wh: Warehouse, schema: str, channels: list[Channel], config:
                 destination=channel.destination,
             )
             result.sent.append(message)
+        elif status == "unknown":
+            log_event(
+                logging.ERROR,
+                "delivery_uncertain",
+                f"{channel.name}: digest may or may not have arrived ({error}); not re-sent, this "
+                "receiver cannot drop a duplicate (at most once)",
+                channel=channel.name,
+                message_key=message["message_key"],
+                error=error,
+            )
+            result.uncertain.append(message)
         else:
             log_event(
                 logging.ERROR,
