@@ -31,7 +31,7 @@ from okr_kpi.lifecycle import (
     update_lifecycle,
 )
 from okr_kpi.logging import log_event, redact
-from okr_kpi.project import Project
+from okr_kpi.project import OkrKpiError, Project
 from okr_kpi.publish.channels import Channel, DeliveryError, configured_channels
 from okr_kpi.warehouse import Warehouse, connected
 
@@ -70,6 +70,7 @@ class PublishResult:
     lifecycle: LifecycleResult | None
     delivery: DeliveryResult
     paths: dict[str, str]
+    seed_hashes: dict[str, str] | None = None  # recorded in okr_kpi_runs.summary (flood guard)
 
     @property
     def exit_code(self) -> int:
@@ -218,6 +219,17 @@ def resolve_as_of(wh: Warehouse, schema: str) -> dt.date:
     return dt.date.today() - dt.timedelta(days=1)
 
 
+def definition_seed_hashes(project: Project) -> dict[str, str] | None:
+    """The project's definition seeds' hashes (lifecycle.seed_hashes), None if unreadable."""
+    from okr_kpi.lifecycle import seed_hashes
+    from okr_kpi.lint import project_seeds_dir
+
+    try:
+        return seed_hashes(project_seeds_dir(project.project_dir))
+    except (OSError, ValueError, OkrKpiError):
+        return None
+
+
 def report_link(project: Project, config: Config) -> str:
     return config.section("report").get("link") or str(project.out_dir / "report.html")
 
@@ -233,6 +245,7 @@ def publish_stage(
     checks: Any = None,
     update: bool = True,
     deliver: bool = True,
+    force_lifecycle: bool = False,
 ) -> PublishResult:
     """Lifecycle (if `update`), delivery of pending messages (if `deliver`), then the files in reports/."""
     from okr_kpi.report import write_reports
@@ -250,6 +263,7 @@ def publish_stage(
                 f"{schema}.fct_kpi_breaches does not exist: breach lifecycle skipped",
             )
         else:
+            alerts = config.section("alerts")
             lifecycle = update_lifecycle(
                 wh,
                 schema,
@@ -258,9 +272,31 @@ def publish_stage(
                 run_id,
                 [(c.name, c.destination) for c in channels],
                 lookback_days=config.lookback_days,
-                include_suspect=bool(config.section("alerts").get("include_suspect", True)),
+                include_suspect=bool(alerts.get("include_suspect", True)),
                 report_path=report_link(project, config),
+                force_lifecycle=force_lifecycle,
+                flood_settings=alerts,
+                seed_hashes=definition_seed_hashes(project),
             )
+            if lifecycle.backfill_of:
+                log_event(
+                    logging.WARNING,
+                    "backfill",
+                    f"backfill: as_of_date {as_of} is before {lifecycle.backfill_of}, the latest the "
+                    "breach lifecycle has seen; breaches of periods after it are neither resolved nor "
+                    "re-opened nor sent (--force-lifecycle applies the lifecycle as if it were new)",
+                    backfill_of=lifecycle.backfill_of,
+                )
+            if lifecycle.flood:
+                f = lifecycle.flood
+                log_event(
+                    logging.WARNING,
+                    "flood",
+                    f"flood guard: {f['new']} new breaches (usually {f['usual']}); one summary sent "
+                    f"instead of the list; definition seeds changed since the last run: "
+                    f"{', '.join(f['changed_seeds']) or 'none'}",
+                    **f,
+                )
             c = {
                 k: sum(1 for e in lifecycle.events if e["event"] == k)
                 for k in ("new", "escalated", "resolved")
@@ -285,7 +321,12 @@ def publish_stage(
             "OKR_KPI_WEBHOOK_URL or email in okr_kpi.yml): nothing to send",
         )
     delivery = deliver_pending(wh, schema, channels, config) if deliver else DeliveryResult()
-    result = PublishResult(lifecycle=lifecycle, delivery=delivery, paths={})
+    result = PublishResult(
+        lifecycle=lifecycle,
+        delivery=delivery,
+        paths={},
+        seed_hashes=definition_seed_hashes(project) if lifecycle is not None else None,
+    )
     info = {**run_info, "exit_code": int(worst(run_info.get("exit_code", 0), result.exit_code))}
     result.paths = write_reports(
         project,
@@ -326,16 +367,10 @@ def publish_command(project: Project) -> int:
             log_event(logging.ERROR, "publish_error", f"publish failed: {redact(str(err))}")
             raise
         code = result.exit_code
-        record_run(
-            wh,
-            project.schema,
-            run_id,
-            "publish",
-            as_of,
-            started,
-            code,
-            {"delivery": result.delivery.as_dict()},
-        )
+        summary: dict[str, Any] = {"delivery": result.delivery.as_dict()}
+        if result.lifecycle is not None:
+            summary["seed_hashes"] = result.seed_hashes
+        record_run(wh, project.schema, run_id, "publish", as_of, started, code, summary)
     for name, path in result.paths.items():
         log_event(logging.INFO, "written", f"{name}: {path}", path=path)
     return int(code)
