@@ -227,6 +227,8 @@ def _post_json(url: str, body: dict[str, Any], headers: dict[str, str], timeout:
                 reached = True  # from here on, the receiver may have the request
                 conn.sock.sendall(data)
                 response = conn.getresponse()
+                if deadline.expired:  # the watchdog cut the answer short: it does not count
+                    raise TimeoutError("deadline")
                 status, reason = response.status, response.reason
                 if 200 <= status < 300:
                     with contextlib.suppress(Exception):  # acknowledged: the rest is not needed
