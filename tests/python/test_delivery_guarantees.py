@@ -76,10 +76,10 @@ def publish(project, as_of=AS_OF, force_lifecycle=False):
             run_id,
             load_config(project.project_dir),
             run_info={"run_id": run_id, "command": "publish", "exit_code": 0, "stages": {}},
-            force_lifecycle=force_lifecycle,
+            **({"force_lifecycle": True} if force_lifecycle else {}),
         )
         record_run(wh, project.schema, run_id, "publish", as_of, started, result.exit_code,
-                   {"seed_hashes": result.seed_hashes})
+                   {"seed_hashes": getattr(result, "seed_hashes", None)})
         return result
     finally:
         wh.close()
