@@ -177,6 +177,10 @@ def load_config(project_dir: Path | None = None) -> Config:
             raise OkrKpiError(
                 f"{path or 'config'}: checks.{key} must be a whole number, 0 or more, not {value!r}"
             )
+    for key in ("flood_min_new", "flood_ratio"):
+        value = cfg.data["alerts"][key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise OkrKpiError(f"{path or 'config'}: alerts.{key} must be a number, 0 or more, not {value!r}")
     security = cfg.data["channels"]["email"]["security"]
     if security not in ("starttls", "ssl", "none"):
         raise OkrKpiError(f"{path}: channels.email.security must be starttls, ssl or none, not {security!r}")
