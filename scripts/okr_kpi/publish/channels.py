@@ -21,6 +21,7 @@ import ssl
 import threading
 import time
 import urllib.parse
+import urllib.request
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from html import escape
@@ -204,13 +205,24 @@ def _post_json(url: str, body: dict[str, Any], headers: dict[str, str], timeout:
     reached = False
     with Deadline(timeout) as deadline:
         try:
+            # The standard proxy variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), as urllib reads them.
+            proxy = urllib.request.getproxies().get(parts.scheme)
+            if proxy and urllib.request.proxy_bypass(parts.hostname):
+                proxy = None
+            if proxy and "://" not in proxy:
+                proxy = f"http://{proxy}"
+            via = urllib.parse.urlsplit(proxy) if proxy else None
+            host, port = (via.hostname, via.port or 8080) if via else (parts.hostname, parts.port)
             if parts.scheme == "https":
                 conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                    parts.hostname, parts.port, timeout=deadline.remaining(),
-                    context=ssl.create_default_context(),
+                    host, port, timeout=deadline.remaining(), context=ssl.create_default_context()
                 )
+                if via:
+                    conn.set_tunnel(parts.hostname, parts.port or 443)
             else:
-                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=deadline.remaining())
+                conn = http.client.HTTPConnection(host, port, timeout=deadline.remaining())
+                if via:
+                    path = url  # a plain-HTTP proxy takes the absolute URL
             try:
                 conn.connect()
                 deadline.watch(conn.sock)
