@@ -173,6 +173,9 @@ def test_flood_guard_sends_one_summary_and_names_the_changed_seed(project, recei
     assert len(receiver.bodies(HOOK)) == 1 and len(receiver.bodies(SLACK)) == 1
     body = receiver.bodies(HOOK)[0]
     assert body["groups"] == []  # no list
+    import jsonschema
+
+    jsonschema.validate(body, json.loads((REPO / "docs" / "okr_kpi_digest.schema.json").read_text()))
     assert body["flood"]["new"] == 30 and body["flood"]["changed_seeds"] == ["kpi_thresholds"]
     assert body["flood"]["usual"] == 2
     slack = receiver.bodies(SLACK)[0]
