@@ -130,10 +130,13 @@ def generate(project_dir: Path | None, profiles_dir: Path | None, target: str | 
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: one JSON object per line, for schedulers.")
 @click.option("--skip-publish", is_flag=True, help="Build and check, but send nothing.")
+@click.option("--force-lifecycle", is_flag=True,
+              help="An --as-of earlier than the last run's (a backfill) normally leaves later breaches "
+                   "alone; resolve and alert them as for a new day (docs/publishing.md).")
 @window_options
 def run(project_dir: Path | None, profiles_dir: Path | None, target: str | None, out: Path | None,
-        as_of: str | None, quiet: bool, log_format: str, skip_publish: bool, full_history: bool,
-        since: str | None) -> None:
+        as_of: str | None, quiet: bool, log_format: str, skip_publish: bool, force_lifecycle: bool,
+        full_history: bool, since: str | None) -> None:
     """The scheduled job: dbt build -> checks -> breach lifecycle -> publish.
 
     The exit status tells the scheduler what happened (see README, "Exit codes"):
@@ -146,7 +149,7 @@ def run(project_dir: Path | None, profiles_dir: Path | None, target: str | None,
         project = make_project(project_dir, profiles_dir, target, out)
         code = run_job(project, as_of=as_of, quiet=quiet,
                        log_format=log_format, publish=not skip_publish, full_history=full_history,
-                       since=since)
+                       since=since, force_lifecycle=force_lifecycle)
     except OkrKpiError as err:
         _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
     sys.exit(int(code))

@@ -12,10 +12,12 @@ checks:
 alerts:
   lookback_days: 31          # older breaches are recorded in the history but not alerted
   include_suspect: true      # alert breaches flagged is_suspect (marked as such)
+  flood_min_new: 20          # flood guard: a run with at least this many new breaches ...
+  flood_ratio: 5             # ... and more than 5x the usual number sends one summary (0: off)
 delivery:
   retries: 3                 # attempts per message and run, after the first
   backoff_seconds: 2         # 2, 4, 8 ... between attempts
-  timeout_seconds: 10
+  timeout_seconds: 10        # whole-try deadline per delivery try (connect + send + answer)
 report:
   title: KPIs and OKRs
   trend_periods: 60          # periods per KPI trend chart
@@ -54,7 +56,7 @@ CONFIG_FILE = "okr_kpi.yml"
 
 DEFAULTS: dict[str, Any] = {
     "checks": {"window_days": 7, "keep_runs": 30},
-    "alerts": {"lookback_days": 31, "include_suspect": True},
+    "alerts": {"lookback_days": 31, "include_suspect": True, "flood_min_new": 20, "flood_ratio": 5},
     "delivery": {"retries": 3, "backoff_seconds": 2.0, "timeout_seconds": 10.0},
     "report": {"title": "KPIs and OKRs", "trend_periods": 60, "data_docs_url": None, "link": None},
     "channels": {
@@ -175,6 +177,10 @@ def load_config(project_dir: Path | None = None) -> Config:
             raise OkrKpiError(
                 f"{path or 'config'}: checks.{key} must be a whole number, 0 or more, not {value!r}"
             )
+    for key in ("flood_min_new", "flood_ratio"):
+        value = cfg.data["alerts"][key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise OkrKpiError(f"{path or 'config'}: alerts.{key} must be a number, 0 or more, not {value!r}")
     security = cfg.data["channels"]["email"]["security"]
     if security not in ("starttls", "ssl", "none"):
         raise OkrKpiError(f"{path}: channels.email.security must be starttls, ssl or none, not {security!r}")

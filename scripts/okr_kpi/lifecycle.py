@@ -8,13 +8,18 @@ Python owns four small tables with a fixed schema in the models' schema (created
 - `okr_kpi_breach_events`: one row per transition (new, escalated, resolved), append-only,
   with the idempotency key of the digest that carries it;
 - `okr_kpi_alert_outbox`: one row per digest message per channel: where (host only, never the
-  secret URL), status (`pending` | `sent`), attempts, when sent, the last error, the payload;
+  secret URL), status (`pending` -> `sending` -> `sent`; `unknown` when a try may have arrived
+  at a receiver that cannot deduplicate, never re-sent; `skipped`), attempts, when sent, the
+  last error, the payload;
 - `okr_kpi_runs`: one row per `okr-kpi run` / `okr-kpi publish` with its as_of_date and outcome.
 
 Only new, escalated and resolved breaches are alerted, one digest per run and channel. A rerun
-of the same day finds no transitions and queues nothing. A message whose delivery fails stays
-`pending` and is retried by the next run (or `okr-kpi publish`); its idempotency key never
-changes, so a receiver can drop a duplicate if a crash happened between sending and recording.
+of the same day finds no transitions and queues nothing. Every try is recorded before the
+request leaves (`sending`) and after it (`sent` on a 2xx / SMTP 250). A message that certainly
+did not arrive goes back to `pending` and is retried by the next run (or `okr-kpi publish`); its
+idempotency key never changes. A try that may have arrived (sent, then no answer, or the run was
+killed) is retried with the same key only on a channel whose receiver honours it (the generic
+webhook); elsewhere (Slack, email) it becomes `unknown` and is not sent again: at most once.
 
 Breaches of periods that ended more than `alerts.lookback_days` before as_of_date are
 recorded but not alerted (a first run over years of history would otherwise flood people);
@@ -216,6 +221,8 @@ class LifecycleResult:
     events: list[dict[str, Any]] = field(default_factory=list)  # this run's transitions (with breach data)
     counts: dict[str, int] = field(default_factory=dict)  # status -> number of breaches after this run
     queued: list[dict[str, Any]] = field(default_factory=list)  # outbox rows queued by this run
+    backfill_of: dt.date | None = None  # a backfill: the latest run's (later) as_of_date
+    flood: dict[str, Any] | None = None  # the flood summary sent instead of the list, if any
 
     @property
     def alerted_events(self) -> list[dict[str, Any]]:
@@ -241,11 +248,20 @@ def compute_transitions(
     at: dt.datetime,
     lookback_days: int = 31,
     include_suspect: bool = True,
+    horizon: dt.date | None = None,
 ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """The new history (breach_id -> row) and the transitions, from the current breaches.
 
+    `horizon` (a backfill: this as_of is earlier than the latest run's): breaches of periods
+    ending after it are neither resolved nor re-opened nor alerted; their history is kept as is.
+
     Pure function: no warehouse, so the rules are easy to test and to read.
     """
+
+    def after_horizon(row: dict[str, Any]) -> bool:
+        end = _date(row.get("period_end")) or _date(row.get("period_start"))
+        return horizon is not None and end is not None and end > horizon
+
     new_history: dict[str, dict[str, Any]] = {}
     events: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -270,6 +286,8 @@ def compute_transitions(
         bid = breach["breach_id"]
         if bid in seen:  # the mart promises one row per breach; keep the first if not
             continue
+        if after_horizon(breach) and bid in history:
+            continue  # a backfill does not touch what later runs saw
         seen.add(bid)
         old = history.get(bid)
         alertable = is_alertable(breach, as_of, lookback_days, include_suspect)
@@ -313,6 +331,9 @@ def compute_transitions(
         if bid in seen:
             continue
         row = dict(old)
+        if after_horizon(old):
+            new_history[bid] = row
+            continue
         if old.get("status") != "resolved":
             row.update(status="resolved", resolved_at=at, status_changed_at=at, last_run_id=run_id)
             event("resolved", row, old.get("severity"), _bool(old.get("is_alertable")))
@@ -332,7 +353,12 @@ def _json_default(value: Any) -> Any:
 
 
 def digest_payload(
-    events: list[dict[str, Any]], run_id: str, as_of: dt.date, key: str, report_path: str | None = None
+    events: list[dict[str, Any]],
+    run_id: str,
+    as_of: dt.date,
+    key: str,
+    report_path: str | None = None,
+    flood: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The generic digest (the JSON webhook's payload; other channels render it). Documented in
     docs/publishing.md and docs/okr_kpi_digest.schema.json; `schema_version` changes on breaking edits."""
@@ -379,6 +405,8 @@ def digest_payload(
             groups.append({"owner": item["owner"], "severity": item["severity"], "events": []})
         groups[-1]["events"].append(item)
     counts = {k: sum(1 for i in items if i["event"] == k) for k in kinds}
+    if flood:  # one summary instead of the list (flood_guard); the breaches are in the report
+        groups = []
     payload = {
         "schema_version": PAYLOAD_SCHEMA_VERSION,
         "type": "okr_kpi.breach_digest",
@@ -391,6 +419,8 @@ def digest_payload(
     }
     if report_path:
         payload["report"] = report_path
+    if flood:
+        payload["flood"] = flood
     return json.loads(json.dumps(payload, default=_json_default))
 
 
@@ -404,23 +434,35 @@ def update_lifecycle(
     lookback_days: int = 31,
     include_suspect: bool = True,
     report_path: str | None = None,
+    force_lifecycle: bool = False,
+    flood_settings: dict[str, Any] | None = None,
+    seed_hashes: dict[str, str] | None = None,
 ) -> LifecycleResult:
     """Apply this run's breaches to the history and queue one digest per channel, atomically.
 
     `channels` is a list of (channel name, safe destination description). Returns the transitions.
+    An as_of earlier than the latest run's is a backfill (see compute_transitions' `horizon`)
+    unless `force_lifecycle`. `flood_settings` (alerts.flood_*): see flood_guard.
     """
     ensure_tables(wh, schema)
     at = now()
     history = {r["breach_id"]: r for r in read_table(wh, schema, HISTORY)}
+    latest = max_as_of(wh, schema)
+    horizon = as_of if (latest is not None and as_of < latest and not force_lifecycle) else None
     new_history, events = compute_transitions(
-        breaches, history, as_of, run_id, at, lookback_days, include_suspect
+        breaches, history, as_of, run_id, at, lookback_days, include_suspect, horizon=horizon
     )
     alerted = [e for e in events if e["is_alerted"]]
+    flood = (
+        flood_guard(wh, schema, events, alerted, history, flood_settings or {}, seed_hashes)
+        if alerted
+        else None
+    )
     queued: list[dict[str, Any]] = []
     if alerted and channels:
         for channel, destination in channels:
             key = message_key(run_id, channel)
-            payload = digest_payload(alerted, run_id, as_of, key, report_path)
+            payload = digest_payload(alerted, run_id, as_of, key, report_path, flood=flood)
             queued.append(
                 {
                     "message_key": key,
@@ -471,14 +513,109 @@ def update_lifecycle(
     counts: dict[str, int] = {}
     for row in new_history.values():
         counts[row["status"]] = counts.get(row["status"], 0) + 1
-    return LifecycleResult(run_id=run_id, as_of_date=as_of, events=events, counts=counts, queued=queued)
+    return LifecycleResult(
+        run_id=run_id,
+        as_of_date=as_of,
+        events=events,
+        counts=counts,
+        queued=queued,
+        backfill_of=latest if horizon is not None else None,
+        flood=flood,
+    )
+
+
+# --- flood guard and definition seeds ---------------------------------------------------------------
+
+DEFINITION_SEEDS = ("kpi_definitions", "kpi_thresholds", "okr_cycles", "okr_objectives", "okr_key_results")
+
+
+def seed_hashes(seeds_dir: Any) -> dict[str, str]:
+    """sha256 (16 hex digits) of each definition seed file present (CRLF read as LF), kept per
+    run in okr_kpi_runs.summary so a flood summary can say which definition changed."""
+    from pathlib import Path
+
+    out: dict[str, str] = {}
+    for name in DEFINITION_SEEDS:
+        path = Path(seeds_dir) / f"{name}.csv"
+        if path.is_file():
+            out[name] = hashlib.sha256(path.read_bytes().replace(b"\r\n", b"\n")).hexdigest()[:16]
+    return out
+
+
+def previous_seed_hashes(wh: Warehouse, schema: str) -> dict[str, str] | None:
+    """The definition seeds' hashes recorded by the latest run that recorded them."""
+    if not wh.table_exists(schema, RUNS):
+        return None
+    rows = wh.query(f"select summary from {wh.ident(schema, RUNS)} order by started_at desc limit 50")
+    for row in rows:
+        try:
+            found = json.loads(row["summary"] or "{}").get("seed_hashes")
+        except (TypeError, ValueError, AttributeError):
+            continue
+        if found:
+            return dict(found)
+    return None
+
+
+def usual_new_count(wh: Warehouse, schema: str, runs: int = 10) -> float:
+    """Median number of new breaches per run over the latest `runs` runs that recorded any
+    transition, the very first run (all of history is new then) left out."""
+    if not wh.table_exists(schema, EVENTS):
+        return 0.0
+    rows = wh.query(
+        f"select run_id, min(occurred_at) as at, sum(case when event = 'new' then 1 else 0 end) as n "
+        f"from {wh.ident(schema, EVENTS)} group by run_id"
+    )
+    rows = sorted(rows, key=lambda r: (r["at"] or dt.datetime.min, r["run_id"]))[1:][-runs:]
+    counts = sorted(int(r["n"] or 0) for r in rows)
+    if not counts:
+        return 0.0
+    mid = len(counts) // 2
+    return float(counts[mid]) if len(counts) % 2 else (counts[mid - 1] + counts[mid]) / 2
+
+
+def flood_guard(
+    wh: Warehouse,
+    schema: str,
+    events: list[dict[str, Any]],
+    alerted: list[dict[str, Any]],
+    history: dict[str, dict[str, Any]],
+    settings: dict[str, Any],
+    hashes: dict[str, str] | None,
+) -> dict[str, Any] | None:
+    """The flood summary, or None. A run floods when it records at least `flood_min_new` new
+    breaches (default 20) and more than `flood_ratio` (default 5) times the usual number (the
+    median of the previous runs, at least 1). Never on the first run (empty history): the alert
+    window (lookback_days) bounds that one. `flood_min_new: 0` switches the guard off."""
+    minimum = int(settings.get("flood_min_new", 20) or 0)
+    ratio = float(settings.get("flood_ratio", 5) or 0)
+    new = sum(1 for e in events if e["event"] == "new")
+    if minimum <= 0 or not history:
+        return None
+    usual = usual_new_count(wh, schema)
+    if new < minimum or new <= ratio * max(usual, 1.0):
+        return None
+    before = previous_seed_hashes(wh, schema)
+    changed: list[str] = []
+    if before is not None and hashes is not None:
+        changed = sorted(k for k in set(hashes) | set(before) if hashes.get(k) != before.get(k))
+    return {
+        "new": new,
+        "alerted": len(alerted),
+        "usual": round(usual, 1),
+        "flood_min_new": minimum,
+        "flood_ratio": ratio,
+        "changed_seeds": changed,
+        "seed_history": before is not None,
+    }
 
 
 def pending_messages(wh: Warehouse, schema: str) -> list[dict[str, Any]]:
-    """Outbox rows still to deliver, oldest first."""
+    """Outbox rows still to deliver (`pending`, or `sending`: a run stopped during their
+    delivery), oldest first."""
     if not wh.table_exists(schema, OUTBOX):
         return []
-    rows = wh.query(f"select * from {wh.ident(schema, OUTBOX)} where status = 'pending'")
+    rows = wh.query(f"select * from {wh.ident(schema, OUTBOX)} where status in ('pending', 'sending')")
     return sorted(rows, key=lambda r: (r["created_at"] or dt.datetime.min, r["channel"]))
 
 
@@ -497,16 +634,30 @@ def _update_outbox(wh: Warehouse, schema: str, message: dict[str, Any], changes:
     )
 
 
+def begin_attempt(wh: Warehouse, schema: str, message: dict[str, Any], attempts: int) -> None:
+    """Record, before the request leaves, that a try is under way (`sending`): if the run dies
+    during it, the next run knows the message may have arrived."""
+    _update_outbox(wh, schema, message, {"status": "sending", "attempts": attempts, "last_attempt_at": now()})
+
+
 def record_attempt(
-    wh: Warehouse, schema: str, message: dict[str, Any], ok: bool, attempts: int, error: str | None
+    wh: Warehouse,
+    schema: str,
+    message: dict[str, Any],
+    ok: bool,
+    attempts: int,
+    error: str | None,
+    status: str | None = None,
 ) -> None:
+    """After a try: `sent` (acknowledged), `pending` (certainly not delivered: retried later) or
+    `unknown` (may have arrived, receiver cannot deduplicate: never sent again)."""
     at = now()
     _update_outbox(
         wh,
         schema,
         message,
         {
-            "status": "sent" if ok else "pending",
+            "status": status or ("sent" if ok else "pending"),
             "attempts": attempts,
             "last_attempt_at": at,
             "sent_at": at if ok else None,
@@ -543,6 +694,15 @@ def record_run(
         rewrite_tables(wh, schema, {RUNS: read_table(wh, schema, RUNS) + [row]})
     else:
         insert_rows(wh, schema, RUNS, [row])
+
+
+def max_as_of(wh: Warehouse, schema: str) -> dt.date | None:
+    """The latest as_of_date the lifecycle was applied with (the breach history's latest
+    last_seen_as_of); a run with an earlier one is a backfill."""
+    if not wh.table_exists(schema, HISTORY):
+        return None
+    rows = wh.query(f"select max(last_seen_as_of) as d from {wh.ident(schema, HISTORY)}")
+    return _date(rows[0]["d"]) if rows else None
 
 
 def last_as_of(wh: Warehouse, schema: str) -> dt.date | None:

@@ -178,12 +178,21 @@ def run_checks_stage(
 
 
 def _validate_as_of(as_of: str | None) -> str:
+    """The as_of_date: yesterday by default; a date after today (the later of the machine's and
+    UTC's date) is refused, exit 2, before anything is touched (docs/publishing.md, "Backfills")."""
     if not as_of:
         return (dt.date.today() - dt.timedelta(days=1)).isoformat()
     try:
-        return dt.date.fromisoformat(as_of).isoformat()
+        day = dt.date.fromisoformat(as_of)
     except ValueError:
         raise OkrKpiError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    today = max(dt.date.today(), dt.datetime.now(dt.UTC).date())
+    if day > today:
+        raise OkrKpiError(
+            f"--as-of {as_of} is in the future (today is {today}): as_of_date is the last day with "
+            "complete data; nothing was built or sent"
+        )
+    return day.isoformat()
 
 
 def run_log_path(project: Project) -> Path:
@@ -222,6 +231,7 @@ def run_job(
     publish: bool = True,
     full_history: bool = False,
     since: str | None = None,
+    force_lifecycle: bool = False,
 ) -> int:
     from okr_kpi.lifecycle import new_run_id, now, record_run
     from okr_kpi.preflight import changed_seed_columns, check_paths, refresh_seeds, run_paths, seed_preflight
@@ -289,6 +299,7 @@ def run_job(
                     checks=checks,
                     update=built,
                     deliver=publish,
+                    force_lifecycle=force_lifecycle,
                 )
                 lc = result.lifecycle
                 ev = {
@@ -296,7 +307,7 @@ def run_job(
                     for k in ("new", "escalated", "resolved")
                 }
                 stages["lifecycle"] = {
-                    "status": "ok" if lc else "skipped",
+                    "status": ("backfill" if lc.backfill_of else "ok") if lc else "skipped",
                     "exit_code": 0,
                     "detail": (
                         f"{ev['new']} new, {ev['escalated']} escalated, {ev['resolved']} resolved"
@@ -307,9 +318,12 @@ def run_job(
                 }
                 d = result.delivery
                 stages["delivery"] = {
-                    "status": "skipped" if not publish else ("failed" if d.failed else "ok"),
+                    "status": "skipped"
+                    if not publish
+                    else ("failed" if d.failed else ("uncertain" if d.uncertain else "ok")),
                     "exit_code": int(d.exit_code),
-                    "detail": f"{len(d.sent)} sent, {len(d.failed)} failed",
+                    "detail": f"{len(d.sent)} sent, {len(d.failed)} failed"
+                    + (f", {len(d.uncertain)} may have arrived (not re-sent)" if d.uncertain else ""),
                 }
                 code = worst(code, result.exit_code)
                 paths = result.paths
@@ -321,7 +335,7 @@ def run_job(
                     dt.date.fromisoformat(as_of),
                     started,
                     code,
-                    {"stages": stages},
+                    {"stages": stages, "seed_hashes": result.seed_hashes},
                 )
     except WarehouseUnavailable as err:
         if build_started:

@@ -18,6 +18,7 @@ from okr_kpi.config import Config, load_config
 from okr_kpi.exit_codes import ExitCode, worst
 from okr_kpi.lifecycle import (
     LifecycleResult,
+    begin_attempt,
     ensure_tables,
     last_as_of,
     mark_skipped,
@@ -30,7 +31,7 @@ from okr_kpi.lifecycle import (
     update_lifecycle,
 )
 from okr_kpi.logging import log_event, redact
-from okr_kpi.project import Project
+from okr_kpi.project import OkrKpiError, Project
 from okr_kpi.publish.channels import Channel, DeliveryError, configured_channels
 from okr_kpi.warehouse import Warehouse, connected
 
@@ -40,10 +41,11 @@ class DeliveryResult:
     sent: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    uncertain: list[dict[str, Any]] = field(default_factory=list)  # may have arrived; not re-sent
 
     @property
     def exit_code(self) -> int:
-        return ExitCode.DELIVERY_FAILED if self.failed else ExitCode.OK
+        return ExitCode.DELIVERY_FAILED if self.failed or self.uncertain else ExitCode.OK
 
     def as_dict(self) -> dict[str, Any]:
         def brief(m: dict[str, Any]) -> dict[str, Any]:
@@ -59,6 +61,7 @@ class DeliveryResult:
             "sent": [brief(m) for m in self.sent],
             "failed": [brief(m) for m in self.failed],
             "skipped": [brief(m) for m in self.skipped],
+            "uncertain": [brief(m) for m in self.uncertain],
         }
 
 
@@ -67,6 +70,7 @@ class PublishResult:
     lifecycle: LifecycleResult | None
     delivery: DeliveryResult
     paths: dict[str, str]
+    seed_hashes: dict[str, str] | None = None  # recorded in okr_kpi_runs.summary (flood guard)
 
     @property
     def exit_code(self) -> int:
@@ -75,16 +79,27 @@ class PublishResult:
 
 
 def send_with_retries(
-    channel: Channel, payload: dict[str, Any], config: Config
-) -> tuple[bool, int, str | None]:
-    """Try once, then `retries` more times with exponential backoff; (delivered, attempts, last error)."""
+    channel: Channel,
+    payload: dict[str, Any],
+    config: Config,
+    before_try: Any = None,
+) -> tuple[str, int, str | None]:
+    """Try once, then `retries` more times with exponential backoff; (status, attempts, last error).
+
+    status: `sent`; `pending` (certainly not delivered); `unknown` (a try may have arrived and
+    the channel's receiver cannot drop a duplicate, so it is not tried again: at most once).
+    Each try has a whole-try deadline (`delivery.timeout_seconds`: connect + send + answer).
+    `before_try(n)` runs before try n leaves (the outbox records `sending`).
+    """
     error = None
     attempts = 0
     for attempt in range(config.retries + 1):
         attempts += 1
+        if before_try is not None:
+            before_try(attempts)
         try:
             channel.send(payload, timeout=config.timeout_seconds)
-            return True, attempts, None
+            return "sent", attempts, None
         except DeliveryError as err:
             error = str(err)
             log_event(
@@ -94,15 +109,17 @@ def send_with_retries(
                 channel=channel.name,
                 attempt=attempt + 1,
             )
+            if err.reached and not channel.idempotent:
+                return "unknown", attempts, error
             if err.permanent:
                 break
             if attempt < config.retries:
                 time.sleep(config.backoff_seconds * (2**attempt))
-    return False, attempts, error
+    return "pending", attempts, error
 
 
 def deliver_pending(wh: Warehouse, schema: str, channels: list[Channel], config: Config) -> DeliveryResult:
-    """Deliver every pending outbox message, oldest first; record each attempt as it happens."""
+    """Deliver every pending outbox message, oldest first; record each try before and after."""
     by_name = {c.name: c for c in channels}
     result = DeliveryResult()
     for message in pending_messages(wh, schema):
@@ -118,12 +135,35 @@ def deliver_pending(wh: Warehouse, schema: str, channels: list[Channel], config:
             )
             result.skipped.append(message)
             continue
+        previous = int(message.get("attempts") or 0)
+        if message["status"] == "sending" and not channel.idempotent:
+            # A run stopped while this message was on its way: it may have arrived, and this
+            # receiver cannot drop a second copy. At most once: it is not sent again.
+            error = (
+                "a run stopped during its delivery (the request may have arrived); not re-sent, "
+                "this receiver cannot drop a duplicate"
+            )
+            record_attempt(wh, schema, message, False, previous, error, status="unknown")
+            log_event(
+                logging.ERROR,
+                "delivery_uncertain",
+                f"{channel.name}: digest {message['message_key']} may or may not have arrived ({error})",
+                channel=channel.name,
+                message_key=message["message_key"],
+            )
+            result.uncertain.append({**message, "last_error": error})
+            continue
         payload = json.loads(message["payload"])
-        ok, attempts, error = send_with_retries(channel, payload, config)
-        total = int(message.get("attempts") or 0) + attempts
-        record_attempt(wh, schema, message, ok, total, error)
-        message = {**message, "attempts": total, "last_error": error}
-        if ok:
+        status, attempts, error = send_with_retries(
+            channel,
+            payload,
+            config,
+            before_try=lambda n, m=message, p=previous: begin_attempt(wh, schema, m, p + n),
+        )
+        total = previous + attempts
+        record_attempt(wh, schema, message, status == "sent", total, error, status=status)
+        message = {**message, "attempts": total, "last_error": error, "status": status}
+        if status == "sent":
             log_event(
                 logging.INFO,
                 "delivered",
@@ -135,6 +175,17 @@ def deliver_pending(wh: Warehouse, schema: str, channels: list[Channel], config:
                 destination=channel.destination,
             )
             result.sent.append(message)
+        elif status == "unknown":
+            log_event(
+                logging.ERROR,
+                "delivery_uncertain",
+                f"{channel.name}: digest may or may not have arrived ({error}); not re-sent, this "
+                "receiver cannot drop a duplicate (at most once)",
+                channel=channel.name,
+                message_key=message["message_key"],
+                error=error,
+            )
+            result.uncertain.append(message)
         else:
             log_event(
                 logging.ERROR,
@@ -168,6 +219,17 @@ def resolve_as_of(wh: Warehouse, schema: str) -> dt.date:
     return dt.date.today() - dt.timedelta(days=1)
 
 
+def definition_seed_hashes(project: Project) -> dict[str, str] | None:
+    """The project's definition seeds' hashes (lifecycle.seed_hashes), None if unreadable."""
+    from okr_kpi.lifecycle import seed_hashes
+    from okr_kpi.lint import project_seeds_dir
+
+    try:
+        return seed_hashes(project_seeds_dir(project.project_dir))
+    except (OSError, ValueError, OkrKpiError):
+        return None
+
+
 def report_link(project: Project, config: Config) -> str:
     return config.section("report").get("link") or str(project.out_dir / "report.html")
 
@@ -183,6 +245,7 @@ def publish_stage(
     checks: Any = None,
     update: bool = True,
     deliver: bool = True,
+    force_lifecycle: bool = False,
 ) -> PublishResult:
     """Lifecycle (if `update`), delivery of pending messages (if `deliver`), then the files in reports/."""
     from okr_kpi.report import write_reports
@@ -200,6 +263,7 @@ def publish_stage(
                 f"{schema}.fct_kpi_breaches does not exist: breach lifecycle skipped",
             )
         else:
+            alerts = config.section("alerts")
             lifecycle = update_lifecycle(
                 wh,
                 schema,
@@ -208,9 +272,31 @@ def publish_stage(
                 run_id,
                 [(c.name, c.destination) for c in channels],
                 lookback_days=config.lookback_days,
-                include_suspect=bool(config.section("alerts").get("include_suspect", True)),
+                include_suspect=bool(alerts.get("include_suspect", True)),
                 report_path=report_link(project, config),
+                force_lifecycle=force_lifecycle,
+                flood_settings=alerts,
+                seed_hashes=definition_seed_hashes(project),
             )
+            if lifecycle.backfill_of:
+                log_event(
+                    logging.WARNING,
+                    "backfill",
+                    f"backfill: as_of_date {as_of} is before {lifecycle.backfill_of}, the latest the "
+                    "breach lifecycle has seen; breaches of periods after it are neither resolved nor "
+                    "re-opened nor sent (--force-lifecycle applies the lifecycle as if it were new)",
+                    backfill_of=lifecycle.backfill_of,
+                )
+            if lifecycle.flood:
+                f = lifecycle.flood
+                log_event(
+                    logging.WARNING,
+                    "flood",
+                    f"flood guard: {f['new']} new breaches (usually {f['usual']}); one summary sent "
+                    f"instead of the list; definition seeds changed since the last run: "
+                    f"{', '.join(f['changed_seeds']) or 'none'}",
+                    **f,
+                )
             c = {
                 k: sum(1 for e in lifecycle.events if e["event"] == k)
                 for k in ("new", "escalated", "resolved")
@@ -235,7 +321,12 @@ def publish_stage(
             "OKR_KPI_WEBHOOK_URL or email in okr_kpi.yml): nothing to send",
         )
     delivery = deliver_pending(wh, schema, channels, config) if deliver else DeliveryResult()
-    result = PublishResult(lifecycle=lifecycle, delivery=delivery, paths={})
+    result = PublishResult(
+        lifecycle=lifecycle,
+        delivery=delivery,
+        paths={},
+        seed_hashes=definition_seed_hashes(project) if lifecycle is not None else None,
+    )
     info = {**run_info, "exit_code": int(worst(run_info.get("exit_code", 0), result.exit_code))}
     result.paths = write_reports(
         project,
@@ -276,16 +367,10 @@ def publish_command(project: Project) -> int:
             log_event(logging.ERROR, "publish_error", f"publish failed: {redact(str(err))}")
             raise
         code = result.exit_code
-        record_run(
-            wh,
-            project.schema,
-            run_id,
-            "publish",
-            as_of,
-            started,
-            code,
-            {"delivery": result.delivery.as_dict()},
-        )
+        summary: dict[str, Any] = {"delivery": result.delivery.as_dict()}
+        if result.lifecycle is not None:
+            summary["seed_hashes"] = result.seed_hashes
+        record_run(wh, project.schema, run_id, "publish", as_of, started, code, summary)
     for name, path in result.paths.items():
         log_event(logging.INFO, "written", f"{name}: {path}", path=path)
     return int(code)

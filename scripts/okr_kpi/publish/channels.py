@@ -11,11 +11,16 @@ Every channel gets the same digest (lifecycle.digest_payload) and renders it. A 
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
 import smtplib
+import socket
 import ssl
-import urllib.error
+import threading
+import time
+import urllib.parse
 import urllib.request
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -30,9 +35,15 @@ EVENT_LABEL = {"new": "NEW", "escalated": "ESCALATED", "resolved": "RESOLVED"}
 
 
 class DeliveryError(Exception):
-    def __init__(self, message: str, permanent: bool = False) -> None:
+    """The message was not acknowledged. `permanent`: retrying cannot help (a 4xx, a refused
+    login). `reached`: the request may have arrived although no acknowledgement came back (sent,
+    then a timeout or a dropped connection); a channel whose receiver cannot deduplicate is then
+    not retried (at most once), see docs/publishing.md."""
+
+    def __init__(self, message: str, permanent: bool = False, reached: bool = False) -> None:
         super().__init__(redact(message))
         self.permanent = permanent
+        self.reached = reached
 
 
 def fmt_num(value: Any) -> str:
@@ -75,7 +86,31 @@ def describe_event(e: dict[str, Any]) -> str:
     return f"{e['kpi_name']} ({e['rule']}), {period}: {what}{tail}{suspect}"
 
 
+def slack_escape(text: Any) -> str:
+    """Text for Slack mrkdwn: &, <, > as &amp; &lt; &gt; (Slack's own rule), so `<!channel>` or
+    `<https://evil.example|click here>` in a seed's owner or title shows as typed, inert."""
+    text = str(text if text is not None else "")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def flood_text(payload: dict[str, Any]) -> str:
+    """The one line a flood summary carries instead of the list (lifecycle.flood_guard)."""
+    f = payload["flood"]
+    changed = f.get("changed_seeds") or []
+    why = (
+        f"changed since the last run: {', '.join(changed)}"
+        if changed
+        else "no definition seed changed since the last run"
+    )
+    return (
+        f"{f['new']} new breaches ({f['alerted']} to alert; usually {f['usual']}) — likely a definition "
+        f"change ({why}); see the report"
+    )
+
+
 def headline(payload: dict[str, Any]) -> str:
+    if payload.get("flood"):
+        return f"KPI breaches as of {payload['as_of_date']}: {flood_text(payload)}"
     c = payload["counts"]
     parts = [f"{c[k]} {k}" for k in ("new", "escalated", "resolved") if c.get(k)]
     return f"KPI breaches as of {payload['as_of_date']}: {', '.join(parts) or 'nothing new'}"
@@ -83,6 +118,8 @@ def headline(payload: dict[str, Any]) -> str:
 
 def digest_text(payload: dict[str, Any]) -> str:
     lines = [headline(payload), ""]
+    if payload.get("flood"):
+        lines += [flood_text(payload), ""]
     for group in payload["groups"]:
         lines.append(f"{group['owner']} — {group['severity']}")
         for e in group["events"]:
@@ -97,25 +134,135 @@ def digest_text(payload: dict[str, Any]) -> str:
 class Channel:
     name = "channel"
     destination = ""
+    # True when the receiver drops a repeated Idempotency-Key: a message whose try may have
+    # arrived is then retried with the same key; otherwise it is not (at most once).
+    idempotent = False
 
     def send(self, payload: dict[str, Any], timeout: float) -> None:
         raise NotImplementedError
 
 
+class Deadline:
+    """A whole-try deadline (connect + send + read): at `seconds` a watchdog thread shuts down
+    every socket registered with `watch`, which ends any blocked connect/recv/send at once. A
+    socket timeout alone bounds each read, so a receiver trickling a byte every few seconds could
+    hold the run for ever; this bounds the whole try."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = max(float(seconds), 0.001)
+        self.end = time.monotonic() + self.seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(self.seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._timer.cancel()
+
+    def remaining(self) -> float:
+        left = self.end - time.monotonic()
+        if left <= 0:
+            self.expired = True
+            raise TimeoutError(f"deadline of {self.seconds:g}s exceeded")
+        return left
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        if expired:
+            self._expire()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
 def _post_json(url: str, body: dict[str, Any], headers: dict[str, str], timeout: float) -> None:
+    """POST one JSON body; the whole try (connect, send, read the status) within `timeout` seconds.
+
+    Raises DeliveryError with `reached`: False when the request certainly did not reach the
+    receiver (no connection, or the receiver answered an error status: it did not take it), True
+    when it may have (sent, then no answer before the deadline or the connection dropped). A 2xx
+    status is the receiver's acknowledgement: what happens to the rest of the answer does not matter.
+    """
     data = json.dumps(body).encode("utf-8")
-    request = urllib.request.Request(
-        url, data=data, method="POST", headers={"Content-Type": "application/json", **headers}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured URL)
-            response.read()
-    except urllib.error.HTTPError as err:
-        permanent = 400 <= err.code < 500 and err.code not in (408, 425, 429)
-        raise DeliveryError(f"HTTP {err.code} {err.reason}", permanent=permanent) from None
-    except (urllib.error.URLError, OSError) as err:
-        reason = getattr(err, "reason", err)
-        raise DeliveryError(f"cannot reach the endpoint: {reason}") from None
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DeliveryError("the webhook URL is not an http(s) URL", permanent=True)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    reached = False
+    with Deadline(timeout) as deadline:
+        try:
+            # The standard proxy variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), as urllib reads them.
+            proxy = urllib.request.getproxies().get(parts.scheme)
+            if proxy and urllib.request.proxy_bypass(parts.hostname):
+                proxy = None
+            if proxy and "://" not in proxy:
+                proxy = f"http://{proxy}"
+            via = urllib.parse.urlsplit(proxy) if proxy else None
+            host, port = (via.hostname, via.port or 8080) if via else (parts.hostname, parts.port)
+            if parts.scheme == "https":
+                conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                    host, port, timeout=deadline.remaining(), context=ssl.create_default_context()
+                )
+                if via:
+                    conn.set_tunnel(parts.hostname, parts.port or 443)
+            else:
+                conn = http.client.HTTPConnection(host, port, timeout=deadline.remaining())
+                if via:
+                    path = url  # a plain-HTTP proxy takes the absolute URL
+            try:
+                conn.connect()
+                deadline.watch(conn.sock)
+                conn.sock.settimeout(deadline.remaining())
+                conn.putrequest("POST", path, skip_accept_encoding=True)
+                for name, value in {
+                    "Content-Type": "application/json",
+                    "Content-Length": str(len(data)),
+                    "User-Agent": "okr-kpi",
+                    **headers,
+                }.items():
+                    conn.putheader(name, value)
+                conn.endheaders()
+                reached = True  # from here on, the receiver may have the request
+                conn.sock.sendall(data)
+                response = conn.getresponse()
+                if deadline.expired:  # the watchdog cut the answer short: it does not count
+                    raise TimeoutError("deadline")
+                status, reason = response.status, response.reason
+                if 200 <= status < 300:
+                    with contextlib.suppress(Exception):  # acknowledged: the rest is not needed
+                        conn.sock.settimeout(min(deadline.remaining(), 1.0))
+                        response.read(65536)
+                    return
+            finally:
+                conn.close()
+        except (OSError, http.client.HTTPException) as err:
+            if deadline.expired:
+                raise DeliveryError(
+                    f"no answer within the delivery deadline of {timeout:g}s"
+                    + (" (the request was sent: it may have arrived)" if reached else ""),
+                    reached=reached,
+                ) from None
+            raise DeliveryError(
+                f"cannot reach the endpoint: {err.__class__.__name__}: {err}"
+                + (" (after the request was sent: it may have arrived)" if reached else ""),
+                reached=reached,
+            ) from None
+    permanent = 400 <= status < 500 and status not in (408, 425, 429)
+    raise DeliveryError(f"HTTP {status} {reason}", permanent=permanent)
 
 
 class SlackChannel(Channel):
@@ -129,20 +276,29 @@ class SlackChannel(Channel):
         blocks: list[dict[str, Any]] = [
             {"type": "header", "text": {"type": "plain_text", "text": headline(payload)[:150]}},
         ]
+        if payload.get("flood"):
+            flood = slack_escape(flood_text(payload))
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": flood}})
         for group in payload["groups"]:
-            lines = [f"*{group['owner']}* · {SEVERITY_ICON.get(group['severity'], '')} {group['severity']}"]
-            lines += [f"• *{EVENT_LABEL[e['event']]}* {describe_event(e)}" for e in group["events"]]
+            lines = [
+                f"*{slack_escape(group['owner'])}* · {SEVERITY_ICON.get(group['severity'], '')} "
+                f"{slack_escape(group['severity'])}"
+            ]
+            lines += [
+                f"• *{EVENT_LABEL[e['event']]}* {slack_escape(describe_event(e))}" for e in group["events"]
+            ]
             text = "\n".join(lines)
             # Slack limits a section to 3000 characters.
             for start in range(0, len(text), 2900):
                 blocks.append(
                     {"type": "section", "text": {"type": "mrkdwn", "text": text[start : start + 2900]}}
                 )
-        context = f"okr-kpi run `{payload['run_id']}`"
+        context = f"okr-kpi run `{slack_escape(payload['run_id'])}`"
         if payload.get("report"):
-            context += f" · report: {payload['report']}"
+            context += f" · report: {slack_escape(payload['report'])}"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
-        return {"text": digest_text(payload)[:3000], "blocks": blocks[:50]}
+        # `text` is the notification's fallback, parsed as mrkdwn too: escaped the same way.
+        return {"text": slack_escape(digest_text(payload))[:3000], "blocks": blocks[:50]}
 
     def send(self, payload, timeout):
         _post_json(self.url, self.render(payload), {"Idempotency-Key": payload["idempotency_key"]}, timeout)
@@ -150,6 +306,7 @@ class SlackChannel(Channel):
 
 class WebhookChannel(Channel):
     name = "webhook"
+    idempotent = True  # the documented contract of the generic webhook: dedupe on Idempotency-Key
 
     def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
         self.url = url
@@ -188,6 +345,8 @@ class EmailChannel(Channel):
         msg.set_content(digest_text(payload))
         colours = {"critical": "#c62828", "warning": "#b26a00"}
         parts = [f"<h2 style='font-family:sans-serif'>{escape(headline(payload))}</h2>"]
+        if payload.get("flood"):
+            parts.append(f"<p style='font-family:sans-serif'>{escape(flood_text(payload))}</p>")
         for group in payload["groups"]:
             colour = colours.get(group["severity"], "#333")
             parts.append(
@@ -205,24 +364,51 @@ class EmailChannel(Channel):
         return msg
 
     def send(self, payload, timeout):
+        """One SMTP session within a whole-try deadline. The message is accepted once the server
+        answers 250 to DATA; a failure before DATA (connect, TLS, login, a refused sender or
+        recipient, a 4xx/5xx to DATA) means it did not arrive; a dropped connection or the
+        deadline during DATA means it may have (`reached`)."""
         o = self.options
-        try:
-            if o["security"] == "ssl":
-                smtp = smtplib.SMTP_SSL(
-                    o["smtp_host"], int(o["smtp_port"]), timeout=timeout, context=ssl.create_default_context()
-                )
-            else:
-                smtp = smtplib.SMTP(o["smtp_host"], int(o["smtp_port"]), timeout=timeout)
-            with smtp:
-                if o["security"] == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
-                if o.get("username"):
-                    smtp.login(o["username"], self.password or "")
-                smtp.send_message(self.render(payload))
-        except smtplib.SMTPAuthenticationError as err:
-            raise DeliveryError(f"SMTP login refused ({err.smtp_code})", permanent=True) from None
-        except (smtplib.SMTPException, OSError) as err:
-            raise DeliveryError(f"SMTP delivery failed: {err}") from None
+        message = self.render(payload)
+        accepted = False
+        in_data = False
+        with Deadline(timeout) as deadline:
+            try:
+                if o["security"] == "ssl":
+                    smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                        timeout=deadline.remaining(), context=ssl.create_default_context()
+                    )
+                else:
+                    smtp = smtplib.SMTP(timeout=deadline.remaining())
+                try:
+                    smtp.connect(o["smtp_host"], int(o["smtp_port"]))
+                    deadline.watch(smtp.sock)
+                    smtp.ehlo_or_helo_if_needed()
+                    if o["security"] == "starttls":
+                        smtp.starttls(context=ssl.create_default_context())
+                        deadline.watch(smtp.sock)
+                        smtp.ehlo()
+                    if o.get("username"):
+                        smtp.login(o["username"], self.password or "")
+                    in_data = True
+                    smtp.send_message(message)
+                    accepted = True
+                finally:
+                    with contextlib.suppress(Exception):  # QUIT after 250 is a courtesy
+                        smtp.quit() if accepted else smtp.close()
+                    with contextlib.suppress(Exception):
+                        smtp.close()
+            except smtplib.SMTPAuthenticationError as err:
+                raise DeliveryError(f"SMTP login refused ({err.smtp_code})", permanent=True) from None
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as err:
+                raise DeliveryError(f"SMTP server refused the message: {err}") from None
+            except (smtplib.SMTPException, OSError) as err:
+                reached = in_data and not accepted
+                if deadline.expired:
+                    raise DeliveryError(
+                        f"SMTP: no answer within the delivery deadline of {timeout:g}s", reached=reached
+                    ) from None
+                raise DeliveryError(f"SMTP delivery failed: {err}", reached=reached) from None
 
 
 def configured_channels(config: Config) -> list[Channel]:

@@ -82,8 +82,12 @@ def cycle_label(c: dict[str, Any]) -> str:
 
 
 def md_cell(text: Any) -> str:
-    """Text as typed, safe in a Markdown table cell (no HTML, no column break)."""
-    return str(text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+    """Text as typed, safe in a Markdown table cell: no HTML (&, <, > as entities), no column
+    break, no link or code span (`[`, `]`, backquote escaped), no line break."""
+    out = str(text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for ch in ("\\", "|", "[", "]", "`"):  # the backslash first
+        out = out.replace(ch, "\\" + ch)
+    return " ".join(out.splitlines())
 
 
 def _facets(doc: dict[str, Any]) -> dict[str, list[str]]:
@@ -153,7 +157,7 @@ def render_html(doc: dict[str, Any], out_dir: Path) -> str:
 
 def render_markdown(doc: dict[str, Any]) -> str:
     lines = [
-        f"# {doc['title']} — as of {doc['as_of_date']}",
+        f"# {md_cell(doc['title'])} — as of {doc['as_of_date']}",
         "",
         f"Run `{doc['run'].get('run_id') or '–'}`: **{doc['run'].get('status')}** "
         f"(exit {doc['run'].get('exit_code')}).",
@@ -163,7 +167,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
     if stages:
         lines += ["| stage | status | detail |", "| --- | --- | --- |"]
         for name, s in stages.items():
-            lines.append(f"| {name} | {s.get('status')} | {s.get('detail', '')} |")
+            lines.append(f"| {name} | {s.get('status')} | {md_cell(s.get('detail', ''))} |")
         lines.append("")
     b = doc["breaches"]
     lines.append("## Breaches")
@@ -181,7 +185,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
             lines += ["", "| event | KPI | owner | period | rule | severity | value |", "| --- " * 7 + "|"]
             for e in alerted[:50]:
                 lines.append(
-                    f"| {e['event']} | {e['kpi_name']} | {e['owner']} | {e['grain']} {e['period_start']} "
+                    f"| {e['event']} | {md_cell(e['kpi_name'])} | {md_cell(e['owner'])} "
+                    f"| {e['grain']} {e['period_start']} "
                     f"| {e['rule']} | {e['severity']} | {fmt(e['value'])} |"
                 )
     lines += ["", "## KPIs", ""]
@@ -190,7 +195,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
         for k in doc["kpis"]["items"]:
             la = k.get("latest") or {}
             lines.append(
-                f"| {k['name']} | {k['grain']} {la.get('period_start', '–')} | {fmt(la.get('value'))} "
+                f"| {md_cell(k['name'])} | {k['grain']} {la.get('period_start', '–')} "
+                f"| {fmt(la.get('value'))} "
                 f"| {_pct(la.get('change_pct'))} | {_pct(la.get('change_pct_last_year'))} |"
             )
     else:
