@@ -247,3 +247,68 @@ def test_baseline_methods(project):
         "kr-avg": "average_of_periods_before_cycle", "kr-avg-short": "none",
         "kr-ly": "same_period_last_year", "kr-ly-q": "same_period_last_year", "kr-seed": "seed",
     }
+
+
+# --- business time zone ---------------------------------------------------------------------------
+
+# Raw timestamps, UTC wall clock (timestamp without time zone)
+EVENTS_UTC = ["2024-03-02 04:30:00",   # New York 03-01 23:30 (EST): the local day is the UTC day before
+              "2024-03-01 23:30:00",   # Paris 03-02 00:30 (CET): the local day is the UTC day after
+              "2024-03-01 12:00:00",
+              "2024-03-02 12:00:00"]
+ZONE_KPIS = {"visits_ny": "America/New_York", "visits_paris": "Europe/Paris", "visits_utc": "UTC"}
+
+
+def expected_local_days(zone: str) -> dict[dt.date, int]:
+    from zoneinfo import ZoneInfo
+
+    out: dict[dt.date, int] = {}
+    for text in EVENTS_UTC:
+        instant = dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+        day = instant.astimezone(ZoneInfo(zone)).date()
+        out[day] = out.get(day, 0) + 1
+    return out
+
+
+def test_time_zone_fixture_has_what_it_claims():
+    assert expected_local_days("America/New_York") == {D("2024-03-01"): 3, D("2024-03-02"): 1}
+    assert expected_local_days("Europe/Paris") == {D("2024-03-01"): 1, D("2024-03-02"): 3}
+    assert expected_local_days("UTC") == {D("2024-03-01"): 2, D("2024-03-02"): 2}
+
+
+@pytest.fixture(scope="module", params=TARGETS[:2])
+def zoned(request, tmp_path_factory):
+    target = request.param
+    definitions = ["kpi_id,name,description,unit,direction,aggregation,owner,data_source,reporting_frequency"]
+    definitions += [f"{k},{k},events,events,neutral,count,a@x.example,events,daily" for k in ZONE_KPIS]
+    events = "event_id,happened_at\n" + "\n".join(f"{n},{t}" for n, t in enumerate(EVENTS_UTC, 1))
+    models = {"stg_events": """
+        select
+            event_id,
+            cast(happened_at as {{ dbt.type_timestamp() }}) as happened_at
+        from {{ ref('raw_events') }}
+    """}
+    # visits_paris follows the var okr_kpi_time_zone; the others name their zone
+    call = "{{{{ okr_kpi.kpi_input('{}', ref('stg_events'), 'happened_at', 'count'{}) }}}}"
+    models["input_visits_paris"] = call.format("visits_paris", "")
+    models["input_visits_ny"] = call.format("visits_ny", ", time_zone='America/New_York'")
+    models["input_visits_utc"] = call.format("visits_utc", ", time_zone='UTC'")
+    with consumer_project_on(
+        target,
+        tmp_path_factory.mktemp(f"time_zone_{target}"),
+        seeds={"kpi_definitions": "\n".join(definitions), "raw_events": events},
+        models=models,
+        kpi_inputs=[f"input_{k}" for k in ZONE_KPIS],
+        vars={"as_of_date": "2024-03-02", "okr_kpi_time_zone": "Europe/Paris"},
+    ) as built:
+        built.dbt("build", "--select", "+fct_kpi_daily", "--indirect-selection", "cautious")
+        yield built
+
+
+def test_timestamps_land_on_the_business_day(zoned):
+    rows = zoned.query("select kpi_id, date_day, value from {schema}.fct_kpi_daily where value > 0")
+    found: dict[str, dict[dt.date, int]] = {}
+    for r in rows:
+        found.setdefault(r["kpi_id"], {})[r["date_day"]] = int(r["value"])
+    for kpi_id, zone in ZONE_KPIS.items():
+        assert found[kpi_id] == expected_local_days(zone), kpi_id
