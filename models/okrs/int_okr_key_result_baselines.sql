@@ -58,7 +58,7 @@ averaged_periods as (
     inner join prior_periods
         on
             key_results.key_result_id = prior_periods.key_result_id
-            and prior_periods.recency <= key_results.baseline_periods
+            and key_results.baseline_periods >= prior_periods.recency
     where key_results.baseline_method = 'average_of_periods'
     group by key_results.key_result_id, key_results.baseline_periods
     having count(*) = key_results.baseline_periods

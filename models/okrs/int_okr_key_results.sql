@@ -33,7 +33,8 @@ key_results as (
         ) as baseline_method,
         cast({{ okr_kpi.to_double(okr_kpi.seed_column(okr_kpi.project_ref('okr_key_results'), 'key_result_seed',
             'baseline_periods')) }} as {{ dbt.type_int() }}) as baseline_periods
-    from {{ okr_kpi.project_ref('okr_key_results') }} as key_result_seed
+    -- the alias names the seed's optional columns (macro seed_column), when it has them
+    from {{ okr_kpi.project_ref('okr_key_results') }} as key_result_seed  -- noqa: AL05
 ),
 
 kpis as (
