@@ -312,3 +312,15 @@ def test_timestamps_land_on_the_business_day(zoned):
         found.setdefault(r["kpi_id"], {})[r["date_day"]] = int(r["value"])
     for kpi_id, zone in ZONE_KPIS.items():
         assert found[kpi_id] == expected_local_days(zone), kpi_id
+
+
+# --- report wording -------------------------------------------------------------------------------
+
+def test_report_never_calls_a_neutral_move_good_or_bad():
+    from okr_kpi.report import _tone
+
+    assert _tone({"direction": "neutral"}, 0.2) == _tone({"direction": "neutral"}, -0.2) == "neutral"
+    assert _tone({"direction": "neutral"}, 0.0) == "flat"
+    assert _tone({"direction": "higher_is_better"}, 0.2) == "good"
+    assert _tone({"direction": "higher_is_better"}, -0.2) == "bad"
+    assert _tone({"direction": "lower_is_better"}, 0.2) == "bad"
