@@ -324,3 +324,34 @@ def test_report_never_calls_a_neutral_move_good_or_bad():
     assert _tone({"direction": "higher_is_better"}, 0.2) == "good"
     assert _tone({"direction": "higher_is_better"}, -0.2) == "bad"
     assert _tone({"direction": "lower_is_better"}, 0.2) == "bad"
+
+
+def test_incremental_run_keeps_whole_business_days(tmp_path):
+    """Europe/Paris, lookback 1 day: the second run rebuilds the business days from 03-02 on. A late
+    row at 23:30 UTC on 03-01 (00:30 on 03-02 in Paris) is read (one more raw day), one at 22:00 UTC
+    (23:00 on 03-01 in Paris, before the window) is not, and leaves no second 03-01 row."""
+    first = ["2024-03-01 12:00:00", "2024-03-02 12:00:00", "2024-03-03 12:00:00"]
+    late = ["2024-03-01 23:30:00", "2024-03-01 22:00:00"]
+
+    def events(stamps):
+        return "event_id,happened_at\n" + "\n".join(f"{n},{t}" for n, t in enumerate(stamps, 1))
+
+    model = """
+        {{ config(**okr_kpi.kpi_input_incremental_config()) }}
+        {{ okr_kpi.kpi_input('visits', ref('stg_events'), 'happened_at', 'count') }}
+    """
+    stg = ("select event_id, cast(happened_at as {{ dbt.type_timestamp() }}) as happened_at "
+           "from {{ ref('raw_events') }}")
+    with consumer_project_on(
+        "duckdb", tmp_path,
+        seeds={"raw_events": events(first)},
+        models={"stg_events": stg, "input_visits": model},
+        vars={"as_of_date": "2024-03-05", "okr_kpi_time_zone": "Europe/Paris", "okr_kpi_lookback_days": 1},
+    ) as project:
+        project.dbt("build", "--select", "raw_events", "stg_events", "input_visits")
+        (project.path / "seeds" / "raw_events.csv").write_text(events(first + late) + "\n")
+        project.dbt("seed", "--select", "raw_events")
+        project.dbt("run", "--select", "stg_events", "input_visits")  # the staging model is a table
+        rows = project.query("select date_day, numerator from {schema}.input_visits order by date_day")
+    assert [(r["date_day"], r["numerator"]) for r in rows] == [
+        (D("2024-03-01"), 1.0), (D("2024-03-02"), 2.0), (D("2024-03-03"), 1.0)]
