@@ -2,11 +2,15 @@
 
     kpi_id       the KPI's id in kpi_definitions
     relation     a ref() or source() of the events
-    date_column  the event's timestamp or date; the day is cast(date_column as date)
+    date_column  the event's timestamp or date; the day is its business day, okr_kpi.local_date
+                 (the var okr_kpi_time_zone, default UTC: then plainly cast(date_column as date);
+                 raw timestamps are taken as UTC, docs/configuration.md "Business time zone")
     aggregation  sum | count | ratio | average | min | max (a `last` KPI is a daily stock: write its SQL)
     value        the expression to sum / count / average / min / max (count: default *)
     numerator, denominator   ratio only: expressions summed per day
     where        an optional filter on the events
+    time_zone    the zone whose calendar days count (default: the var okr_kpi_time_zone, UTC);
+                 give 'UTC' for a date_column that already holds a date (a business day)
 
     Returns kpi_id, date_day, numerator, denominator: one row per day with (matching) events.
     Several KPIs from the same events: kpi_inputs below reads the events once for all of them.
@@ -15,11 +19,11 @@
     an incremental run reads only the events of the lookback window (see kpi_input_window_start)
     and replaces those days; a full build or --full-refresh reads everything. -#}
 {% macro kpi_input(kpi_id, relation, date_column, aggregation, value=none, numerator=none, denominator=none,
-                   where=none) -%}
+                   where=none, time_zone=none) -%}
     {{ okr_kpi.kpi_inputs(relation, date_column, [{
         'kpi_id': kpi_id, 'aggregation': aggregation, 'value': value,
         'numerator': numerator, 'denominator': denominator, 'where': where,
-    }]) }}
+    }], time_zone=time_zone) }}
 {%- endmacro %}
 
 
@@ -29,10 +33,11 @@
           needed, value, numerator, denominator, where (a filter for that KPI alone).
     window_start  the result of kpi_input_window_start(), when the model has it already
           (default: asked here; it costs a query in incremental runs).
+    time_zone  as in kpi_input.
 
     Returns kpi_id, date_day, numerator, denominator: for each KPI one row per day on which
     at least one event passes its filter. -#}
-{% macro kpi_inputs(relation, date_column, kpis, window_start='auto') -%}
+{% macro kpi_inputs(relation, date_column, kpis, window_start='auto', time_zone=none) -%}
     {%- set float_type = okr_kpi.type_double() -%}
     {%- if kpis | length == 0 -%}
         {{ exceptions.raise_compiler_error("kpi_inputs(" ~ relation ~ "): no KPI given") }}
@@ -95,7 +100,7 @@
         {%- endfor %}
     from (
         select
-            cast({{ date_column }} as date) as date_day,
+            {{ okr_kpi.local_date(date_column, time_zone) }} as date_day,
             {%- for column in columns %}
             {{ column.events }} as kpi_{{ loop.index }}_events,
             cast({{ column.numerator }} as {{ float_type }}) as kpi_{{ loop.index }}_numerator,
@@ -103,11 +108,16 @@
             {%- if not loop.last %},{% endif %}
             {%- endfor %}
         from {{ relation }}
-        {%- if window_start is not none %}
+        {%- if window_start is not none and okr_kpi.time_zone_shifts(time_zone) %}
+        {#- A business day may begin on the UTC day before: read one more raw day, keep whole days. #}
+        where
+            {{ date_column }} >= {{ dbt.dateadd('day', -1, window_start) }}
+            and {{ okr_kpi.local_date(date_column, time_zone) }} >= {{ window_start }}
+        {%- elif window_start is not none %}
         {#- Compared with the raw column (not its date), so that the engine can skip old blocks. #}
         where {{ date_column }} >= {{ window_start }}
         {%- endif %}
-        group by cast({{ date_column }} as date)
+        group by {{ okr_kpi.local_date(date_column, time_zone) }}
     ) as daily
     cross join (
         {%- for column in columns %}

@@ -1,4 +1,5 @@
-{#- One row per KPI, grain and complete period that is a sudden change in the KPI's bad direction.
+{#- One row per KPI, grain and complete period that is a sudden change in the KPI's bad direction
+    (either way for a neutral KPI).
 
     Method (docs/checks.md): each full period (is_full_period: complete, and wholly inside the
     KPI's data) is compared with the trailing window of the same grain -- the var okr_kpi_anomaly_window (default 28) previous periods, the
@@ -6,7 +7,8 @@
     Mondays for a Monday), so weekly seasonality is not mistaken for an anomaly.
     z_score = (value - trailing mean) / trailing sample standard deviation. An anomaly needs at
     least okr_kpi_anomaly_min_periods trailing values and |z| >= okr_kpi_anomaly_sigma (default 3)
-    in the bad direction (below for higher_is_better, above for lower_is_better).
+    in the bad direction (below for higher_is_better, above for lower_is_better, either way for
+    neutral: a surge is as much an event as a drop).
     Severity: critical when |z| >= 2 x sigma, else warning. A trailing standard deviation of 0
     (a perfectly flat history) gives no z-score and no anomaly.
     Periods holding a day whose input failed a data-quality check (int_kpi_input_quality) are
@@ -137,6 +139,7 @@ final as (
     where
         (direction = 'higher_is_better' and z_score <= -{{ sigma }})
         or (direction = 'lower_is_better' and z_score >= {{ sigma }})
+        or (direction = 'neutral' and abs(z_score) >= {{ sigma }})
 )
 
 select * from final

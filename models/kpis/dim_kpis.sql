@@ -23,6 +23,11 @@ final as (
         cast(definitions.owner as {{ dbt.type_string() }}) as owner,
         cast(definitions.data_source as {{ dbt.type_string() }}) as data_source,
         cast(definitions.reporting_frequency as {{ dbt.type_string() }}) as reporting_frequency,
+        coalesce(
+            {{ okr_kpi.seed_column(okr_kpi.project_ref('kpi_definitions'), 'definitions', 'reporting_lag_days',
+                '0', dbt.type_int()) }},
+            0
+        ) as reporting_lag_days,
         inputs.first_data_date,
         inputs.last_data_date,
         coalesce(inputs.kpi_id is not null, false) as has_data

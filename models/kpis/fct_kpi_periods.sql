@@ -9,12 +9,17 @@
     inside it. prior_value, change, change_pct and same_period_last_year_value compare full
     periods only (null when either side is not full). The same period last year of a day is the
     same calendar day a year earlier; 29 February has none (null), and 28 February is compared
-    with 28 February only (docs/configuration.md, "Weeks and years"). -#}
+    with 28 February only (docs/configuration.md, "Weeks and years").
+
+    Reporting lag (kpi_definitions.reporting_lag_days, default 0): a period is complete for the
+    KPI (is_complete, is_full_period) only when it ended at least that many days before
+    as_of_date -- on or before complete_through = as_of_date - reporting_lag_days. -#}
 {%- set start_date = var('okr_kpi_start_date', none) -%}
 with definitions as (
     select
         kpi_id,
         aggregation,
+        cast({{ dbt.dateadd('day', '-1 * reporting_lag_days', okr_kpi.as_of_date()) }} as date) as complete_through,
         {%- if start_date %}
         cast('{{ start_date | string | trim }}' as date) as span_start
         {%- else %}
@@ -28,6 +33,7 @@ daily as (
         daily.kpi_id,
         definitions.aggregation,
         definitions.span_start,
+        definitions.complete_through,
         daily.date_day,
         daily.numerator,
         daily.denominator,
@@ -69,6 +75,7 @@ aggregated as (
         kpi_id,
         aggregation,
         span_start,
+        complete_through,
         grain,
         grain_order,
         period_start,
@@ -80,7 +87,7 @@ aggregated as (
         max(value) as max_value,
         max(case when date_day = period_last_day then value end) as last_value
     from ranked
-    group by kpi_id, aggregation, span_start, grain, grain_order, period_start
+    group by kpi_id, aggregation, span_start, complete_through, grain, grain_order, period_start
 ),
 
 valued as (
@@ -90,6 +97,7 @@ valued as (
         aggregated.grain_order,
         aggregated.period_start,
         {{ okr_kpi.period_end('aggregated.grain', 'aggregated.period_start') }} as period_end,
+        aggregated.complete_through,
         aggregated.day_count,
         coalesce(
             aggregated.first_day = aggregated.period_start
@@ -152,7 +160,7 @@ row_valued as (
 full_periods as (
     select
         *,
-        is_fully_covered and period_end <= {{ okr_kpi.as_of_date() }} as is_full_period
+        is_fully_covered and period_end <= complete_through as is_full_period
     from row_valued
 ),
 
@@ -199,7 +207,7 @@ final as (
         compared.grain,
         compared.period_start,
         compared.period_end,
-        compared.period_end <= {{ okr_kpi.as_of_date() }} as is_complete,
+        compared.period_end <= compared.complete_through as is_complete,
         compared.is_fully_covered,
         compared.is_full_period,
         compared.day_count,

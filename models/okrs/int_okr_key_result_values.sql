@@ -2,7 +2,8 @@
     that day (docs/scoring.md), and the latest check-in's confidence.
 
     - latest_period: the KPI's value of the latest complete period of `grain` ending on or before
-      the day (periods entirely inside the KPI's data calendar only);
+      the day, less the KPI's reporting_lag_days (periods entirely inside the KPI's data calendar
+      only);
     - cycle_to_date: the KPI aggregated by its own aggregation over the cycle's days up to the day
       (sum/count: sum; ratio/average: sum of numerators / sum of denominators; min/max: extreme
       day; last: the day's value); null until a day of the cycle has data;
@@ -21,15 +22,24 @@ days as (
 ),
 
 periods as (
+    -- a period is known from the day its KPI's reporting lag has passed (period_end + lag days)
     select
-        kpi_id,
-        grain,
-        period_start,
-        period_end,
-        value,
-        lead(period_end) over (partition by kpi_id, grain order by period_end) as next_period_end
-    from {{ ref('fct_kpi_periods') }}
-    where is_full_period
+        lagged.kpi_id,
+        lagged.grain,
+        lagged.period_start,
+        lagged.period_end,
+        lagged.value,
+        lagged.known_from,
+        lead(lagged.known_from) over (partition by lagged.kpi_id, lagged.grain order by lagged.period_end)
+            as next_known_from
+    from (
+        select
+            kpi_periods.*,
+            cast({{ dbt.dateadd('day', 'kpis.reporting_lag_days', 'kpi_periods.period_end') }} as date) as known_from
+        from {{ ref('fct_kpi_periods') }} as kpi_periods
+        inner join {{ ref('dim_kpis') }} as kpis on kpi_periods.kpi_id = kpis.kpi_id
+        where kpi_periods.is_full_period
+    ) as lagged
 ),
 
 daily as (
@@ -85,8 +95,8 @@ latest_period as (
         on
             kr_days.kpi_id = periods.kpi_id
             and kr_days.grain = periods.grain
-            and kr_days.date_day >= periods.period_end
-            and (periods.next_period_end is null or kr_days.date_day < periods.next_period_end)
+            and kr_days.date_day >= periods.known_from
+            and (periods.next_known_from is null or kr_days.date_day < periods.next_known_from)
     where kr_days.measured_by = 'kpi' and kr_days.measure = 'latest_period'
 ),
 

@@ -1,5 +1,6 @@
 {#- One row per key result: its seed row typed and completed with its objective, cycle and KPI.
-    weight defaults to 1; measured_by is `kpi` or `check_ins` (no kpi_id). -#}
+    weight defaults to 1; measured_by is `kpi` or `check_ins` (no kpi_id); baseline_method (an
+    optional seed column) defaults to last_period, baseline_periods (likewise) to null. -#}
 with objectives as (
     -- typed once, with its cycle's dates, in int_okr_objectives
     select
@@ -24,8 +25,16 @@ key_results as (
         {{ okr_kpi.to_double('target') }} as target_input,
         {{ okr_kpi.to_text('target_kind') }} as target_kind,
         {{ okr_kpi.to_double('weight') }} as weight_input,
-        {{ okr_kpi.to_text('owner') }} as owner
-    from {{ okr_kpi.project_ref('okr_key_results') }}
+        {{ okr_kpi.to_text('owner') }} as owner,
+        coalesce(
+            {{ okr_kpi.to_text(okr_kpi.seed_column(okr_kpi.project_ref('okr_key_results'), 'key_result_seed',
+                'baseline_method')) }},
+            'last_period'
+        ) as baseline_method,
+        cast({{ okr_kpi.to_double(okr_kpi.seed_column(okr_kpi.project_ref('okr_key_results'), 'key_result_seed',
+            'baseline_periods')) }} as {{ dbt.type_int() }}) as baseline_periods
+    -- the alias names the seed's optional columns (macro seed_column), when it has them
+    from {{ okr_kpi.project_ref('okr_key_results') }} as key_result_seed  -- noqa: AL05
 ),
 
 kpis as (
@@ -50,6 +59,8 @@ final as (
         key_results.grain,
         key_results.measure,
         key_results.baseline_input,
+        key_results.baseline_method,
+        key_results.baseline_periods,
         key_results.target_input,
         key_results.target_kind,
         coalesce(key_results.weight_input, 1.0) as weight,

@@ -22,6 +22,7 @@ from pathlib import Path
 import click
 
 from okr_kpi.exit_codes import ExitCode
+from okr_kpi.lint_kpi_options import kpi_option_issues
 from okr_kpi.lint_row_level import row_level_issues
 from okr_kpi.project import find_project_dir
 from okr_kpi.seeds import ERROR, SPECS, WARNING, SeedIssue, SeedRow, SeedSet, load_seeds
@@ -126,7 +127,7 @@ def practice_issues(seeds: SeedSet) -> list[SeedIssue]:
     ctx = _Context(seeds)
     issues: list[SeedIssue] = []
     for rule in (_kpi_rules, _cycle_rules, _objective_rules, _key_result_rules, _check_in_rules,
-                 row_level_issues):
+                 row_level_issues, kpi_option_issues):
         issues.extend(rule(ctx))
     return issues
 
@@ -357,7 +358,8 @@ def _key_result_rules(ctx: _Context) -> Iterable[SeedIssue]:
                              f"baseline {_fmt(baseline)}")
                 yield kr.issue("target", ERROR, "okr-target-direction",
                                f"{kr_type} key result {kr_id!r} has {what}")
-            if kpi is not None and kpi["direction"] is not None:
+            # a neutral KPI has no wrong way: the key result states its own (lint_kpi_options)
+            if kpi is not None and kpi["direction"] not in (None, "neutral"):
                 good = "higher_is_better" if kr_type == "increase" else "lower_is_better"
                 if kpi["direction"] != good:
                     yield kr.issue("kr_type", ERROR, "okr-kpi-direction",

@@ -38,6 +38,7 @@ class Column:
     kind: str = "text"  # text | id | enum | number | date
     required: bool = False  # a value is needed in every row
     values: tuple[str, ...] = ()  # allowed values of an enum column
+    optional: bool = False  # the file may lack the column (docs/configuration.md: optional seed columns)
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,8 @@ class SeedSpec:
         return next((c for c in self.columns if c.name == name), None)
 
 
-def _enum(name: str, values: tuple[str, ...], required: bool = True) -> Column:
-    return Column(name, "enum", required, values)
+def _enum(name: str, values: tuple[str, ...], required: bool = True, optional: bool = False) -> Column:
+    return Column(name, "enum", required, values, optional)
 
 
 SPECS: dict[str, SeedSpec] = {
@@ -67,12 +68,13 @@ SPECS: dict[str, SeedSpec] = {
             Column("name", required=True),
             Column("description"),
             Column("unit"),
-            _enum("direction", ("higher_is_better", "lower_is_better")),
+            _enum("direction", ("higher_is_better", "lower_is_better", "neutral")),
             _enum("aggregation", ("sum", "count", "ratio", "average", "last", "min", "max",
                                   "count_distinct", "percentile")),
             Column("owner"),
             Column("data_source"),
             _enum("reporting_frequency", ("daily", "weekly", "monthly", "quarterly")),
+            Column("reporting_lag_days", "number", optional=True),  # empty or absent: 0
         ), key=("kpi_id",)),
         SeedSpec("kpi_thresholds", (
             Column("kpi_id", required=True),
@@ -109,6 +111,9 @@ SPECS: dict[str, SeedSpec] = {
             _enum("target_kind", ("absolute", "relative")),
             Column("weight", "number"),  # empty: 1
             Column("owner"),
+            _enum("baseline_method", ("last_period", "average_of_periods", "same_period_last_year"),
+                  required=False, optional=True),  # empty or absent: last_period
+            Column("baseline_periods", "number", optional=True),  # N of average_of_periods
         ), key=("key_result_id",)),
         SeedSpec("okr_check_ins", (
             Column("key_result_id", required=True),
@@ -280,7 +285,7 @@ def read_seed(path: Path, spec: SeedSpec | str) -> SeedTable:
             file_issue(header_line, name, "seed-unreadable", f"column {name!r} appears twice in the header")
             return table
         seen.add(name)
-    missing = [c.name for c in spec.columns if c.name not in seen]
+    missing = [c.name for c in spec.columns if c.name not in seen and not c.optional]
     for name in missing:  # the rows are still read, with the missing column null
         file_issue(header_line, name, "seed-missing-column",
                    f"required column {name!r} is missing (header: {', '.join(table.header)})")

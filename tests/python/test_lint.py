@@ -559,15 +559,6 @@ P90 = "p90_latency,p90 latency,p90,ms,lower_is_better,percentile,platform,raw.re
 MEDIAN = "median_wait,Median wait,median wait,minutes,lower_is_better,percentile,ops,raw.visits,daily"
 USERS = "active_users,Active users,distinct,users,higher_is_better,count_distinct,product,raw.events,daily"
 
-def add_column(seeds: Path, file: str, column: str, values: dict[int, str]) -> None:
-    """Append a column; values maps 1-based data rows to cells (the others stay empty)."""
-    rows = _rows(seeds / file)
-    rows[0].append(column)
-    for n, row in enumerate(rows[1:], start=1):
-        row.append(values.get(n, ""))
-    _write(seeds / file, rows)
-
-
 def test_percentile_kpis_pass(seeds):
     # line 6: a p90 KPI, line 7: a median KPI, line 8: a distinct count; no percentile elsewhere
     add_column(seeds, KPI, "percentile", {})
@@ -612,4 +603,112 @@ def test_cycle_to_date_on_a_row_level_kpi(seeds):
     assert found(seeds) == {E("okr-cycle-to-date-row-level", KR, 3, "measure")}
     set_cell(seeds, KR, 2, "measure", "latest_period")
     set_cell(seeds, KR, 2, "grain", "month")
+
+
+# --- KPI options (issue 13: neutral, reporting_lag_days, baseline_method) ------------------------
+
+def add_column(seeds: Path, file: str, column: str, values: dict[int, str] | None = None) -> None:
+    """Add an (optional) column to a seed, empty except on the given 1-based data rows."""
+    rows = _rows(seeds / file)
+    rows[0].append(column)
+    for n in range(1, len(rows)):
+        rows[n].append((values or {}).get(n, ""))
+    _write(seeds / file, rows)
+
+
+def test_optional_columns_may_be_absent_or_empty(seeds):
+    assert found(seeds) == set()  # the clean set has none of them
+    add_column(seeds, KPI, "reporting_lag_days")
+    add_column(seeds, KR, "baseline_method")
+    add_column(seeds, KR, "baseline_periods")
+    assert found(seeds) == set()
+
+
+def test_unknown_direction_and_baseline_method(seeds):
+    set_cell(seeds, KPI, 1, "direction", "sideways")
+    add_column(seeds, KR, "baseline_method", {1: "median_of_periods"})
+    assert {(level, rule, file, line, column) for level, rule, file, line, column in found(seeds)} == {
+        E("seed-bad-enum", KPI, 2, "direction"),
+        E("seed-bad-enum", KR, 2, "baseline_method"),
+    }
+
+
+@pytest.mark.parametrize(("lag", "issue"), [
+    ("-1", E("kpi-reporting-lag", KPI, 3, "reporting_lag_days")),
+    ("2.5", E("kpi-reporting-lag", KPI, 3, "reporting_lag_days")),
+    ("32", W("kpi-reporting-lag-grain", KPI, 3, "reporting_lag_days")),  # churn_rate: monthly
+    ("31", None),
+    ("0", None),
+    ("", None),
+])
+def test_reporting_lag(seeds, lag, issue):
+    add_column(seeds, KPI, "reporting_lag_days", {2: lag})
+    assert found(seeds) == ({issue} if issue else set())
+
+
+def test_reporting_lag_longer_than_a_day_of_a_daily_kpi(seeds):
+    add_column(seeds, KPI, "reporting_lag_days", {1: "2", 4: "7"})  # revenue daily; signups weekly
+    assert found(seeds) == {W("kpi-reporting-lag-grain", KPI, 2, "reporting_lag_days")}
+
+
+@pytest.mark.parametrize(("periods", "issue"), [
+    ("", True), ("0", True), ("-2", True), ("1.5", True), ("1", False), ("3", False),
+])
+def test_average_of_periods_needs_baseline_periods(seeds, periods, issue):
+    add_column(seeds, KR, "baseline_method", {1: "average_of_periods"})  # kr-revenue-up
+    add_column(seeds, KR, "baseline_periods", {1: periods})
+    assert found(seeds) == ({E("okr-baseline-periods", KR, 2, "baseline_periods")} if issue else set())
+
+
+@pytest.mark.parametrize("method", ["", "last_period", "same_period_last_year"])
+def test_baseline_periods_without_average_is_ignored(seeds, method):
+    add_column(seeds, KR, "baseline_method", {1: method})
+    add_column(seeds, KR, "baseline_periods", {1: "3"})
+    assert found(seeds) == {W("okr-baseline-periods-ignored", KR, 2, "baseline_periods")}
+
+
+def test_baseline_method_with_an_explicit_baseline_is_ignored(seeds):
+    add_column(seeds, KR, "baseline_method", {3: "same_period_last_year"})  # kr-churn-down: baseline 0.05
+    assert found(seeds) == {W("okr-baseline-method-ignored", KR, 4, "baseline_method")}
+
+
+@pytest.mark.parametrize(("row", "method", "issue"), [
+    (2, "same_period_last_year", True),   # kr-revenue-ctd: cycle_to_date, empty baseline
+    (2, "last_period", False),            # the default says nothing new
+    (7, "same_period_last_year", False),  # kr-churn-q2: latest_period
+])
+def test_baseline_method_needs_a_latest_period_key_result(seeds, row, method, issue):
+    add_column(seeds, KR, "baseline_method", {row: method})
+    assert found(seeds) == ({E("okr-baseline-method-measure", KR, row + 1, "baseline_method")}
+                            if issue else set())
+
+
+def test_baseline_method_on_check_ins(seeds):
+    set_cell(seeds, KR, 8, "baseline", "")  # kr-nps: check-ins
+    add_column(seeds, KR, "baseline_method", {8: "average_of_periods"})
+    add_column(seeds, KR, "baseline_periods", {8: "2"})
+    assert E("okr-baseline-method-measure", KR, 9, "baseline_method") in found(seeds)
+
+
+@pytest.mark.parametrize(("row", "changes", "issue"), [
+    # kr-revenue-up, latest_period: an absolute target and a baseline read from the data
+    (1, {"target": "5000", "target_kind": "absolute"}, True),
+    (1, {}, False),                                           # kr-revenue-up: relative +30%
+    (1, {"target": "5000", "target_kind": "absolute", "baseline": "4000"}, False),  # a baseline
+    (2, {}, False),                                           # kr-revenue-ctd: cycle_to_date sum, 0
+    (1, {"kr_type": "decrease", "target": "-0.3"}, False),    # a neutral KPI may go down too
+])
+def test_neutral_kpi_under_increase_or_decrease(seeds, row, changes, issue):
+    set_cell(seeds, KPI, 1, "direction", "neutral")  # revenue
+    for column, value in changes.items():
+        set_cell(seeds, KR, row, column, value)
+    assert found(seeds) == ({E("okr-neutral-kpi-direction", KR, row + 1, "baseline")} if issue else set())
+
+
+def test_neutral_direction_is_no_kpi_direction_error(seeds):
+    # churn_rate neutral: kr-churn-down (decrease, baseline 0.05) and kr-churn-q2 (relative) pass;
+    # with lower_is_better an increase would be an error
+    set_cell(seeds, KPI, 2, "direction", "neutral")
+    set_cell(seeds, KR, 3, "kr_type", "increase")
+    set_cell(seeds, KR, 3, "target", "0.07")
     assert found(seeds) == set()

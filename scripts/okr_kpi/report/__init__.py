@@ -44,8 +44,12 @@ def _pct0(v: float | None) -> str:
 
 
 def _tone(kpi: dict[str, Any], change: float | None) -> str:
+    """CSS class of a change: good / bad for a KPI with a desired direction, `neutral` (a move,
+    neither good nor bad) for a neutral KPI, flat for no change."""
     if change is None or abs(change) < 1e-9:
         return "flat"
+    if kpi.get("direction") == "neutral":
+        return "neutral"
     good = change > 0 if kpi.get("direction") != "lower_is_better" else change < 0
     return "good" if good else "bad"
 

@@ -1,5 +1,6 @@
 {#- Every anomaly goes the KPI's bad direction: below the expected value for higher_is_better
-    KPIs, above it for lower_is_better, with |z_score| at least the sigma var. Returns offenders. -#}
+    KPIs, above it for lower_is_better, either way for neutral KPIs (no other direction), with
+    |z_score| at least the sigma var. Returns offenders. -#}
 {%- set sigma = var('okr_kpi_anomaly_sigma', 3) | float -%}
 
 with anomalies as (
@@ -20,3 +21,5 @@ where
     abs(z_score) < {{ sigma }}
     or (direction = 'higher_is_better' and value >= expected_value)
     or (direction = 'lower_is_better' and value <= expected_value)
+    or (direction = 'neutral' and value = expected_value)
+    or direction not in ('higher_is_better', 'lower_is_better', 'neutral')

@@ -82,6 +82,7 @@ expenses as (
         window_start=window_start,
         relation=ref('stg_demo__expenses'),
         date_column='spent_on',
+        time_zone='UTC',
         kpis=[{'kpi_id': 'burn', 'aggregation': 'sum', 'value': 'amount'}],
     ) }}
 ),

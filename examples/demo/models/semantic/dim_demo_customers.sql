@@ -9,7 +9,7 @@ final as (
         customer_id,
         region,
         acquisition_channel,
-        cast(signed_up_at as date) as signed_up_date
+        {{ okr_kpi.local_date('signed_up_at') }} as signed_up_date
     from customers
 )
 

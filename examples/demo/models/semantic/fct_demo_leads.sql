@@ -8,7 +8,7 @@ final as (
     select
         lead_id,
         lead_source,
-        cast(created_at as date) as created_date
+        {{ okr_kpi.local_date('created_at') }} as created_date
     from leads
 )
 

@@ -10,7 +10,7 @@ final as (
         customer_id,
         status,
         amount,
-        cast(ordered_at as date) as ordered_date
+        {{ okr_kpi.local_date('ordered_at') }} as ordered_date
     from orders
 )
 
