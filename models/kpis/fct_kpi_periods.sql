@@ -131,6 +131,7 @@ row_valued as (
         valued.grain_order,
         valued.period_start,
         valued.period_end,
+        valued.complete_through,
         valued.day_count,
         valued.is_fully_covered,
         case
