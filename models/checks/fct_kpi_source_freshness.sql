@@ -6,6 +6,7 @@
     as_of_date; is_stale: it is before as_of_date (the latest days are stale, missing or
     incomplete); stale_reason: the reason of the first uncovered day after it. -#}
 {%- set string = dbt.type_string() -%}
+{%- set stale_span = dbt.datediff('first_uncovered.stale_since', 'summary.as_of_date', 'day') -%}
 
 with source_days as (
     select * from {{ ref('int_kpi_source_days') }}
@@ -63,7 +64,7 @@ final as (
         coalesce(first_uncovered.stale_since is not null, false) as is_stale,
         case
             when first_uncovered.stale_since is not null
-                then {{ dbt.datediff('first_uncovered.stale_since', 'summary.as_of_date', 'day') }} + 1
+                then {{ stale_span }} + 1
             else 0
         end as stale_days,
         cast(source_days.reason as {{ string }}) as stale_reason

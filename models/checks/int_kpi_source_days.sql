@@ -34,6 +34,10 @@
     (sqrt of the usual rows), so that a source of a few rows a day is never judged on noise. -#}
 {%- set spread = 'greatest(coalesce(wh.rows_stddev, 0), sqrt(wh.usual_rows))' -%}
 {%- set string = dbt.type_string() -%}
+{%- set day_start = 'cast(grid.date_day as ' ~ dbt.type_timestamp() ~ ')' -%}
+{%- set seconds_into_day = okr_kpi.seconds_between(day_start, 'daily_loads.last_row_at') -%}
+{%- set gap_days = dbt.datediff('date_day', 'next_data_date', 'day') -%}
+{%- set days_since_last = dbt.datediff('spans.last_data_date', okr_kpi.as_of_date(), 'day') -%}
 
 with kpis as (
     select
@@ -120,7 +124,7 @@ joined as (
         daily_loads.last_row_at,
         case
             when daily_loads.last_row_at is not null
-                then {{ okr_kpi.seconds_between('cast(grid.date_day as ' ~ dbt.type_timestamp() ~ ')', 'daily_loads.last_row_at') }} / 3600.0
+                then {{ seconds_into_day }} / 3600.0
         end as last_row_hour,
         case
             when grid.is_measured then coalesce(daily_loads.row_count, 0) > 0
@@ -160,7 +164,7 @@ data_days as (
 gaps as (
     select
         data_source,
-        coalesce(max({{ dbt.datediff('date_day', 'next_data_date', 'day') }} - 1), 0) as longest_gap_days
+        coalesce(max({{ gap_days }} - 1), 0) as longest_gap_days
     from data_days
     group by data_source
 ),
@@ -178,28 +182,28 @@ history as (
 weekday_history as (
     select
         joined.*,
-        avg(row_count) over (
-            partition by data_source, weekday order by date_day
+        avg(joined.row_count) over (
+            partition by joined.data_source, joined.weekday order by joined.date_day
             rows between {{ load_window }} preceding and 1 preceding
         ) as usual_rows,
-        stddev_samp(row_count) over (
-            partition by data_source, weekday order by date_day
+        stddev_samp(joined.row_count) over (
+            partition by joined.data_source, joined.weekday order by joined.date_day
             rows between {{ load_window }} preceding and 1 preceding
         ) as rows_stddev,
-        count(row_count) over (
-            partition by data_source, weekday order by date_day
+        count(joined.row_count) over (
+            partition by joined.data_source, joined.weekday order by joined.date_day
             rows between {{ load_window }} preceding and 1 preceding
         ) as rows_history,
-        avg(last_row_hour) over (
-            partition by data_source, weekday order by date_day
+        avg(joined.last_row_hour) over (
+            partition by joined.data_source, joined.weekday order by joined.date_day
             rows between {{ load_window }} preceding and 1 preceding
         ) as usual_last_row_hour,
-        stddev_samp(last_row_hour) over (
-            partition by data_source, weekday order by date_day
+        stddev_samp(joined.last_row_hour) over (
+            partition by joined.data_source, joined.weekday order by joined.date_day
             rows between {{ load_window }} preceding and 1 preceding
         ) as last_row_hour_stddev,
-        count(last_row_hour) over (
-            partition by data_source, weekday order by date_day
+        count(joined.last_row_hour) over (
+            partition by joined.data_source, joined.weekday order by joined.date_day
             rows between {{ load_window }} preceding and 1 preceding
         ) as last_row_hour_history
     from joined
@@ -216,7 +220,7 @@ judged as (
             when spans.last_data_date is null then null
             when
                 wh.date_day > spans.last_data_date
-                and {{ dbt.datediff('spans.last_data_date', okr_kpi.as_of_date(), 'day') }} > coalesce(gaps.longest_gap_days, 0)
+                and {{ days_since_last }} > coalesce(gaps.longest_gap_days, 0)
                 then 'stale: no rows after ' || cast(spans.last_data_date as {{ string }})
             when wh.date_day < spans.first_data_date then null
             when wh.date_day > spans.last_data_date then null
@@ -226,19 +230,21 @@ judged as (
                 wh.rows_history >= {{ min_history }}
                 and wh.row_count < {{ min_share }} * wh.usual_rows
                 and wh.row_count < wh.usual_rows - {{ sigma }} * {{ spread }}
-                then 'low_volume: ' || cast(cast(wh.row_count as bigint) as {{ string }})
-                || ' rows on ' || cast(wh.date_day as {{ string }}) || ', usually about '
-                || cast(cast(round(wh.usual_rows, 0) as bigint) as {{ string }})
+                then
+                    'low_volume: ' || cast(cast(wh.row_count as bigint) as {{ string }})
+                    || ' rows on ' || cast(wh.date_day as {{ string }}) || ', usually about '
+                    || cast(cast(round(wh.usual_rows) as bigint) as {{ string }})
             when
                 wh.last_row_hour_history >= {{ min_history }}
                 and wh.last_row_hour < wh.usual_last_row_hour - {{ early_hours }}
                 and wh.last_row_hour
                 < wh.usual_last_row_hour - {{ sigma }} * coalesce(wh.last_row_hour_stddev, 0)
                 and wh.row_count < wh.usual_rows - {{ sigma }} * {{ spread }}
-                then 'early_stop: last row on ' || cast(wh.date_day as {{ string }}) || ' at hour '
-                || cast(cast(floor(wh.last_row_hour) as bigint) as {{ string }})
-                || ', usually about '
-                || cast(cast(round(wh.usual_last_row_hour, 0) as bigint) as {{ string }})
+                then
+                    'early_stop: last row on ' || cast(wh.date_day as {{ string }}) || ' at hour '
+                    || cast(cast(floor(wh.last_row_hour) as bigint) as {{ string }})
+                    || ', usually about '
+                    || cast(cast(round(wh.usual_last_row_hour) as bigint) as {{ string }})
         end as reason
     from weekday_history as wh
     inner join spans on wh.data_source = spans.data_source

@@ -66,7 +66,8 @@ def churn_rows() -> list[tuple[str, str, int]]:
     for d in range(DAYS):
         if d in CHURN_ZERO:
             continue
-        out.append(("churned", (START + dt.timedelta(days=d)).isoformat(), CHURN_SPIKES.get(d, 1 + (d * 3) % 4)))
+        day = (START + dt.timedelta(days=d)).isoformat()
+        out.append(("churned", day, CHURN_SPIKES.get(d, 1 + (d * 3) % 4)))
     return out
 
 
@@ -83,7 +84,7 @@ SEEDS = {
         kpi_id,name,description,unit,direction,aggregation,owner,data_source,reporting_frequency
         events_count,Events,Events a day,events,higher_is_better,count,a@x.example,events,daily
         tenpct_count,Events (10 % load),Events a day,events,higher_is_better,count,a@x.example,tenpct,daily
-        halfday_count,Events (half-day load),Events a day,events,higher_is_better,count,a@x.example,halfday,daily
+        halfday_count,Events (half day),Events a day,events,higher_is_better,count,a@x.example,halfday,daily
         churned,Churned accounts,Accounts cancelled,accounts,lower_is_better,count,a@x.example,billing,daily
         """,
     "kpi_thresholds": """\
@@ -150,23 +151,32 @@ def project(request, tmp_path_factory):
 
 
 def _date(value) -> dt.date:
-    return value if isinstance(value, dt.date) and not isinstance(value, dt.datetime) else dt.date.fromisoformat(str(value)[:10])
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
 
 
 def test_load_checks_catch_ten_percent_and_half_day_loads_only(project):
-    rows = project.query("select data_source, date_day, reason from {schema}.int_kpi_source_days where not is_covered")
+    rows = project.query(
+        "select data_source, date_day, reason from {schema}.int_kpi_source_days where not is_covered"
+    )
     got = {(r["data_source"], _date(r["date_day"]), r["reason"].split(":")[0]) for r in rows}
     assert got == expected_uncovered()
     # no source is stale on its last day of data
-    fresh = project.query("select data_source, is_stale, covered_through from {schema}.fct_kpi_source_freshness")
+    fresh = project.query(
+        "select data_source, is_stale, covered_through from {schema}.fct_kpi_source_freshness"
+    )
     assert {r["data_source"] for r in fresh} == {"events", "tenpct", "halfday", "billing"}
     assert all(not r["is_stale"] and _date(r["covered_through"]) == AS_OF for r in fresh), fresh
 
 
 def test_uncovered_periods_are_not_judged(project):
-    breaches = project.query("select kpi_id, grain, period_start, period_end, rule from {schema}.fct_kpi_breaches")
+    breaches = project.query(
+        "select kpi_id, grain, period_start, period_end, rule from {schema}.fct_kpi_breaches"
+    )
     for kpi, day in (("tenpct_count", TEN_PCT_DAY), ("halfday_count", NOON_DAY)):
-        hit = [b for b in breaches if b["kpi_id"] == kpi and _date(b["period_start"]) <= day <= _date(b["period_end"])]
+        hit = [b for b in breaches
+               if b["kpi_id"] == kpi and _date(b["period_start"]) <= day <= _date(b["period_end"])]
         assert hit == [], hit
     periods = project.query(
         "select kpi_id, grain, period_start, is_full_period from {schema}.fct_kpi_periods where grain = 'day'"
@@ -179,7 +189,9 @@ def test_uncovered_periods_are_not_judged(project):
 
 
 def test_rare_zero_count_is_never_a_missing_load_and_its_breaches_alert(project):
-    quality = project.query("select kpi_id, date_day, reason from {schema}.int_kpi_input_quality where kpi_id = 'churned'")
+    quality = project.query(
+        "select kpi_id, date_day, reason from {schema}.int_kpi_input_quality where kpi_id = 'churned'"
+    )
     assert quality == []
     breaches = project.query(
         "select period_start, value, is_suspect from {schema}.fct_kpi_breaches "
