@@ -12,7 +12,9 @@
       outnumber the longest run of empty days inside the source's history (a source that is
       often empty is not stale after a quiet spell of its usual length);
     - missing_load: no rows on a day, for a source that (over its history) is empty on fewer
-      than okr_kpi_load_empty_share (default 0.02) of its days;
+      than okr_kpi_load_empty_share (default 0.02) of its days. Such a day is still judged
+      (is_judged: its value is 0) and its breaches are marked suspect; the other reasons make
+      the day's periods not full: never judged;
     - low_volume: fewer rows than okr_kpi_load_min_share (default 0.15) of the usual rows of that
       weekday (mean of the okr_kpi_load_window (default 8) previous same weekdays) and more than
       okr_kpi_load_sigma (default 3) spreads below it (spread: the weekday's standard deviation,
@@ -225,7 +227,7 @@ judged as (
             when wh.date_day < spans.first_data_date then null
             when wh.date_day > spans.last_data_date then null
             when not wh.has_rows and history.empty_share < {{ empty_share }}
-                then 'missing_load: no rows on ' || cast(wh.date_day as {{ string }})
+                then 'missing_load: no input rows on ' || cast(wh.date_day as {{ string }})
             when
                 wh.rows_history >= {{ min_history }}
                 and wh.row_count < {{ min_share }} * wh.usual_rows
@@ -268,6 +270,9 @@ final as (
         longest_gap_days,
         empty_share,
         reason is null as is_covered,
+        -- a missing day inside the history is judged (its value is 0) and its breaches suspect;
+        -- stale, low-volume and early-stopped days are not judged at all
+        coalesce(reason is null or reason like 'missing_load%', false) as is_judged,
         cast(reason as {{ string }}) as reason
     from judged
 )
