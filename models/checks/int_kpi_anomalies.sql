@@ -9,7 +9,7 @@
     in the bad direction (below for higher_is_better, above for lower_is_better).
     Severity: critical when |z| >= 2 x sigma, else warning. A trailing standard deviation of 0
     (a perfectly flat history) gives no z-score and no anomaly.
-    Periods holding a day its source does not cover (int_kpi_source_days) are not full: they are
+    Periods holding a day its source does not cover (int_kpi_load_days) are not full: they are
     neither judged nor in the window, which reaches back to earlier periods instead. Periods
     holding a day flagged by a model of okr_kpi_quality_models are still judged, but left out of
     the trailing window of later periods (which shrinks): one broken load must not widen the band

@@ -1,7 +1,7 @@
 {#- One row per KPI and day whose input looks broken (a data-quality problem, not a business one).
 
     Rules:
-    - the days its source does not cover (int_kpi_source_days: stale, missing_load, low_volume,
+    - the days its source does not cover (int_kpi_load_days: stale, missing_load, low_volume,
       early_stop -- each source judged against its own history). Periods holding such a day are
       not full (fct_kpi_periods.is_full_period), so they are never judged: listed here so that
       BI and the report can see why;
@@ -17,7 +17,7 @@ with source_days as (
         data_source,
         date_day,
         reason
-    from {{ ref('int_kpi_source_days') }}
+    from {{ ref('int_kpi_load_days') }}
     where not is_covered
 ),
 

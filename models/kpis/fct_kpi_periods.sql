@@ -4,7 +4,7 @@
 
     The KPI's data span runs from its first day (the var okr_kpi_start_date when set, else the
     KPI's first day with input rows) to as_of_date. is_full_period: the period lies wholly
-    inside it, and none of its days is uncovered by its source's data (int_kpi_source_days:
+    inside it, and none of its days is uncovered by its source's data (int_kpi_load_days:
     stale, low-volume or early-stopped loads are not zeros and are not judged). prior_value, change, change_pct and same_period_last_year_value compare full
     periods only (null when either side is not full). The same period last year of a day is the
     same calendar day a year earlier; 29 February has none (null), and 28 February is compared
@@ -23,12 +23,12 @@ with definitions as (
 ),
 
 uncovered_days as (
-    -- days whose source's data is stale or incomplete (int_kpi_source_days.is_judged false): a
+    -- days whose source's data is stale or incomplete (int_kpi_load_days.is_judged false): a
     -- period holding one is not fully covered, so it is never judged nor compared (docs/checks.md)
     select
         kpis.kpi_id,
         source_days.date_day
-    from {{ ref('int_kpi_source_days') }} as source_days
+    from {{ ref('int_kpi_load_days') }} as source_days
     inner join {{ ref('dim_kpis') }} as kpis
         on source_days.data_source = coalesce(kpis.data_source, kpis.kpi_id)
     where not source_days.is_judged

@@ -1,7 +1,7 @@
 """Freshness inside `okr-kpi run`: one stale-data alert per source whose latest data is missing,
-stale or incomplete, read from the mart dbt built (`fct_kpi_source_freshness`).
+stale or incomplete, read from the mart dbt built (`fct_kpi_freshness`).
 
-The rules live in SQL (models/checks/int_kpi_source_days.sql, docs/checks.md "Freshness and load
+The rules live in SQL (models/checks/int_kpi_load_days.sql, docs/checks.md "Freshness and load
 checks"): a source's uncovered days make their periods not full, so they are never judged for
 thresholds or anomalies. This module only reads the result, logs one `stale_data` event per stale
 source and gives the stage's exit code: 15 (ExitCode.STALE_DATA) when any source is stale.
@@ -15,7 +15,7 @@ from typing import Any
 from okr_kpi.exit_codes import ExitCode
 from okr_kpi.logging import log_event
 
-TABLE = "fct_kpi_source_freshness"
+TABLE = "fct_kpi_freshness"
 
 
 def _text(value: Any) -> str | None:

@@ -146,7 +146,7 @@ def project(request, tmp_path_factory):
         },
     ) as p:
         p.dbt("seed")
-        p.dbt("build", "--select", "+fct_kpi_breaches", "+fct_kpi_source_freshness")
+        p.dbt("build", "--select", "+fct_kpi_breaches", "+fct_kpi_freshness")
         yield p
 
 
@@ -158,13 +158,13 @@ def _date(value) -> dt.date:
 
 def test_load_checks_catch_ten_percent_and_half_day_loads_only(project):
     rows = project.query(
-        "select data_source, date_day, reason from {schema}.int_kpi_source_days where not is_covered"
+        "select data_source, date_day, reason from {schema}.int_kpi_load_days where not is_covered"
     )
     got = {(r["data_source"], _date(r["date_day"]), r["reason"].split(":")[0]) for r in rows}
     assert got == expected_uncovered()
     # no source is stale on its last day of data
     fresh = project.query(
-        "select data_source, is_stale, covered_through from {schema}.fct_kpi_source_freshness"
+        "select data_source, is_stale, covered_through from {schema}.fct_kpi_freshness"
     )
     assert {r["data_source"] for r in fresh} == {"events", "tenpct", "halfday", "billing"}
     assert all(not r["is_stale"] and _date(r["covered_through"]) == AS_OF for r in fresh), fresh

@@ -2,14 +2,14 @@
     "Freshness and load checks"). The run (okr_kpi/freshness.py) raises one stale-data alert per
     row with is_stale and exits 15: the source's uncovered days were not judged.
 
-    covered_through: the source's last covered day (int_kpi_source_days.is_covered) on or before
+    covered_through: the source's last covered day (int_kpi_load_days.is_covered) on or before
     as_of_date; is_stale: it is before as_of_date (the latest days are stale, missing or
     incomplete); stale_reason: the reason of the first uncovered day after it. -#}
 {%- set string = dbt.type_string() -%}
 {%- set stale_span = dbt.datediff('first_uncovered.stale_since', 'summary.as_of_date', 'day') -%}
 
 with source_days as (
-    select * from {{ ref('int_kpi_source_days') }}
+    select * from {{ ref('int_kpi_load_days') }}
 ),
 
 kpis as (
