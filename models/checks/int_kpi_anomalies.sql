@@ -11,9 +11,11 @@
     neutral: a surge is as much an event as a drop).
     Severity: critical when |z| >= 2 x sigma, else warning. A trailing standard deviation of 0
     (a perfectly flat history) gives no z-score and no anomaly.
-    Periods holding a day whose input failed a data-quality check (int_kpi_input_quality) are
-    still judged, but left out of the trailing window of later periods: one broken load must not
-    widen the band and hide the next real drop.
+    Periods holding a day its source does not cover (int_kpi_load_days) are not full: they are
+    neither judged nor in the window, which reaches back to earlier periods instead. Periods
+    holding a day flagged by a model of okr_kpi_quality_models are still judged, but left out of
+    the trailing window of later periods (which shrinks): one broken load must not widen the band
+    and hide the next real drop.
     Grains: by default only the KPI's reporting grain (reporting_frequency daily -> day, weekly ->
     week, monthly -> month, quarterly -> quarter): the daily noise of a KPI watched monthly is not
     news. Set the var okr_kpi_anomaly_grains to 'all' to scan every grain. -#}

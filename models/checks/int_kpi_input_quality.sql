@@ -1,53 +1,40 @@
 {#- One row per KPI and day whose input looks broken (a data-quality problem, not a business one).
-    A breach on a period holding such a day is marked suspect in fct_kpi_breaches.
 
-    Rules, portable SQL over fct_kpi_daily and dim_kpis (so they hold for any KPI input):
-    - missing_load: no input rows on a day for a KPI that has input on at least 90% of its days
-      (a KPI that is often empty, such as a rare count, is never flagged this way);
-    - stale_input: the same, on a day after the KPI's last day with input (the load stopped);
+    Rules:
+    - the days its source does not cover (int_kpi_load_days: stale, missing_load, low_volume,
+      early_stop -- each source judged against its own history). Periods holding such a day are
+      not full (fct_kpi_periods.is_full_period), so they are never judged: listed here so that
+      BI and the report can see why;
     - plus the rows of the models listed in the var okr_kpi_quality_models, each returning
-      kpi_id, date_day, reason (for source-level checks such as null keys or duplicates). -#}
+      kpi_id, date_day, reason (for source-level checks such as null keys or duplicates). A
+      breach on a period holding such a day is judged but marked suspect in fct_kpi_breaches.
+    A KPI whose input is often empty (a rare count such as churn) is never flagged for its own
+    empty days: a day is missing only when its whole source is. -#}
 {%- set quality_models = var('okr_kpi_quality_models', []) | list -%}
 
-with daily as (
+with source_days as (
     select
-        kpi_id,
+        data_source,
         date_day,
-        has_data
-    from {{ ref('fct_kpi_daily') }}
+        reason
+    from {{ ref('int_kpi_load_days') }}
+    where not is_covered
 ),
 
 kpis as (
     select
         kpi_id,
-        last_data_date
+        coalesce(data_source, kpi_id) as data_source
     from {{ ref('dim_kpis') }}
-),
-
-history as (
-    select
-        daily.kpi_id,
-        daily.date_day,
-        daily.has_data,
-        kpis.last_data_date,
-        avg(case when daily.has_data then 1.0 else 0.0 end) over (partition by daily.kpi_id) as share_of_days_with_data
-    from daily
-    inner join kpis on daily.kpi_id = kpis.kpi_id
 ),
 
 flagged as (
     select
-        kpi_id,
-        date_day,
-        case
-            when date_day > last_data_date
-                then 'stale_input: no input after ' || cast(last_data_date as {{ dbt.type_string() }})
-            else 'missing_load: no input rows on ' || cast(date_day as {{ dbt.type_string() }})
-        end as reason
-    from history
-    where
-        not has_data
-        and share_of_days_with_data >= 0.9
+        kpis.kpi_id,
+        source_days.date_day,
+        source_days.reason
+    from source_days
+    inner join kpis on source_days.data_source = kpis.data_source
 ),
 
 unioned as (

@@ -6,7 +6,8 @@
 
     The KPI's data span runs from its first day (the var okr_kpi_start_date when set, else the
     KPI's first day with input rows) to as_of_date. is_full_period: the period lies wholly
-    inside it. prior_value, change, change_pct and same_period_last_year_value compare full
+    inside it, and none of its days is uncovered by its source's data (int_kpi_load_days:
+    stale, low-volume or early-stopped loads are not zeros and are not judged). prior_value, change, change_pct and same_period_last_year_value compare full
     periods only (null when either side is not full). The same period last year of a day is the
     same calendar day a year earlier; 29 February has none (null), and 28 February is compared
     with 28 February only (docs/configuration.md, "Weeks and years").
@@ -28,6 +29,18 @@ with definitions as (
     from {{ ref('dim_kpis') }}
 ),
 
+uncovered_days as (
+    -- days whose source's data is stale or incomplete (int_kpi_load_days.is_judged false): a
+    -- period holding one is not fully covered, so it is never judged nor compared (docs/checks.md)
+    select
+        kpis.kpi_id,
+        source_days.date_day
+    from {{ ref('int_kpi_load_days') }} as source_days
+    inner join {{ ref('dim_kpis') }} as kpis
+        on source_days.data_source = coalesce(kpis.data_source, kpis.kpi_id)
+    where not source_days.is_judged
+),
+
 daily as (
     select
         daily.kpi_id,
@@ -37,9 +50,14 @@ daily as (
         daily.date_day,
         daily.numerator,
         daily.denominator,
-        daily.value
+        daily.value,
+        coalesce(uncovered_days.date_day is not null, false) as is_uncovered
     from {{ ref('fct_kpi_daily') }} as daily
     inner join definitions on daily.kpi_id = definitions.kpi_id
+    left join uncovered_days
+        on
+            daily.kpi_id = uncovered_days.kpi_id
+            and daily.date_day = uncovered_days.date_day
 ),
 
 row_periods as (
@@ -81,6 +99,7 @@ aggregated as (
         period_start,
         count(*) as day_count,
         min(date_day) as first_day,
+        sum(case when is_uncovered then 1 else 0 end) as uncovered_day_count,
         sum(numerator) as numerator_sum,
         sum(denominator) as denominator_sum,
         min(value) as min_value,
@@ -101,7 +120,8 @@ valued as (
         aggregated.day_count,
         coalesce(
             aggregated.first_day = aggregated.period_start
-            and aggregated.period_start >= aggregated.span_start,
+            and aggregated.period_start >= aggregated.span_start
+            and aggregated.uncovered_day_count = 0,
             false
         ) as is_fully_covered,
         case

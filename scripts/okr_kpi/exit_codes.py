@@ -12,6 +12,8 @@ class ExitCode(IntEnum):
     ERROR = 1  # unexpected error (a bug): see the log
     USAGE = 2  # bad command line or bad configuration / seed file
     BREACHES = 10  # ran fine; new or escalated KPI breaches were found and reported
+    # stale data: a source stopped (or its latest load is incomplete); its periods were not judged
+    STALE_DATA = 15
     DELIVERY_FAILED = 20  # ran fine, but a channel could not be reached: kept, retried next run
     DATA_QUALITY = 30  # a data-quality check failed (dbt error-severity test or GX expectation)
     BUILD_FAILED = 40  # dbt build failed: marts may be stale

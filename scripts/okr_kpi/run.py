@@ -283,6 +283,11 @@ def run_job(
                 stages["checks"] = {"status": "skipped", "exit_code": 0, "detail": "dbt build failed"}
             code = worst(stages["build"]["exit_code"], stages["checks"]["exit_code"])
             with contextlib.closing(connect(project)) as wh:
+                if built:
+                    from okr_kpi.freshness import freshness_stage
+
+                    stages["freshness"] = freshness_stage(wh, project.schema)
+                    code = worst(code, stages["freshness"]["exit_code"])
                 result = publish_stage(
                     project,
                     wh,
