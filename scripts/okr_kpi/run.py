@@ -247,12 +247,12 @@ def run_job(
     paths: dict[str, str] = {}
     build_started = False
     try:
-        as_of = _validate_as_of(as_of)
         config = load_config(project.project_dir)
         # Before the lock and dbt: the paths written to, then every definition seed (exit 2, nothing
         # touched). The run log is appended to, never truncated (a refused run adds its lines).
         check_paths(run_paths(project, log_file))
         log_handler = add_log_file(log_file, log_format)
+        as_of = _validate_as_of(as_of)  # a refused as_of (e.g. in the future) is in the run log too
         seed_preflight(project)
         log_event(
             logging.INFO,
