@@ -750,6 +750,151 @@ def _exit_note(m: Measurement) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# The row-level KPIs alone (`python benchmarks/bench.py row-level`): interleaved floor/model pairs.
+# ---------------------------------------------------------------------------------------------
+ROW_LEVEL_RESULTS = "row_level.json"
+ROW_LEVEL_HEADING = "## Row-level KPIs (count_distinct, percentile)"
+
+
+def bench_row_level(rows: int, work: Path, project_dir: Path, repeat: int = 5, reuse: bool = False,
+                    log=print) -> dict:
+    """The demo company at `rows` raw rows; then `repeat` pairs, in alternating order, of the
+    row-level floor (ROW_FLOOR_SQL in its own process) and `dbt run` of int_kpi_row_inputs +
+    int_kpi_row_periods (their SQL time from dbt's debug log). Each pair runs back to back, so
+    both halves see about the same machine load; the ratio is taken per pair. Returns the data
+    rendered by render_row_level."""
+    import duckdb
+
+    folder = work / f"row_level_{rows}"
+    db = folder / "wh.duckdb"
+    env = dict(os.environ)
+    env.update({
+        "OKR_KPI_TARGET": "duckdb", "OKR_KPI_DUCKDB_PATH": str(db), "OKR_KPI_SCHEMA": "okr_kpi",
+        "OKR_KPI_RAW_SCHEMA": "raw",
+        "OKR_KPI_DUCKDB_MEMORY_LIMIT": env.get("OKR_KPI_DUCKDB_MEMORY_LIMIT", MEMORY_LIMIT),
+        "DBT_TARGET_PATH": str(folder / "target"), "DBT_LOG_PATH": str(folder / "logs" / "setup"),
+        "DBT_PROFILES_DIR": str(project_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1",
+        "OKR_KPI_AS_OF_DATE": str(AS_OF), "OKR_KPI_TEST_SINCE": "",
+    })
+    memory_limit = env["OKR_KPI_DUCKDB_MEMORY_LIMIT"]
+    py = sys.executable
+    dbt = str(Path(py).parent / "dbt")
+    dbt_args = ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target", "duckdb"]
+    if not (reuse and db.exists()):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        log(f"[row-level, {rows:,} rows] generating the demo company ...")
+        _fail_step(measure("generate", [py, "-m", "okr_kpi.cli", "generate", "--rows", str(rows),
+                                        "--seed", str(SEED)], env, project_dir))
+        log(f"[row-level, {rows:,} rows] dbt build (models and seeds, no tests) ...")
+        _fail_step(measure("setup", [dbt, "build", *dbt_args, "--exclude", "resource_type:test"], env,
+                           project_dir))
+    con = duckdb.connect(str(db), read_only=True)
+    raw_rows = sum(con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in EVENT_TABLES)
+    input_rows = con.execute("select count(*) from okr_kpi.int_kpi_row_inputs").fetchone()[0]
+    con.close()
+    floor_cmd = [py, str(Path(__file__).resolve()), "row-floor", "--db", str(db), "--as-of", str(AS_OF),
+                 "--memory-limit", memory_limit]
+    pairs = []
+    for number in range(1, repeat + 1):
+        log_path = folder / "logs" / f"pair_{number}"
+        model_cmd = [dbt, "run", *dbt_args, "--select", "int_kpi_row_inputs", "int_kpi_row_periods"]
+        order = ("floor", "model") if number % 2 else ("model", "floor")
+        pair = {"order": "/".join(order), "load_before": _load()}
+        for side in order:
+            if side == "floor":
+                m = measure("row-level floor", floor_cmd, env, project_dir)
+                _fail_step(m)
+                pair["floor_sql"] = float(re.findall(r"row_floor_sql_seconds=([0-9.]+)", m.output)[-1])
+                pair["floor_wall"], pair["floor_peak"] = m.seconds, m.peak_bytes
+            else:
+                m = measure("row-level dbt run", model_cmd, dict(env, DBT_LOG_PATH=str(log_path)),
+                            project_dir)
+                _fail_step(m)
+                per_node = sql_seconds(log_path / "dbt.log")
+                pair["model_sql"] = sum(per_node.get(node, 0.0) for node in ROW_LEVEL_NODES)
+                pair["model_node_sql"] = {node: per_node.get(node, 0.0) for node in ROW_LEVEL_NODES}
+                pair["model_wall"], pair["model_peak"] = m.seconds, m.peak_bytes
+        pair["load_after"] = _load()
+        pair["ratio"] = pair["model_sql"] / pair["floor_sql"] if pair["floor_sql"] else None
+        log(f"[row-level, {rows:,} rows] pair {number} ({pair['order']}): model {pair['model_sql']:.2f} s, "
+            f"floor {pair['floor_sql']:.2f} s, ratio {pair['ratio']:.2f}, load {pair['load_after']}")
+        pairs.append(pair)
+    con = duckdb.connect(str(db))
+    differing = compare_row_periods(con, f"{FLOOR_SCHEMA}.kpi_row_periods", "okr_kpi.int_kpi_row_periods")
+    con.close()
+    return {"started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "rows": rows,
+            "raw_rows": raw_rows, "input_rows": input_rows, "memory_limit": memory_limit,
+            "machine": machine(), "pairs": pairs, "differing_periods": differing}
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    n = len(ordered)
+    return (ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2) if n else 0.0
+
+
+def render_row_level(data: dict, notes: str = "") -> str:
+    """The docs/benchmarks.md section of the row-level bench (`bench.py row-level`)."""
+    pairs = data["pairs"]
+    model = _median([p["model_sql"] for p in pairs])
+    floor = _median([p["floor_sql"] for p in pairs])
+    ratio = _median([p["ratio"] for p in pairs if p["ratio"] is not None])
+    info = data["machine"]
+    lines = [
+        ROW_LEVEL_HEADING, "",
+        f"Generated by `python benchmarks/bench.py row-level --rows {data['rows']} --repeat {len(pairs)}` "
+        f"({data['started']}; {info['cpu']}, {info['cores']} cores, {info['memory']}, DuckDB "
+        f"{info['duckdb']}, memory limit {data['memory_limit']}). The demo company at "
+        f"{data['raw_rows']:,} raw rows; its row-level KPIs (`buying_customers`: distinct customers "
+        f"of completed orders; `p90_response_time`: the p90 of the app requests' response times) read "
+        f"{data['input_rows']:,} row-level input rows, and every period of the five grains is computed "
+        "from them.", "",
+        "Each pair runs the **row-level floor** (`ROW_FLOOR_SQL`: one plain DuckDB statement, "
+        "`count(distinct)` and `quantile_cont` per period and grain straight from the raw tables) and "
+        "`dbt run --select int_kpi_row_inputs int_kpi_row_periods` back to back, in alternating "
+        "order; SQL time is the warehouse's time for the statements (the floor's own clock; dbt's "
+        "`SQL status` lines for the two nodes), peak memory the summed RSS of each process tree "
+        "(dbt's includes its Python, about 0.3 GB). The machine is shared (other sessions' work "
+        "runs at the same time): the load average is noted for each pair and the ratio is taken "
+        "within a pair.", "",
+        "| pair | order | load (1, 5, 15 min) after | model SQL s | floor SQL s | × floor | "
+        "model wall s | floor wall s | model peak GB | floor peak GB |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for number, p in enumerate(pairs, start=1):
+        lines.append(f"| {number} | {p['order']} | {p['load_after']} | {p['model_sql']:.2f} | "
+                     f"{p['floor_sql']:.2f} | {p['ratio']:.2f} | {p['model_wall']:.2f} | "
+                     f"{p['floor_wall']:.2f} | {_gb(p['model_peak'])} | {_gb(p['floor_peak'])} |")
+    met = ratio <= 1.5
+    model_peak, floor_peak = max(p["model_peak"] for p in pairs), max(p["floor_peak"] for p in pairs)
+    lines += [
+        "",
+        f"Median over {len(pairs)} pairs: model SQL **{model:.2f} s**, floor **{floor:.2f} s**, median "
+        f"pair ratio **{ratio:.2f} ×** (target ≤ 1.5 ×: **{'met' if met else 'not met'}**); peak memory "
+        f"model {_gb(model_peak)} GB, floor {_gb(floor_peak)} GB. Guard: {data['differing_periods']} "
+        "differing periods between `int_kpi_row_periods` and "
+        "the floor (every KPI, grain and period; numerator and denominator within 1e-9 relative).",
+    ]
+    if notes:
+        lines += ["", notes]
+    return "\n".join(lines) + "\n"
+
+
+def write_row_level_section(path: Path, section: str) -> None:
+    """Replace the row-level section of docs/benchmarks.md (from its heading to the next `## `
+    heading) with `section`, or append it."""
+    text = path.read_text() if path.exists() else ""
+    start = text.find(ROW_LEVEL_HEADING)
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + len(ROW_LEVEL_HEADING))
+        text = text[:start] + section + (text[end:] if end >= 0 else "")
+    path.write_text(text)
+
+
+# ---------------------------------------------------------------------------------------------
 # The report.
 # ---------------------------------------------------------------------------------------------
 def machine() -> dict[str, str]:
@@ -1118,6 +1263,16 @@ def main(argv: list[str] | None = None) -> int:
     rf.add_argument("--as-of", default=str(AS_OF))
     rf.add_argument("--raw-schema", default="raw")
     rf.add_argument("--memory-limit", default=MEMORY_LIMIT)
+    rl = sub.add_parser("row-level", help="the row-level KPIs alone against their floor, in interleaved "
+                                          "pairs; writes its section of docs/benchmarks.md")
+    rl.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", DEFAULT_ROWS)))
+    rl.add_argument("--repeat", type=int, default=5, help="floor/model pairs (default 5)")
+    rl.add_argument("--work-dir", default=os.environ.get("BENCH_WORK_DIR", "/tmp/okr_kpi_bench"))
+    rl.add_argument("--reuse", action="store_true",
+                    help="keep the generated warehouse of an earlier row-level run of this size")
+    rl.add_argument("--no-docs", action="store_true")
+    rl.add_argument("--notes", default=os.environ.get("BENCH_NOTES", ""))
+    rl.add_argument("--render-only", action="store_true")
     parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", DEFAULT_ROWS)),
                         help="the largest size (raw rows); the others are rows/20 and rows/4")
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES"),
@@ -1139,6 +1294,27 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "row-floor":
         seconds = run_row_floor(args.db, args.as_of, args.raw_schema, args.memory_limit)
         print(f"row_floor_sql_seconds={seconds:.6f}")
+        return 0
+
+    if args.command == "row-level":
+        work = Path(args.work_dir)
+        saved = work / ROW_LEVEL_RESULTS
+        if args.render_only:
+            data = json.loads(saved.read_text())
+        else:
+            os.environ.setdefault("OKR_KPI_DUCKDB_MEMORY_LIMIT", MEMORY_LIMIT)
+            try:
+                data = bench_row_level(args.rows, work, DEMO_DIR, repeat=args.repeat, reuse=args.reuse)
+            except OkrKpiError as err:
+                print(f"bench: {err}", file=sys.stderr)
+                return 1
+            work.mkdir(parents=True, exist_ok=True)
+            saved.write_text(json.dumps(data, indent=1, default=str))
+        section = render_row_level(data, args.notes)
+        print(section)
+        if not args.no_docs:
+            write_row_level_section(REPO / "docs" / "benchmarks.md", section)
+            print(f"written: {REPO / 'docs' / 'benchmarks.md'}")
         return 0
 
     project_dir = DEMO_DIR
@@ -1173,6 +1349,9 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if not args.no_docs:
         (REPO / "docs" / "benchmarks.md").write_text(text)
+        if (work / ROW_LEVEL_RESULTS).exists():  # the row-level section of `bench.py row-level`
+            write_row_level_section(REPO / "docs" / "benchmarks.md",
+                                    render_row_level(json.loads((work / ROW_LEVEL_RESULTS).read_text())))
         print(f"written: {REPO / 'docs' / 'benchmarks.md'}")
     return 0
 
