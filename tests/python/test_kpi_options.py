@@ -1,4 +1,5 @@
-"""KPI options of issue 13: neutral direction, reporting_lag_days, baseline methods.
+"""KPI options of issue 13: neutral direction, reporting_lag_days, baseline methods, business
+time zone; on DuckDB, PostgreSQL and Spark (local session).
 
 Fixture: daily inputs Sun 2023-01-01 .. Tue 2024-04-30, built twice, with as_of_date 2024-04-15
 and 2024-04-30; a quarter cycle 2024-Q2 (2024-04-01 .. 06-30).
@@ -119,7 +120,7 @@ def test_fixture_has_what_it_claims():
 
 # --- the builds -----------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module", params=TARGETS[:2])
+@pytest.fixture(scope="module", params=TARGETS)
 def project(request, tmp_path_factory):
     target = request.param
     with consumer_project_on(
@@ -257,6 +258,10 @@ EVENTS_UTC = ["2024-03-02 04:30:00",   # New York 03-01 23:30 (EST): the local d
               "2024-03-01 12:00:00",
               "2024-03-02 12:00:00"]
 ZONE_KPIS = {"visits_ny": "America/New_York", "visits_paris": "Europe/Paris", "visits_utc": "UTC"}
+# Row-level KPIs (okr_kpi.kpi_row_input) of the same events: distinct events and the median event
+# id per business day; members_paris and median_paris follow the var, members_ny names its zone.
+ROW_ZONE_KPIS = {"members_paris": "Europe/Paris", "members_ny": "America/New_York",
+                 "median_paris": "Europe/Paris"}
 
 
 def expected_local_days(zone: str) -> dict[dt.date, int]:
@@ -270,17 +275,34 @@ def expected_local_days(zone: str) -> dict[dt.date, int]:
     return out
 
 
+def expected_local_medians(zone: str) -> dict[dt.date, float]:
+    """The median event id (1-based, in EVENTS_UTC order) of each local day."""
+    from zoneinfo import ZoneInfo
+
+    ids: dict[dt.date, list[int]] = {}
+    for number, text in enumerate(EVENTS_UTC, 1):
+        instant = dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+        ids.setdefault(instant.astimezone(ZoneInfo(zone)).date(), []).append(number)
+    return {day: float(statistics.median(values)) for day, values in ids.items()}
+
+
 def test_time_zone_fixture_has_what_it_claims():
     assert expected_local_days("America/New_York") == {D("2024-03-01"): 3, D("2024-03-02"): 1}
     assert expected_local_days("Europe/Paris") == {D("2024-03-01"): 1, D("2024-03-02"): 3}
     assert expected_local_days("UTC") == {D("2024-03-01"): 2, D("2024-03-02"): 2}
+    # Paris: 03-01 holds event 3 alone; 03-02 events 1, 2, 4 (the 23:30 UTC row among them)
+    assert expected_local_medians("Europe/Paris") == {D("2024-03-01"): 3.0, D("2024-03-02"): 2.0}
 
 
-@pytest.fixture(scope="module", params=TARGETS[:2])
+@pytest.fixture(scope="module", params=TARGETS)
 def zoned(request, tmp_path_factory):
     target = request.param
-    definitions = ["kpi_id,name,description,unit,direction,aggregation,owner,data_source,reporting_frequency"]
-    definitions += [f"{k},{k},events,events,neutral,count,a@x.example,events,daily" for k in ZONE_KPIS]
+    definitions = ["kpi_id,name,description,unit,direction,aggregation,owner,data_source,reporting_frequency,"
+                   "percentile"]
+    definitions += [f"{k},{k},events,events,neutral,count,a@x.example,events,daily," for k in ZONE_KPIS]
+    definitions += [f"{k},{k},events,events,neutral,count_distinct,a@x.example,events,daily,"
+                    for k in ("members_paris", "members_ny")]
+    definitions += ["median_paris,median_paris,events,id,neutral,percentile,a@x.example,events,daily,median"]
     events = "event_id,happened_at\n" + "\n".join(f"{n},{t}" for n, t in enumerate(EVENTS_UTC, 1))
     models = {"stg_events": """
         select
@@ -293,13 +315,22 @@ def zoned(request, tmp_path_factory):
     models["input_visits_paris"] = call.format("visits_paris", "")
     models["input_visits_ny"] = call.format("visits_ny", ", time_zone='America/New_York'")
     models["input_visits_utc"] = call.format("visits_utc", ", time_zone='UTC'")
+    models["row_inputs"] = """
+        {{ okr_kpi.kpi_row_input('members_paris', ref('stg_events'), 'happened_at', member='event_id') }}
+        union all
+        {{ okr_kpi.kpi_row_input('members_ny', ref('stg_events'), 'happened_at', member='event_id',
+                                 time_zone='America/New_York') }}
+        union all
+        {{ okr_kpi.kpi_row_input('median_paris', ref('stg_events'), 'happened_at', value='event_id') }}
+    """
     with consumer_project_on(
         target,
         tmp_path_factory.mktemp(f"time_zone_{target}"),
         seeds={"kpi_definitions": "\n".join(definitions), "raw_events": events},
         models=models,
         kpi_inputs=[f"input_{k}" for k in ZONE_KPIS],
-        vars={"as_of_date": "2024-03-02", "okr_kpi_time_zone": "Europe/Paris"},
+        vars={"as_of_date": "2024-03-02", "okr_kpi_time_zone": "Europe/Paris",
+              "okr_kpi_kpi_row_inputs": ["row_inputs"]},
     ) as built:
         built.dbt("build", "--select", "+fct_kpi_daily", "--indirect-selection", "cautious")
         yield built
@@ -312,6 +343,19 @@ def test_timestamps_land_on_the_business_day(zoned):
         found.setdefault(r["kpi_id"], {})[r["date_day"]] = int(r["value"])
     for kpi_id, zone in ZONE_KPIS.items():
         assert found[kpi_id] == expected_local_days(zone), kpi_id
+
+
+def test_row_level_timestamps_land_on_the_business_day(zoned):
+    """kpi_row_input: the 23:30 UTC row (00:30 in Paris) counts on the Paris 03-02, the 04:30 UTC
+    row (23:30 in New York) on the New York 03-01, for distinct counts and percentiles alike."""
+    rows = zoned.query("select kpi_id, date_day, value from {schema}.fct_kpi_daily "
+                       "where kpi_id in ('members_paris', 'members_ny', 'median_paris') and value > 0")
+    found: dict[str, dict[dt.date, float]] = {}
+    for r in rows:
+        found.setdefault(r["kpi_id"], {})[r["date_day"]] = float(r["value"])
+    assert found["members_paris"] == {d: float(n) for d, n in expected_local_days("Europe/Paris").items()}
+    assert found["members_ny"] == {d: float(n) for d, n in expected_local_days("America/New_York").items()}
+    assert found["median_paris"] == expected_local_medians("Europe/Paris")
 
 
 # --- report wording -------------------------------------------------------------------------------
