@@ -24,11 +24,12 @@
       ordinary quiet day of a sparse or a lumpy one;
     - early_stop: the last row earlier in the day than the usual last-row hour of that weekday by
       more than okr_kpi_load_early_hours (default 3) hours and okr_kpi_load_sigma standard
-      deviations, over a silence that would have held at least okr_kpi_load_silent_rows
-      (default 8) rows at the source's rate (the higher of that day's rows per hour up to its
+      deviations, and either a silence that would have held at least okr_kpi_load_silent_rows
+      (default 10) rows at the source's rate (the lower of that day's rows per hour up to its
       last row and the usual rows per hour up to the usual last row; a count of that mean is
-      0 with a chance of e^-8, 0.03 %): a load that stopped at noon, never a quiet evening of a
-      sparse source.
+      0 with a chance of e^-10) or the day's rows more than okr_kpi_load_sigma spreads below
+      the usual (spread: the weekday's standard deviation, at least sqrt(usual rows)): a load
+      that stopped at noon, never a quiet evening of a sparse source.
     Days after the source's last data that are not stale are judged by the same rules (a
     weekday business whose feed stopped on Wednesday is low_volume on Thursday).
     Judging volume or timing needs okr_kpi_load_min_history (default 4) previous same weekdays. -#}
@@ -45,6 +46,9 @@
 {#- The spread of a day's rows as a count (Poisson: sqrt of the usual rows); lumpy sources are
     covered by the "fewer than the fewest of the previous same weekdays" condition. -#}
 {%- set spread = 'sqrt(wh.usual_rows)' -%}
+{#- The spread of a day's rows for the timing rule: the weekday's standard deviation, at least
+    the Poisson one. -#}
+{%- set day_spread = 'greatest(coalesce(wh.rows_stddev, 0), sqrt(wh.usual_rows))' -%}
 {#- Rows per hour: that day's up to its last row, and the usual up to the usual last row. -#}
 {%- set day_rate = 'wh.row_count / greatest(wh.last_row_hour, 1.0)' -%}
 {%- set usual_rate = 'wh.usual_rows / greatest(wh.usual_last_row_hour, 1.0)' -%}
@@ -212,6 +216,7 @@ weekday_history as (
         joined.*,
         avg(joined.row_count) {{ same_weekdays }} as usual_rows,
         min(joined.row_count) {{ same_weekdays }} as fewest_rows,
+        stddev_samp(joined.row_count) {{ same_weekdays }} as rows_stddev,
         count(joined.row_count) {{ same_weekdays }} as rows_history,
         avg(joined.last_row_hour) {{ same_weekdays }} as usual_last_row_hour,
         stddev_samp(joined.last_row_hour) {{ same_weekdays }} as last_row_hour_stddev,
@@ -258,7 +263,10 @@ judged as (
                 and wh.last_row_hour < wh.usual_last_row_hour - {{ early_hours }}
                 and wh.last_row_hour
                 < wh.usual_last_row_hour - {{ sigma }} * coalesce(wh.last_row_hour_stddev, 0)
-                and least({{ day_rate }}, {{ usual_rate }}) * {{ silent_hours }} >= {{ silent_rows }}
+                and (
+                    least({{ day_rate }}, {{ usual_rate }}) * {{ silent_hours }} >= {{ silent_rows }}
+                    or wh.row_count < wh.usual_rows - {{ sigma }} * {{ day_spread }}
+                )
                 then
                     'early_stop: last row on ' || cast(wh.date_day as {{ string }}) || ' at hour '
                     || cast(cast(floor(wh.last_row_hour) as bigint) as {{ string }})

@@ -204,9 +204,10 @@ def test_kill_9_during_dbt_build_then_rerun(world):
     db = env["OKR_KPI_DUCKDB_PATH"]
     proc = start_run(env, DEMO_AS_OF)
     try:
-        # the build is under way: dbt reported a model built (the run log's dbt lines)
-        wait_for(lambda: any(e.get("event") == "dbt" and "OK created" in e.get("message", "")
-                             and " model " in e.get("message", "") for e in log_events(env)),
+        # the build is under way: the run log's stage marker, then a model built in dbt's log
+        dbt_log = Path(env["DBT_LOG_PATH"]) / "dbt.log"
+        wait_for(lambda: any(e.get("event") == "build_started" for e in log_events(env))
+                 and dbt_log.exists() and "OK created sql table model" in dbt_log.read_text(),
                  proc, "a model built by dbt")
         assert not any(e.get("event") == "build" for e in log_events(env)), "the build had ended"
         children = kill_9(proc)
