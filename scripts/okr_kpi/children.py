@@ -15,19 +15,30 @@ import signal
 _PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent() -> None:
-    """preexec_fn of subprocess.Popen: runs in the child between fork and exec."""
+def _prctl():
+    """libc's prctl, looked up once in the parent (the child between fork and exec imports and
+    loads nothing); None where there is none."""
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except Exception:  # not Linux (no prctl): nothing to ask for
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (ImportError, OSError, AttributeError):
+        return None
+    return prctl
+
+
+_PRCTL = _prctl() if os.name == "posix" else None
+
+
+def die_with_parent() -> None:
+    """preexec_fn of subprocess.Popen: runs in the child between fork and exec."""
+    parent = os.getppid()
+    if _PRCTL is None or _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
         return
-    if os.getppid() == 1:  # the parent died before prctl took effect
+    if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
 
 
 def preexec() -> dict:
     """Keyword arguments for subprocess.Popen/run that tie the child to this process."""
-    return {"preexec_fn": die_with_parent} if os.name == "posix" else {}
+    return {"preexec_fn": die_with_parent} if _PRCTL is not None else {}
