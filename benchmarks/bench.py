@@ -204,6 +204,10 @@ from filled;
 # int_kpi_row_periods compute.
 ROW_KPIS = ("buying_customers", "p90_response_time")
 ROW_LEVEL_NODES = ("model.okr_kpi.int_kpi_row_inputs", "model.okr_kpi.int_kpi_row_periods")
+# The load checks (docs/checks.md, "Freshness and load checks"): the demo's load model scans the
+# raw tables (rows and last timestamp per source and day); the package's two models judge it.
+LOAD_CHECK_NODES = ("model.okr_kpi_demo.int_demo__loads", "model.okr_kpi.int_kpi_load_days",
+                    "model.okr_kpi.fct_kpi_freshness")
 ROW_FLOOR_SQL = """
 create schema if not exists {floor};
 create or replace table {floor}.kpi_row_periods as
@@ -460,6 +464,9 @@ class SizeResult:
     row_floor_peak_bytes: int = 0
     row_floor_matches: int | None = None
     floor_matches_incremental: int | None = None
+    # Per dbt build: the load checks' nodes (LOAD_CHECK_NODES): SQL seconds and node time each.
+    load_check_sql: dict[str, dict[str, float]] = field(default_factory=dict)
+    load_check_nodes: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def step(self, name: str) -> Measurement | None:
         return next((m for m in self.steps if m.step == name), None)
@@ -509,6 +516,7 @@ def _record_run(result: SizeResult, step: str, target_path: Path, log_path: Path
     result.daily_path_sql[step] = sum(t for node, t in per_node.items()
                                       if node in daily_path and node not in ROW_LEVEL_NODES)
     result.row_level_sql[step] = sum(t for node, t in per_node.items() if node in ROW_LEVEL_NODES)
+    result.load_check_sql[step] = {node.split(".")[-1]: per_node.get(node, 0.0) for node in LOAD_CHECK_NODES}
     result.all_sql[step] = sum(t for node, t in per_node.items() if node != CONNECTION_WAIT)
     result.connection_wait[step] = per_node.get(CONNECTION_WAIT, 0.0)
     on_sources = source_tests(target_path)
@@ -519,6 +527,8 @@ def _record_run(result: SizeResult, step: str, target_path: Path, log_path: Path
     timed = [(r["unique_id"].split(".")[-1] if r["unique_id"].startswith("model.") else r["unique_id"],
               float(r["execution_time"])) for r in run["results"]]
     result.nodes[step] = sorted(timed, key=lambda item: -item[1])
+    result.load_check_nodes[step] = {r["unique_id"].split(".")[-1]: float(r["execution_time"])
+                                     for r in run["results"] if r["unique_id"] in LOAD_CHECK_NODES}
     result.dbt_elapsed[step] = float(run.get("elapsed_time") or 0.0)
     result.source_test_seconds[step] = sum(float(r["execution_time"]) for r in run["results"]
                                            if r["unique_id"] in on_sources)
@@ -1014,6 +1024,12 @@ def _growth(results: list[SizeResult]) -> str:
         lines.append(f"| SQL up to fct_kpi_daily, {step} | " + " | ".join(cells) + " |")
         cells = [f"{r.kpi_input_sql.get(step, 0.0):.2f}" for r in ordered]
         lines.append(f"| SQL of the KPI input models, {step} | " + " | ".join(cells) + " |")
+    for step in ("full build", "incremental build"):
+        for node in LOAD_CHECK_NODES:
+            name = node.split(".")[-1]
+            cells = [f"{r.load_check_nodes.get(step, {}).get(name, 0.0):.2f} "
+                     f"({r.load_check_sql.get(step, {}).get(name, 0.0):.2f} SQL)" for r in ordered]
+            lines.append(f"| load check `{name}`, {step}: node (SQL) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -1098,6 +1114,7 @@ def render_findings(results: list[SizeResult], memory_limit: str) -> str:
            "result), not of the data.")
         + f" Over all of history (a first run, `--full-history`) it takes "
         f"{series(x.step('checks, full history').seconds for x in ordered)} s.",
+        _load_checks_finding(ordered),
         f"- **Memory.** Peak {_gb(peak)} GB ({peak_step}), under 4 GB, with DuckDB's memory limit "
         f"at {memory_limit} (`OKR_KPI_DUCKDB_MEMORY_LIMIT`; larger data spills to disk).",
         f"- **Tests on the raw data.** The dbt tests on the sources and the staging views (unique "
@@ -1117,6 +1134,32 @@ def render_findings(results: list[SizeResult], memory_limit: str) -> str:
            "`fct_kpi_daily` 2.2 × against 1.5 × the floor's; the full build about the same)."),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _load_checks_finding(ordered: list[SizeResult]) -> str:
+    """The load checks' cost (LOAD_CHECK_NODES), measured: node time per model and build."""
+    r = ordered[-1]
+
+    def total(x: SizeResult, step: str) -> float:
+        return sum(x.load_check_nodes.get(step, {}).values())
+
+    def each(step: str) -> str:
+        times = r.load_check_nodes.get(step, {})
+        return ", ".join(f"`{n.split('.')[-1]}` {times.get(n.split('.')[-1], 0.0):.2f} s"
+                         for n in LOAD_CHECK_NODES)
+
+    full, inc = r.step("full build"), r.step("incremental build")
+    grows_full = " → ".join(f"{total(x, 'full build'):.2f}" for x in ordered)
+    grows_inc = " → ".join(f"{total(x, 'incremental build'):.2f}" for x in ordered)
+    return (
+        f"- **Load checks.** The demo's load model (rows and last timestamp per source and day: "
+        f"a scan of every raw table on every build, not incremental) and the package's two "
+        f"judging models take, in node time at {r.raw_rows:,} raw rows: {each('full build')} in the "
+        f"full build ({_pct(total(r, 'full build'), full.seconds if full else 0.0)} of its wall "
+        f"time) and {each('incremental build')} in the nightly one "
+        f"({_pct(total(r, 'incremental build'), inc.seconds if inc else 0.0)}). The three together "
+        f"over the sizes: {grows_full} s (full), {grows_inc} s (nightly)."
+    )
 
 
 INCREMENTAL_DOC = """## How the incremental build works

@@ -25,6 +25,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from okr_kpi.children import preexec
 from okr_kpi.config import load_config
 from okr_kpi.exit_codes import ExitCode, worst
 from okr_kpi.logging import Progress, add_log_file, log_event, redact, rotate_log, setup_logging
@@ -64,6 +65,7 @@ def run_dbt_build(
     env = {**project.env(), AS_OF_ENV: as_of, SINCE_ENV: since or ""}
     started = time.time()
     tail: deque[str] = deque(maxlen=60)
+    log_event(logging.INFO, "build_started", "dbt build: started", as_of_date=as_of)
     proc = subprocess.Popen(
         cmd,
         cwd=project.project_dir,
@@ -72,6 +74,7 @@ def run_dbt_build(
         bufsize=1,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        **preexec(),  # a kill -9 of the run kills dbt too (okr_kpi.children)
     )
     assert proc.stdout is not None
     for raw in proc.stdout:
@@ -131,6 +134,20 @@ def run_dbt_build(
     return result
 
 
+def _raise_if_taken(project: Project) -> None:
+    """After the checks could not run: WarehouseUnavailable if the warehouse is now held by another
+    process (the run then stops with exit 40, not the checks' 1, nor 50)."""
+    if project.adapter_type != "duckdb":  # a server (or Spark's session) is not held by a file
+        return
+    try:
+        wh = connect(project)  # raises WarehouseUnavailable when another process holds the file
+    except WarehouseUnavailable:
+        raise
+    except Exception:  # anything else: the checks' own error stands
+        return
+    wh.close()
+
+
 def run_checks_stage(
     project: Project, as_of: str, since: str | None = None, keep_runs: int | None = None
 ) -> tuple[dict[str, Any], Any]:
@@ -140,15 +157,21 @@ def run_checks_stage(
         log_event(logging.WARNING, "checks", "checks: skipped (okr_kpi.checks is not available)")
         return {"status": "skipped", "exit_code": 0, "detail": "okr_kpi.checks not available"}, None
     started = time.time()
+    log_event(logging.INFO, "checks_started", "checks: started", as_of_date=as_of)
     try:
         result = run_checks(project, as_of, since=since, keep_runs=keep_runs)
+    except WarehouseUnavailable:
+        raise  # the file was taken after the build: the run stops with the build's 40, never 50
     except Exception as err:  # the checks must not stop the lifecycle and the publishing
+        _raise_if_taken(project)
         logging.getLogger("okr_kpi").exception("checks: could not run: %s", err, extra={"event": "checks"})
         return {
             "status": "error",
             "exit_code": int(ExitCode.ERROR),
             "detail": f"checks could not run: {err}",
         }, None
+    if getattr(result, "fatal", None):
+        _raise_if_taken(project)  # e.g. the GX worker found the file locked by another process
     code = int(result.exit_code())
     # Threshold breaches are the lifecycle's business (exit 10 only for new or escalated ones);
     # every breached period of history is one here, so it does not make the checks fail.

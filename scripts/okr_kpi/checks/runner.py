@@ -27,6 +27,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from okr_kpi.children import preexec
 from okr_kpi.exit_codes import ExitCode
 from okr_kpi.project import OkrKpiError, Project
 from okr_kpi.resources import gx_template_text
@@ -231,6 +232,7 @@ def run_checks(
             env=env,
             capture_output=True,
             text=True,
+            **preexec(),  # a kill -9 of the run kills the worker too (okr_kpi.children)
         )
         if not result_path.exists():
             detail = _filtered(proc.stderr)[-3000:]
