@@ -31,3 +31,31 @@ def _demo_project_deps():
 
     ensure_demo_deps()
     yield
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory):
+    """A local standalone Spark cluster (master, 2 one-core workers, Thrift server) for the whole
+    test session, started the first time a test asks for it (only when Spark tests are selected)
+    and torn down at the end with no process left. Sets OKR_KPI_SPARK_HOST/PORT, which the
+    profile's target `cluster` reads (harness.target_env copies os.environ)."""
+    from harness import require_target
+
+    require_target("spark")  # Java + pyspark (skip, or fail under CI=true)
+    from okr_kpi.spark_cluster import HOST, Cluster
+
+    cluster = Cluster(tmp_path_factory.mktemp("spark_cluster"))
+    cluster.start()
+    old = {k: os.environ.get(k) for k in ("OKR_KPI_SPARK_HOST", "OKR_KPI_SPARK_PORT")}
+    os.environ["OKR_KPI_SPARK_HOST"] = HOST
+    os.environ["OKR_KPI_SPARK_PORT"] = str(cluster.thrift_port)
+    try:
+        yield cluster
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        cluster.stop()
+

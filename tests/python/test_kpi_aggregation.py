@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from harness import TARGETS, consumer_project_on, fixture_inputs_model
+from harness import SPARK_SESSION, TARGETS, consumer_project_on, fixture_inputs_model, start_target
 
 D = dt.date.fromisoformat
 AS_OF = "2024-02-05"
@@ -56,10 +56,11 @@ INPUTS = """
 """
 
 
-@pytest.fixture(scope="module", params=TARGETS)
+@pytest.fixture(scope="module", params=[*TARGETS, SPARK_SESSION])
 def built(request, tmp_path_factory):
-    """The fixture built once per target (duckdb, postgres, spark): every test runs on each."""
-    tmp = tmp_path_factory.mktemp(f"kpi_aggregation_{request.param}")
+    """The fixture built once per target (duckdb, postgres, the Spark cluster over thrift, and the
+    local Spark session: this module is the session's small subset): every test runs on each."""
+    tmp = tmp_path_factory.mktemp(f"kpi_aggregation_{start_target(request)}")
     with consumer_project_on(
         request.param,
         tmp,
