@@ -186,7 +186,8 @@ class Cluster:
                 raise ClusterError(f"{name} exited before {what}; see {self.log(name)}:\n"
                                    + _tail(self.log(name)))
             time.sleep(1)
-        raise ClusterError(f"{name}: no {what} after {timeout:.0f}s; see {self.log(name)}:\n" + _tail(self.log(name)))
+        raise ClusterError(f"{name}: no {what} after {timeout:.0f}s; see {self.log(name)}:\n"
+                           + _tail(self.log(name)))
 
     def _write_conf(self) -> None:
         conf = self.dir / "conf"
@@ -263,7 +264,8 @@ class Cluster:
             "--conf", f"spark.driver.extraJavaOptions=-Dderby.stream.error.file={derby_log}",
             "--conf", "spark.ui.enabled=false",
             "--conf", f"spark.sql.warehouse.dir={self.warehouse_dir}",
-            "--conf", f"spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:derby:;databaseName={metastore};create=true",
+            "--conf",
+            f"spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:derby:;databaseName={metastore};create=true",
             "--conf", "spark.sql.catalogImplementation=hive",
             "--conf", "spark.sql.session.timeZone=UTC",
             "--conf", "spark.sql.ansi.enabled=false",
@@ -354,7 +356,8 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m okr_kpi.spark_cluster", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m okr_kpi.spark_cluster",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=["start", "stop", "status", "restart-thrift"])
     parser.add_argument("--dir", required=True, type=Path, help="state, logs, metastore and warehouse")
     parser.add_argument("--workers", type=int, default=2)
@@ -363,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.action == "start":
             cluster = Cluster(directory, workers=args.workers).start()
-            print(f"Spark cluster up: master {cluster.master_url}, Thrift server {HOST}:{cluster.thrift_port}")
+            print(f"Spark cluster up: master {cluster.master_url}, "
+                  f"Thrift server {HOST}:{cluster.thrift_port}")
             print(f"  export OKR_KPI_SPARK_HOST={HOST} OKR_KPI_SPARK_PORT={cluster.thrift_port}")
             return 0
         cluster = Cluster.load(directory)

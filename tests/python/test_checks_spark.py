@@ -74,7 +74,8 @@ def demo(spark_cluster, tmp_path_factory):
 
 
 def query(demo, sql: str) -> list[dict]:
-    sql = sql.replace("{schema}", demo["env"]["OKR_KPI_SCHEMA"]).replace("{raw}", demo["env"]["OKR_KPI_RAW_SCHEMA"])
+    env = demo["env"]
+    sql = sql.replace("{schema}", env["OKR_KPI_SCHEMA"]).replace("{raw}", env["OKR_KPI_RAW_SCHEMA"])
     return cluster_query(demo["env"], sql)
 
 

@@ -53,8 +53,9 @@ TYPES = SPARK_TYPES = {
 def _thrift_reason(err: BaseException) -> str:
     """The one-line reason of a PyHive/Thrift error (not the server's Java stack trace)."""
     message = getattr(err, "errorMessage", None)
-    status = getattr(err, "status", None) or (err.args[0].status if err.args and hasattr(err.args[0], "status")
-                                              else None)
+    status = getattr(err, "status", None)
+    if status is None and err.args and hasattr(err.args[0], "status"):
+        status = err.args[0].status
     if not message and status is not None:
         message = getattr(status, "errorMessage", None)
     text = str(message or err) or type(err).__name__
