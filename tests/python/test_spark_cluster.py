@@ -1,9 +1,11 @@
 """The run lock, the breach lifecycle and the outbox on a Spark cluster, with real processes.
 
-The cluster of the test session (conftest.py: spark_cluster: a standalone master, two one-core
-workers and a Thrift server, okr_kpi.spark_cluster) and a consumer project on target `cluster`
-(type spark, method thrift), a real webhook receiver on 127.0.0.1. One sequence, so that the
-cluster builds the project only twice in full:
+A cluster of this module's own, started and stopped through the script's command line
+(`python -m okr_kpi.spark_cluster start|status|stop`: a standalone master, one one-core worker
+and a Thrift server), so that restarting its Thrift server disturbs no other test (under
+pytest-xdist the session's cluster serves other modules meanwhile); a consumer project on target
+`cluster` (type spark, method thrift), a real webhook receiver on 127.0.0.1. One sequence, so
+that the cluster builds the project only twice in full:
 
 1. run A holds the lock (the table <schema>.okr_kpi_run_lock): a second run B is refused at once
    (exit 50, naming A's pid) and writes nothing;
@@ -14,7 +16,7 @@ cluster builds the project only twice in full:
    middle of its build (it fails and sends nothing); run E recovers and delivers only the new
    breach: nothing lost, nothing sent twice.
 
-Also: the cluster script itself (start, status, stop leave no process behind).
+Then `stop` leaves no process of the cluster behind.
 """
 
 from __future__ import annotations
@@ -52,8 +54,37 @@ def inputs_csv(values: dict[str, float]) -> str:
     return "kpi_id,date_day,numerator,denominator\n" + "".join(f"rev,{d},{v},\n" for d, v in values.items())
 
 
+CLI = [sys.executable, "-m", "okr_kpi.spark_cluster"]
+
+
+def cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def own_cluster(tmp_path_factory):
+    from harness import require_target
+    from okr_kpi.spark_cluster import Cluster
+
+    require_target("spark")
+    home = tmp_path_factory.mktemp("own_cluster")
+    started = cli("start", "--dir", str(home), "--workers", "1")
+    assert started.returncode == 0, started.stderr[-3000:]
+    cluster = Cluster.load(home)
+    assert f"Thrift server 127.0.0.1:{cluster.thrift_port}" in started.stdout
+    assert set(cluster.pids) == {"master", "worker1", "thrift"}
+    try:
+        yield cluster
+    finally:
+        if cluster.pids:
+            Cluster.load(home).stop()
+
+
 @pytest.fixture
-def project(spark_cluster, tmp_path):
+def project(own_cluster, tmp_path, monkeypatch):
+    monkeypatch.setenv("OKR_KPI_SPARK_HOST", "127.0.0.1")
+    monkeypatch.setenv("OKR_KPI_SPARK_PORT", str(own_cluster.thrift_port))
     p = make_consumer_project(
         tmp_path, target=CLUSTER,
         seeds={"kpi_definitions": KPI_DEFINITIONS, "fixture_kpi_inputs": inputs_csv(INPUTS),
@@ -69,7 +100,7 @@ def project(spark_cluster, tmp_path):
                   "OKR_KPI_DELIVERY_RETRIES": "1", "OKR_KPI_DELIVERY_BACKOFF_SECONDS": "0.01",
                   "OKR_KPI_DELIVERY_TIMEOUT_SECONDS": "5"})
     try:
-        yield p, server, spark_cluster
+        yield p, server, own_cluster
     finally:
         server.stop()
         drop_cluster_schemas(p.env)
@@ -201,34 +232,23 @@ def test_lock_kill_and_thrift_restart_on_the_cluster(project, tmp_path):
     assert outbox and {r["status"] for r in outbox} == {"sent"}
 
 
-def test_cluster_script_start_status_stop(tmp_path):
-    """The command line of okr_kpi.spark_cluster on a second, one-worker cluster: start answers a
-    query, status reports it, stop leaves no process of it behind."""
-    from harness import require_target
-    from okr_kpi.spark_cluster import Cluster, _group_members
+def test_cluster_script_status_and_stop(own_cluster):
+    """`status` reports the running cluster; a query runs on the worker's executor; `stop`
+    kills every process group and leaves no process of the cluster behind."""
+    from okr_kpi.spark_cluster import Cluster, _group_members, thrift_query
 
-    require_target("spark")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    base = [sys.executable, "-m", "okr_kpi.spark_cluster"]
-    started = subprocess.run([*base, "start", "--dir", str(tmp_path), "--workers", "1"], env=env,
-                             capture_output=True, text=True, timeout=600)
-    try:
-        assert started.returncode == 0, started.stderr[-3000:]
-        cluster = Cluster.load(tmp_path)
-        assert f"Thrift server 127.0.0.1:{cluster.thrift_port}" in started.stdout
-        assert set(cluster.pids) == {"master", "worker1", "thrift"}
-        status = subprocess.run([*base, "status", "--dir", str(tmp_path)], env=env, capture_output=True,
-                                text=True, timeout=120)
-        assert status.returncode == 0 and json.loads(status.stdout)["answers"] is True
-        # a query on the executor of the worker
-        from okr_kpi.spark_cluster import thrift_query
-
-        assert thrift_query(cluster.thrift_port, "select sum(id) from range(0, 101, 1, 3)") == [(5050,)]
-    finally:
-        stopped = subprocess.run([*base, "stop", "--dir", str(tmp_path)], env=env, capture_output=True,
-                                 text=True, timeout=300)
+    home = str(own_cluster.dir)
+    status = cli("status", "--dir", home, timeout=120)
+    assert status.returncode == 0, status.stderr
+    state = json.loads(status.stdout)
+    assert state["answers"] is True and all(p["alive"] for p in state["processes"].values())
+    assert thrift_query(own_cluster.thrift_port, "select sum(id) from range(0, 101, 1, 3)") == [(5050,)]
+    pids = dict(Cluster.load(own_cluster.dir).pids)  # the Thrift server was restarted above
+    stopped = cli("stop", "--dir", home, timeout=300)
     assert stopped.returncode == 0, stopped.stderr
-    for name, pid in cluster.pids.items():
+    assert "no process left" in stopped.stdout
+    for name, pid in pids.items():
         assert not _group_members(pid), f"{name} (process group {pid}) left processes behind"
-    again = subprocess.run([*base, "status", "--dir", str(tmp_path)], env=env, capture_output=True, text=True)
+    own_cluster.pids = {}
+    again = cli("status", "--dir", home, timeout=120)
     assert again.returncode == 1  # nothing answers any more
