@@ -353,8 +353,9 @@ def cluster_query(env: dict[str, str], sql: str) -> list[dict]:
         cur.execute(sql)
         if not cur.description:
             return []
-        cols = [d[0].split(".")[-1] for d in cur.description]
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+        from okr_kpi.adapters.spark import thrift_rows
+
+        return thrift_rows(cur)  # dates and timestamps as Python values, as the local session
     finally:
         con.close()
 

@@ -62,6 +62,25 @@ def _thrift_reason(err: BaseException) -> str:
     return text.splitlines()[0][:500]
 
 
+def thrift_rows(cursor) -> list[dict[str, Any]]:
+    """A PyHive cursor's rows as dicts, dates and timestamps as Python values (the Thrift server
+    sends them as text), as the local session returns them."""
+    import datetime as dt
+    import decimal
+
+    convert = {"DATE_TYPE": dt.date.fromisoformat,
+               "TIMESTAMP_TYPE": lambda v: dt.datetime.fromisoformat(v) if isinstance(v, str) else v,
+               "DECIMAL_TYPE": lambda v: decimal.Decimal(v) if isinstance(v, str) else v}
+    description = cursor.description or []
+    cols = [d[0].split(".")[-1] for d in description]
+    fns = [convert.get(str(d[1]).upper()) for d in description]
+    out = []
+    for row in cursor.fetchall():
+        out.append({c: (f(v) if f is not None and v is not None else v)
+                    for c, f, v in zip(cols, fns, row, strict=True)})
+    return out
+
+
 LOCK_TABLE = "okr_kpi_run_lock"  # the run lock on a cluster (SparkAdapter._cluster_lock)
 
 
@@ -246,8 +265,7 @@ class SparkWarehouse(Warehouse):
                 self._cursor.execute(sql.replace("?", "%s") if params else sql, params)
                 if not fetch:
                     return None
-                cols = [d[0].split(".")[-1] for d in self._cursor.description]
-                return [dict(zip(cols, row, strict=True)) for row in self._cursor.fetchall()]
+                return thrift_rows(self._cursor)
             except (TTransportException, ConnectionError, EOFError) as err:
                 # the server went away mid-statement (restarted, killed): nothing after it ran
                 raise WarehouseUnavailable(f"lost the Spark Thrift server: {_thrift_reason(err)}") from None
