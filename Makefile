@@ -64,10 +64,10 @@ lint: demo-deps
 BENCH_SPARK_SIZES ?= 1000000,10000000
 bench: demo-deps
 	$(BIN)/python benchmarks/bench.py
-	$(BIN)/python benchmarks/bench_spark.py --sizes $(BENCH_SPARK_SIZES)
+	$(BIN)/python benchmarks/bench_spark.py --write-docs --sizes $(BENCH_SPARK_SIZES)
 
 bench-spark: demo-deps
-	$(BIN)/python benchmarks/bench_spark.py --sizes $(BENCH_SPARK_SIZES)
+	$(BIN)/python benchmarks/bench_spark.py --write-docs --sizes $(BENCH_SPARK_SIZES)
 
 clean:
 	rm -rf build dist target target_* logs reports okr_kpi.duckdb spark-warehouse metastore_db metastore_db.log derby.log

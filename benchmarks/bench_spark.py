@@ -53,7 +53,8 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
     proc = subprocess.run(cmd, cwd=DEMO, env=env, capture_output=True, text=True)
     seconds = time.monotonic() - started
     if proc.returncode not in (0,):
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
+                           f"{proc.stderr[-2000:]}")
     return seconds
 
 
@@ -78,27 +79,33 @@ def bench(target: str, rows: int, work: Path, cluster) -> dict:
     if target == "cluster":
         from okr_kpi.spark_cluster import thrift_query
 
-        for schema in (env["OKR_KPI_SCHEMA"], env["OKR_KPI_RAW_SCHEMA"], env["OKR_KPI_SCHEMA"] + "_dbt_test__audit"):
+        base = env["OKR_KPI_SCHEMA"]
+        for schema in (base, env["OKR_KPI_RAW_SCHEMA"], base + "_dbt_test__audit"):
             thrift_query(cluster.thrift_port, f"drop database if exists `{schema}` cascade")
     return out
 
 
 def render(results: list[dict]) -> str:
-    lines = ["| rows | target | generate | full build | nodes | s/node (median dbt) | nightly build | s/node (median dbt) |",
+    lines = ["| rows | target | generate | full build | nodes | s/node (median dbt) | nightly build "
+             "| s/node (median dbt) |",
              "|---:|---|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         f, n = r["full"], r["nightly"]
-        lines.append(f"| {r['rows']:,} | {r['target']} | {r['generate']:.0f} s | {f['seconds']:.0f} s | {f['nodes']} | "
+        lines.append(f"| {r['rows']:,} | {r['target']} | {r['generate']:.0f} s | {f['seconds']:.0f} s "
+                     f"| {f['nodes']} | "
                      f"{f['per_node']:.2f} ({f['median_node']:.2f}) | {n['seconds']:.0f} s | "
                      f"{n['per_node']:.2f} ({n['median_node']:.2f}) |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python benchmarks/bench_spark.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python benchmarks/bench_spark.py",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SPARK_SIZES", "20000"))
     parser.add_argument("--targets", default=os.environ.get("BENCH_SPARK_TARGETS", "duckdb,spark,cluster"))
     parser.add_argument("--work-dir", default=os.environ.get("BENCH_WORK_DIR"))
+    parser.add_argument("--write-docs", action="store_true",
+                        help="replace the measured table in docs/benchmarks.md (section on Spark)")
     args = parser.parse_args(argv)
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="okr_kpi_bench_spark_"))
     targets = args.targets.split(",")
@@ -119,7 +126,18 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if cluster is not None:
             cluster.stop()
-    print(render(results))
+    table = render(results)
+    print(table)
+    if args.write_docs:
+        doc = REPO / "docs" / "benchmarks.md"
+        text = doc.read_text()
+        begin, end = "<!-- bench_spark:begin -->", "<!-- bench_spark:end -->"
+        if begin in text and end in text:
+            stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+            block = (f"{begin}\nMeasured by `python benchmarks/bench_spark.py --sizes {args.sizes}` "
+                     f"({stamp}, load average at the end {os.getloadavg()[0]:.1f}):\n\n{table}\n{end}")
+            doc.write_text(text[:text.index(begin)] + block + text[text.index(end) + len(end):])
+            print(f"written: {doc}", file=sys.stderr)
     return 0
 
 
