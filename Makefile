@@ -14,7 +14,7 @@ DEMO_DIR := examples/demo
 # The same .venv/bin seen from $(DEMO_DIR) (../../.venv/bin), also when BIN is given as a path.
 DEMO_BIN := $(abspath $(BIN))
 
-.PHONY: install demo demo-deps test lint bench browser clean wheel
+.PHONY: install demo demo-deps test lint bench bench-spark browser clean wheel
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -59,8 +59,15 @@ lint: demo-deps
 	cd $(DEMO_DIR) && $(DEMO_BIN)/sqlfluff lint models --disable-progress-bar
 
 # The benchmark lives outside the package (benchmarks/): it builds the demo project.
+# Then the demo's full and nightly build on DuckDB, the local Spark session and a local Spark
+# cluster (benchmarks/bench_spark.py; BENCH_SPARK_SIZES=20000 for a quick look).
+BENCH_SPARK_SIZES ?= 1000000,10000000
 bench: demo-deps
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench_spark.py --write-docs --sizes $(BENCH_SPARK_SIZES)
+
+bench-spark: demo-deps
+	$(BIN)/python benchmarks/bench_spark.py --write-docs --sizes $(BENCH_SPARK_SIZES)
 
 clean:
 	rm -rf build dist target target_* logs reports okr_kpi.duckdb spark-warehouse metastore_db metastore_db.log derby.log

@@ -1391,12 +1391,23 @@ def main(argv: list[str] | None = None) -> int:
     text = render_markdown(results, info, run["memory_limit"], run["started"], run["command"], args.notes)
     print(text)
     if not args.no_docs:
-        (REPO / "docs" / "benchmarks.md").write_text(text)
+        doc = REPO / "docs" / "benchmarks.md"
+        old = doc.read_text() if doc.is_file() else ""
+        # The sections other commands write (bench.py row-level, benchmarks/bench_spark.py) are kept.
+        for heading in (ROW_LEVEL_HEADING, SPARK_SECTION):
+            start = old.find(heading)
+            if start >= 0:
+                end = old.find("\n## ", start + len(heading))
+                text = text.rstrip("\n") + "\n\n" + (old[start:end] if end >= 0 else old[start:]).rstrip("\n") + "\n"
+        doc.write_text(text)
         if (work / ROW_LEVEL_RESULTS).exists():  # the row-level section of `bench.py row-level`
-            write_row_level_section(REPO / "docs" / "benchmarks.md",
-                                    render_row_level(json.loads((work / ROW_LEVEL_RESULTS).read_text())))
+            write_row_level_section(doc, render_row_level(json.loads((work / ROW_LEVEL_RESULTS).read_text())))
         print(f"written: {REPO / 'docs' / 'benchmarks.md'}")
     return 0
+
+
+# The section of docs/benchmarks.md that benchmarks/bench_spark.py maintains (kept by main()).
+SPARK_SECTION = "## Spark: the local session and a cluster"
 
 
 def _load() -> str:

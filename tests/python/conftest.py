@@ -31,3 +31,55 @@ def _demo_project_deps():
 
     ensure_demo_deps()
     yield
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory, worker_id):
+    """A local standalone Spark cluster (master, 2 one-core workers, Thrift server) for the whole
+    test session, started the first time a test asks for it (only when Spark tests are selected)
+    and torn down at the end with no process left. Sets OKR_KPI_SPARK_HOST/PORT, which the
+    profile's target `cluster` reads (harness.target_env copies os.environ).
+
+    Under pytest-xdist the workers share ONE cluster (in the session's common base temp dir):
+    the first to need it starts it under a file lock, each registers itself, and the last one
+    to leave stops it (a worker that comes later starts it again)."""
+    import fcntl
+
+    from harness import require_target
+
+    require_target("spark")  # Java + pyspark (skip, or fail under CI=true)
+    from okr_kpi.spark_cluster import HOST, Cluster
+
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        root = root.parent  # common to every xdist worker of this session
+    home = root / "spark_cluster"
+    home.mkdir(parents=True, exist_ok=True)
+    users = home / "users"
+    users.mkdir(exist_ok=True)
+    with open(home / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            cluster = Cluster.load(home / "cluster")
+            if not cluster._answers():
+                raise RuntimeError("not answering")
+        except Exception:
+            cluster = Cluster(home / "cluster")
+            cluster.start()
+        (users / f"{worker_id}-{os.getpid()}").touch()
+    old = {k: os.environ.get(k) for k in ("OKR_KPI_SPARK_HOST", "OKR_KPI_SPARK_PORT")}
+    os.environ["OKR_KPI_SPARK_HOST"] = HOST
+    os.environ["OKR_KPI_SPARK_PORT"] = str(cluster.thrift_port)
+    try:
+        yield cluster
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        with open(home / "lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            (users / f"{worker_id}-{os.getpid()}").unlink(missing_ok=True)
+            if not any(users.iterdir()):
+                Cluster.load(home / "cluster").stop()

@@ -84,7 +84,10 @@ def require_target(target: str) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(msg + " and CI=true: every target must run in CI")
         pytest.skip(msg)
-    if target == "spark" and not spark_available():
+    if target == CLUSTER and not os.environ.get("OKR_KPI_SPARK_PORT"):
+        pytest.fail("target cluster: the test must use the spark_cluster fixture (conftest.py), "
+                    "which starts the cluster and sets OKR_KPI_SPARK_HOST/PORT")
+    if target in ("spark", CLUSTER) and not spark_available():
         msg = "Spark needs Java 17+ (java on PATH or JAVA_HOME) and pyspark"
         if os.environ.get("CI") == "true":
             pytest.fail(msg + " and CI=true: every target must run in CI")
@@ -200,6 +203,8 @@ class ConsumerProject:
                 con.close()
         if self.target == "spark":
             return spark_query(self.env, sql)
+        if self.target == CLUSTER:
+            return cluster_query(self.env, sql)
         raise NotImplementedError(self.target)
 
 
@@ -221,7 +226,7 @@ PACKAGE_SEED_HEADERS = {
 _DATE_COLUMNS = {"start_date", "end_date", "check_in_date"}
 _NUMBER_COLUMNS = {"lower_bound", "upper_bound", "baseline", "target", "weight", "value", "confidence"}
 _SQL_TYPES = {"duckdb": ("varchar", "double"), "postgres": ("text", "double precision"),
-              "spark": ("string", "double")}
+              "spark": ("string", "double"), "cluster": ("string", "double")}
 
 
 def _empty_seed_column_types(seeds: dict[str, str], target: str) -> str:
@@ -330,14 +335,61 @@ def spark_available() -> bool:
     return bool(java) and Path(java).exists()
 
 
+# --- Spark (a cluster's Thrift server) --------------------------------------------------------
+
+# The profile target (examples/demo/profiles.yml) of the local standalone cluster that the
+# session fixture `spark_cluster` (conftest.py) starts once: type spark, method thrift.
+CLUSTER = "cluster"
+
+
+def cluster_query(env: dict[str, str], sql: str) -> list[dict]:
+    """Run SQL on the cluster through its Thrift server (PyHive); rows as dicts."""
+    from pyhive import hive
+
+    con = hive.connect(host=env.get("OKR_KPI_SPARK_HOST", "127.0.0.1"), port=int(env["OKR_KPI_SPARK_PORT"]),
+                       username="okr")
+    try:
+        cur = con.cursor()
+        cur.execute(sql)
+        if not cur.description:
+            return []
+        from okr_kpi.adapters.spark import thrift_rows
+
+        return thrift_rows(cur)  # dates and timestamps as Python values, as the local session
+    finally:
+        con.close()
+
+
+def drop_cluster_schemas(env: dict[str, str]) -> None:
+    """Drop a test's databases on the cluster: the models', the raw one and <schema>_* (dbt's)."""
+    schema = env["OKR_KPI_SCHEMA"]
+    names = {r["namespace"] if "namespace" in r else next(iter(r.values()))
+             for r in cluster_query(env, f"show databases like '{schema}*'")}
+    names.add(env["OKR_KPI_RAW_SCHEMA"])
+    for name in sorted(names):
+        if name == schema or name.startswith(schema + "_"):
+            cluster_query(env, f"drop database if exists `{name}` cascade")
+
+
 # --- the same tests on every target ------------------------------------------------------------
 
 # Parameters for a target-parametrized fixture: `@pytest.fixture(scope="module", params=TARGETS)`.
+# Spark runs on the cluster (started once per test session, conftest.py: spark_cluster); the
+# local session (method session) keeps a small subset of its own (SPARK_SESSION).
 TARGETS = [
     pytest.param("duckdb", id="duckdb"),
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-    pytest.param("spark", id="spark", marks=pytest.mark.spark),
+    pytest.param(CLUSTER, id="cluster", marks=pytest.mark.spark),
 ]
+SPARK_SESSION = pytest.param("spark", id="spark_session", marks=pytest.mark.spark)
+
+
+def start_target(request) -> str:
+    """The target of a target-parametrized fixture, its server started first (the cluster: the
+    session fixture spark_cluster, started once). Returns the target name."""
+    if request.param == CLUSTER:
+        request.getfixturevalue("spark_cluster")
+    return request.param
 
 
 @contextlib.contextmanager
@@ -352,6 +404,8 @@ def consumer_project_on(target: str, tmp_path: Path, **kwargs):
             drop_postgres_schemas(project.env)
         if target == "spark":
             release_spark()
+        if target == CLUSTER:
+            drop_cluster_schemas(project.env)
 
 
 def assert_corrupt_customer_detected(result) -> None:

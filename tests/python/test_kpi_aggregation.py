@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from harness import TARGETS, consumer_project_on, fixture_inputs_model
+from harness import SPARK_SESSION, TARGETS, consumer_project_on, fixture_inputs_model, start_target
 
 D = dt.date.fromisoformat
 AS_OF = "2024-02-05"
@@ -56,15 +56,25 @@ INPUTS = """
 """
 
 
-@pytest.fixture(scope="module", params=TARGETS)
+# Two day-grain thresholds, for the Great Expectations checks (test_gx_checks_on_the_target):
+# `hi` above 6 is a warning, `lo` under 4 is critical.
+THRESHOLDS = """
+    kpi_id,grain,severity,lower_bound,upper_bound
+    hi,day,warning,,6
+    lo,day,critical,4,
+"""
+
+
+@pytest.fixture(scope="module", params=[*TARGETS, SPARK_SESSION])
 def built(request, tmp_path_factory):
-    """The fixture built once per target (duckdb, postgres, spark): every test runs on each."""
-    tmp = tmp_path_factory.mktemp(f"kpi_aggregation_{request.param}")
+    """The fixture built once per target (duckdb, postgres, the Spark cluster over thrift, and the
+    local Spark session: this module is the session's small subset): every test runs on each."""
+    tmp = tmp_path_factory.mktemp(f"kpi_aggregation_{start_target(request)}")
     with consumer_project_on(
         request.param,
         tmp,
         seeds={"kpi_definitions": KPI_DEFINITIONS, "fixture_kpi_inputs": INPUTS,
-               "kpi_thresholds": "kpi_id,grain,severity,lower_bound,upper_bound\n"},
+               "kpi_thresholds": THRESHOLDS},
         models={"fixture_inputs": fixture_inputs_model()},
         kpi_inputs=["fixture_inputs"],
         vars={"as_of_date": AS_OF},
@@ -175,3 +185,21 @@ def test_completeness_prior_and_last_year(built):
     assert period(built, "rev", "week", "2024-01-15")["same_period_last_year_value"] == 6  # 52 weeks earlier
     assert period(built, "rev", "day", "2024-01-16")["same_period_last_year_value"] == 6
     assert period(built, "rev", "quarter", "2024-01-01")["period_end"] == D("2024-03-31")
+
+
+def test_gx_checks_on_the_target(built):
+    """The GX threshold suites on each target's own engine (DuckDB and PostgreSQL: SQL; the
+    cluster: the Hive dialect through the Thrift server; the local session: GX's Spark engine)."""
+    from okr_kpi.checks import run_checks
+    from okr_kpi.project import Project
+
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in built.env.items():
+            mp.setenv(key, value)
+        mp.setenv("OKR_KPI_GX_DIR", str(built.path.parent / "gx"))
+        result = run_checks(Project(target=built.target, project_dir=built.path), as_of=AS_OF)
+    assert result.fatal is None and result.errors == [], result.fatal or result.errors[:3]
+    # by hand from INPUTS: hi 8 on 2024-01-04 (> 6), lo 3 on 2024-01-03 (< 4); days without data
+    # (null for min/max) breach nothing
+    assert result.threshold_breaches == {("hi", "day", "2024-01-04"), ("lo", "day", "2024-01-03")}
+    assert all(o.success is not None for o in result.outcomes)

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 
 import pytest
-from harness import TARGETS, consumer_project_on, fixture_inputs_model
+from harness import TARGETS, consumer_project_on, fixture_inputs_model, start_target
 
 AS_OF = "2024-01-08"
 D = dt.date.fromisoformat
@@ -93,8 +93,8 @@ CHECK_INS = """
 
 @pytest.fixture(scope="module", params=TARGETS)
 def built(request, tmp_path_factory):
-    """The fixture built once per target (duckdb, postgres, spark): every test runs on each."""
-    tmp = tmp_path_factory.mktemp(f"okr_scoring_{request.param}")
+    """The fixture built once per target (duckdb, postgres, the Spark cluster): every test runs on each."""
+    tmp = tmp_path_factory.mktemp(f"okr_scoring_{start_target(request)}")
     # kr-avg-ctd belongs to an objective of its own (o-a2) so that it does not change o-a's roll-up
     objectives = OBJECTIVES.rstrip() + "\n    o-a2,c1,Averages,team,a,ann,\n"
     with consumer_project_on(

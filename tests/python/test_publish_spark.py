@@ -1,14 +1,25 @@
-"""The breach lifecycle on the spark target (no UPDATE/DELETE there: tables are rewritten).
+"""The breach lifecycle on Spark (no UPDATE/DELETE there: tables are rewritten).
 
-A local Spark session (pyspark, embedded Derby metastore in tmp_path) holds a hand-made
-fct_kpi_breaches; the same transitions as on DuckDB are checked against a real HTTP server.
+A hand-made fct_kpi_breaches, once in a local Spark session (pyspark, embedded Derby metastore
+in tmp_path: the local session's small subset) and once on the Spark cluster through its Thrift
+server (target `cluster`, conftest.py: spark_cluster); the same transitions as on DuckDB are
+checked against a real HTTP server.
 """
 
 from __future__ import annotations
 
+import uuid
+
 import pandas as pd
 import pytest
-from harness import release_spark, require_target, write_profile_project
+from harness import (
+    CLUSTER,
+    SPARK_SESSION,
+    drop_cluster_schemas,
+    release_spark,
+    require_target,
+    write_profile_project,
+)
 from okr_kpi.config import load_config
 from okr_kpi.exit_codes import ExitCode
 from okr_kpi.lifecycle import new_run_id
@@ -27,12 +38,16 @@ TYPES = [
 ]
 
 
-@pytest.fixture
-def spark_project(tmp_path, monkeypatch):
+@pytest.fixture(params=[SPARK_SESSION, pytest.param(CLUSTER, id="cluster")])
+def spark_project(request, tmp_path, monkeypatch):
     require_target("spark")
+    target = request.param
+    schema = "okr_pub_spark" if target == "spark" else f"okr_pub_cluster_{uuid.uuid4().hex[:8]}"
+    if target == CLUSTER:
+        request.getfixturevalue("spark_cluster")
     monkeypatch.setenv("OKR_KPI_SPARK_WAREHOUSE", str(tmp_path / "spark-warehouse"))
     monkeypatch.setenv("OKR_KPI_SPARK_METASTORE", str(tmp_path / "metastore_db"))
-    monkeypatch.setenv("OKR_KPI_SCHEMA", "okr_pub_spark")
+    monkeypatch.setenv("OKR_KPI_SCHEMA", schema)
     monkeypatch.setenv("OKR_KPI_CONFIG", str(tmp_path / "okr_kpi.yml"))
     monkeypatch.setenv("OKR_KPI_DELIVERY_RETRIES", "1")
     monkeypatch.setenv("OKR_KPI_DELIVERY_BACKOFF_SECONDS", "0.01")
@@ -42,17 +57,21 @@ def spark_project(tmp_path, monkeypatch):
     server = WebhookReceiver().start()
     monkeypatch.setenv("OKR_KPI_WEBHOOK_URL", server.url("/hook"))
     write_profile_project(tmp_path)
-    project = Project(target="spark", project_dir=tmp_path, out_dir=tmp_path / "reports")
+    project = Project(target=target, project_dir=tmp_path, out_dir=tmp_path / "reports")
     wh = connect(project)
-    yield project, wh, server
+    yield project, wh, server, schema
     server.stop()
     wh.close()
     release_spark()
+    if target == CLUSTER:
+        import os
+
+        drop_cluster_schemas({**os.environ, "OKR_KPI_SCHEMA": schema, "OKR_KPI_RAW_SCHEMA": schema + "_raw"})
 
 
-def set_breaches(wh, rows):
+def set_breaches(wh, rows, schema):
     frame = pd.DataFrame([dict(zip(NAMES, row, strict=True)) for row in rows], columns=NAMES)
-    wh.replace_tables("okr_pub_spark", [("fct_kpi_breaches", TYPES, [frame])])
+    wh.replace_tables(schema, [("fct_kpi_breaches", TYPES, [frame])])
 
 
 def publish(project, wh):
@@ -68,21 +87,22 @@ def publish(project, wh):
 
 
 def test_lifecycle_on_spark(spark_project):
-    project, wh, server = spark_project
-    set_breaches(wh, [A, B, OLD])
+    # (spark_session: in this process; cluster: every statement through the Thrift server)
+    project, wh, server, schema = spark_project
+    set_breaches(wh, [A, B, OLD], schema)
     assert publish(project, wh).exit_code == ExitCode.BREACHES
     assert [events(b) for b in server.bodies()] == [
         [("alice@x.example", "warning", "new", "a"), ("bob@x.example", "critical", "new", "b")]
     ]
     assert publish(project, wh).exit_code == ExitCode.OK  # rerun: nothing
     assert len(server.requests) == 1
-    set_breaches(wh, [B, OLD])
+    set_breaches(wh, [B, OLD], schema)
     publish(project, wh)
     assert events(server.bodies()[-1]) == [("alice@x.example", "warning", "resolved", "a")]
     # Server down: kept pending; back up: delivered once.
     port = server.port
     server.stop()
-    set_breaches(wh, [A, B, OLD])
+    set_breaches(wh, [A, B, OLD], schema)
     assert publish(project, wh).exit_code == ExitCode.DELIVERY_FAILED
     up = WebhookReceiver(port=port).start()
     try:
@@ -94,8 +114,8 @@ def test_lifecycle_on_spark(spark_project):
         up.stop()
     statuses = {
         r["breach_id"]: r["status"]
-        for r in wh.query("select breach_id, status from okr_pub_spark.okr_kpi_breach_history")
+        for r in wh.query(f"select breach_id, status from {schema}.okr_kpi_breach_history")
     }
     assert statuses == {"a": "ongoing", "b": "ongoing", "old": "ongoing"}
-    outbox = wh.query("select status, attempts from okr_pub_spark.okr_kpi_alert_outbox order by created_at")
+    outbox = wh.query(f"select status, attempts from {schema}.okr_kpi_alert_outbox order by created_at")
     assert [(o["status"], o["attempts"]) for o in outbox] == [("sent", 1), ("sent", 1), ("sent", 3)]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from harness import REPO, TARGETS, consumer_project_on, fixture_inputs_model, release_spark
+from harness import REPO, TARGETS, consumer_project_on, fixture_inputs_model, release_spark, start_target
 
 AS_OF = "2025-08-20"
 OKR_KPI = str(Path(sys.executable).parent / "okr-kpi")
@@ -282,8 +282,8 @@ def assert_report_shows(out: Path, objectives: dict, key_results: dict, active: 
 
 @pytest.fixture(scope="module", params=TARGETS)
 def courier(request, tmp_path_factory):
-    """The courier built and reported once per target (duckdb, postgres, spark)."""
-    tmp = tmp_path_factory.mktemp(f"courier_{request.param}")
+    """The courier built and reported once per target (duckdb, postgres, the Spark cluster)."""
+    tmp = tmp_path_factory.mktemp(f"courier_{start_target(request)}")
     with consumer_project_on(
         request.param,
         tmp,

@@ -1,4 +1,4 @@
-"""The same package gives the same marts on DuckDB, PostgreSQL and Spark.
+"""The same package gives the same marts on DuckDB, PostgreSQL and a Spark cluster (over thrift).
 
 The demo company (a small `okr-kpi generate --rows 20000 --seed 42`) is loaded into each
 warehouse by the product's own loader and built with the whole project (`dbt build`, demo on,
@@ -20,12 +20,15 @@ from pathlib import Path
 
 import pytest
 from harness import (
+    CLUSTER,
     DEMO_DIR,
     TARGETS,
     ConsumerProject,
+    drop_cluster_schemas,
     drop_postgres_schemas,
     release_spark,
     require_target,
+    start_target,
     target_env,
 )
 
@@ -66,8 +69,8 @@ def reference(tmp_path_factory):
 
 @pytest.fixture(scope="module", params=[p for p in TARGETS if p.values[0] != "duckdb"])
 def other(request, tmp_path_factory):
-    """The demo built once on PostgreSQL, once on Spark (each cleaned up after its tests)."""
-    target = request.param
+    """The demo built once on PostgreSQL, once on the Spark cluster (each cleaned up after its tests)."""
+    target = start_target(request)
     project = None
     try:
         project = build_demo(target, tmp_path_factory.mktemp(f"demo_{target}"))
@@ -77,6 +80,8 @@ def other(request, tmp_path_factory):
             drop_postgres_schemas(project.env)
         if target == "spark":
             release_spark()
+        if target == CLUSTER and project is not None:
+            drop_cluster_schemas(project.env)
 
 
 def normalized(value):

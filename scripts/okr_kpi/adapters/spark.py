@@ -50,6 +50,56 @@ TYPES = SPARK_TYPES = {
 }
 
 
+def _thrift_reason(err: BaseException) -> str:
+    """The one-line reason of a PyHive/Thrift error (not the server's Java stack trace)."""
+    message = getattr(err, "errorMessage", None)
+    status = getattr(err, "status", None)
+    if status is None and err.args and hasattr(err.args[0], "status"):
+        status = err.args[0].status
+    if not message and status is not None:
+        message = getattr(status, "errorMessage", None)
+    text = str(message or err) or type(err).__name__
+    return text.splitlines()[0][:500]
+
+
+def thrift_rows(cursor) -> list[dict[str, Any]]:
+    """A PyHive cursor's rows as dicts, dates and timestamps as Python values (the Thrift server
+    sends them as text), as the local session returns them."""
+    import datetime as dt
+    import decimal
+
+    convert = {"DATE_TYPE": dt.date.fromisoformat,
+               "TIMESTAMP_TYPE": lambda v: dt.datetime.fromisoformat(v) if isinstance(v, str) else v,
+               "DECIMAL_TYPE": lambda v: decimal.Decimal(v) if isinstance(v, str) else v}
+    description = cursor.description or []
+    cols = [d[0].split(".")[-1] for d in description]
+    fns = [convert.get(str(d[1]).upper()) for d in description]
+    out = []
+    for row in cursor.fetchall():
+        out.append({c: (f(v) if f is not None and v is not None else v)
+                    for c, f, v in zip(cols, fns, row, strict=True)})
+    return out
+
+
+LOCK_TABLE = "okr_kpi_run_lock"  # the run lock on a cluster (SparkAdapter._cluster_lock)
+
+
+def _dead_here(holder: str) -> bool:
+    """True if the lock `holder` ("pid N on HOST since ...") is a process of this host that is gone."""
+    import socket
+
+    match = re.match(r"pid (\d+) on (\S+) since", holder or "")
+    if not match or match.group(2) != socket.gethostname():
+        return False
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def quote_spark(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
@@ -188,7 +238,7 @@ class SparkWarehouse(Warehouse):
             con = hive.connect(host=host, port=port, username=username, database=database or "default",
                                **kwargs)
         except Exception as err:
-            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            reason = _thrift_reason(err)
             raise WarehouseUnavailable(
                 f"cannot connect to the Spark Thrift server {host}:{port}: {reason}") from None
         self._cursor = con.cursor()
@@ -208,11 +258,19 @@ class SparkWarehouse(Warehouse):
 
     def _run(self, sql, params, fetch):
         if self.thrift:
-            self._cursor.execute(sql.replace("?", "%s") if params else sql, params)
-            if not fetch:
-                return None
-            cols = [d[0].split(".")[-1] for d in self._cursor.description]
-            return [dict(zip(cols, row, strict=True)) for row in self._cursor.fetchall()]
+            from pyhive.exc import DatabaseError
+            from thrift.transport.TTransport import TTransportException
+
+            try:
+                self._cursor.execute(sql.replace("?", "%s") if params else sql, params)
+                if not fetch:
+                    return None
+                return thrift_rows(self._cursor)
+            except (TTransportException, ConnectionError, EOFError) as err:
+                # the server went away mid-statement (restarted, killed): nothing after it ran
+                raise WarehouseUnavailable(f"lost the Spark Thrift server: {_thrift_reason(err)}") from None
+            except DatabaseError as err:
+                raise OkrKpiError(f"Spark SQL failed: {_thrift_reason(err)}\n  in: {sql[:500]}") from None
         from pyspark.errors import PySparkException
 
         try:
@@ -223,6 +281,8 @@ class SparkWarehouse(Warehouse):
 
     def table_exists(self, schema: str, table: str) -> bool:
         if self.thrift:
+            if not self.query(f"show databases like '{schema}'"):
+                return False  # SHOW TABLES IN a missing schema is an error over thrift
             rows = self.query(f"show tables in {quote_spark(schema)} like '{table}'")
             return bool(rows)
         return self.spark.catalog.tableExists(f"{schema}.{table}")
@@ -379,8 +439,9 @@ class SparkAdapter(Adapter):
     def connect(self, read_only: bool = False) -> SparkWarehouse:
         if self.local:
             return SparkWarehouse(self.warehouse_dir, self.metastore_dir, self.parameters)
+        # database "default": the target's schema may not exist yet (every statement names its schema)
         thrift: dict[str, Any] = {"host": self.host, "port": int(self.port or 10000),
-                                  "username": self.user, "database": self.schema}
+                                  "username": self.user, "database": "default"}
         auth = getattr(self.credentials, "auth", None)
         if auth:
             thrift["auth"] = auth
@@ -395,16 +456,89 @@ class SparkAdapter(Adapter):
         return self.metastore_dir.with_name(self.metastore_dir.name + ".okr-kpi.lock")
 
     def run_lock(self):
-        if not self.local:  # a cluster: no local file to lock (dbt and the cluster serialise writes)
-            return contextlib.nullcontext()
+        if not self.local:
+            return self._cluster_lock()
         return file_lock(self.lock_path, str(self.lock_path.parent))
+
+    @contextlib.contextmanager
+    def _cluster_lock(self):
+        """One run at a time on a cluster: a lock table `<schema>.okr_kpi_run_lock`.
+
+        CREATE TABLE without IF NOT EXISTS is atomic in the metastore (the second one fails), and
+        its holder (pid, host, start) is written in the same statement, as a table property. A
+        run killed while holding it leaves the table behind: the next run on the same host sees
+        that the pid is gone and takes the lock over; a holder on another host is reported (drop
+        the table by hand once that run is known dead). Dropped when the run ends."""
+        import datetime as dt
+        import socket
+
+        wh = self.connect()
+        table = wh.ident(self.schema, LOCK_TABLE)
+        holder = (f"pid {os.getpid()} on {socket.gethostname()} since "
+                  f"{dt.datetime.now().isoformat(timespec='seconds')}")
+        try:
+            wh.execute(f"create database if not exists {quote_spark(self.schema)}")
+            for attempt in (1, 2):
+                try:
+                    wh.execute(f"create table {table} (holder string) using parquet "
+                               f"tblproperties ('okr_kpi.holder' = '{holder}')")
+                    break
+                except WarehouseUnavailable:
+                    raise
+                except OkrKpiError as err:
+                    if "ALREADY_EXISTS" not in str(err).upper() and "already exists" not in str(err):
+                        raise
+                    held_by = self._lock_holder(wh, table)
+                    if attempt == 1 and _dead_here(held_by):
+                        from okr_kpi.logging import log_event
+
+                        log_event(30, "stale_lock", f"the run lock {self.schema}.{LOCK_TABLE} of a run "
+                                  f"that is gone ({held_by}) is taken over")
+                        wh.execute(f"drop table if exists {table}")
+                        continue
+                    raise WarehouseUnavailable(
+                        f"another okr-kpi run ({held_by or 'unknown holder'}) is working on schema "
+                        f"{self.schema} (lock table {self.schema}.{LOCK_TABLE} on the Spark Thrift server "
+                        f"{self.host}:{self.port}); this run stops without touching it") from None
+        except BaseException:
+            wh.close()
+            raise
+        try:
+            yield
+        finally:
+            try:
+                mine = self._lock_holder(wh, table) == holder
+                if mine:
+                    wh.execute(f"drop table if exists {table}")
+            except Exception:
+                # the server went away: the lock stays, and the next run here takes it over
+                with contextlib.suppress(Exception):
+                    wh.close()
+                    wh = self.connect()
+                    if self._lock_holder(wh, table) == holder:
+                        wh.execute(f"drop table if exists {table}")
+            finally:
+                wh.close()
+
+    @staticmethod
+    def _lock_holder(wh, table: str) -> str:
+        try:
+            rows = wh.query(f"show tblproperties {table} ('okr_kpi.holder')")
+        except OkrKpiError as err:
+            if isinstance(err, WarehouseUnavailable):
+                raise
+            return ""
+        for row in rows:
+            values = list(row.values())
+            if values and values[0] == "okr_kpi.holder":
+                return str(values[-1])
+            if values and str(values[-1]).startswith("pid "):
+                return str(values[-1])
+        return ""
 
     def gx_datasource(self):
         if not self.local:
-            raise OkrKpiError(
-                f"okr-kpi check supports Spark's local session, not method {self.method!r} of target "
-                f"{self.project.target!r} (on a Spark cluster, the dbt tests of `okr-kpi run` do the "
-                "checking)")
+            return self._thrift_gx_datasource()
         if not self.metastore_dir.exists():
             raise OkrKpiError(f"no Spark metastore at {self.metastore_dir}: run `okr-kpi run "
                               f"--target {self.project.target}` (or dbt build) first")
@@ -413,6 +547,24 @@ class SparkAdapter(Adapter):
         return {"dialect": "spark", "engine": "spark", "url": "",
                 "spark": {"warehouse_dir": str(self.warehouse_dir), "metastore_dir": str(self.metastore_dir),
                           "conf": self.parameters}}
+
+    def _thrift_gx_datasource(self) -> dict:
+        """On a cluster GX runs through the same Thrift server as dbt: SQLAlchemy's Hive dialect
+        (PyHive's `hive://`), GX's SQL execution engine, every metric a Spark SQL query on the
+        cluster. The URL (it may hold a password) travels in the environment only (runner.py)."""
+        from urllib.parse import quote
+
+        require("pyhive.sqlalchemy_hive", "spark", "PyHive (for method thrift)")
+        user = quote(str(self.user or "okr"), safe="")
+        password = getattr(self.credentials, "password", None)
+        userinfo = f"{user}:{quote(str(password), safe='')}" if password else user
+        url = f"hive://{userinfo}@{self.host}:{int(self.port or 10000)}/default"
+        auth = getattr(self.credentials, "auth", None)
+        if auth:
+            url += f"?auth={quote(str(auth), safe='')}"
+            if getattr(self.credentials, "kerberos_service_name", None):
+                url += f"&kerberos_service_name={quote(str(self.credentials.kerberos_service_name), safe='')}"
+        return {"dialect": "hive", "engine": "sql", "url": url}
 
     def before_dbt(self) -> None:
         if self.local:  # dbt's JVM opens the embedded Derby metastore: let go of it first
