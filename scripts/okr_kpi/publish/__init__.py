@@ -341,11 +341,11 @@ def publish_stage(
     return result
 
 
-def publish_command(project: Project) -> int:
+def publish_command(project: Project, quiet: bool = False, log_format: str = "text") -> int:
     """`okr-kpi publish`: publish the latest results again; never re-sends what was sent."""
     from okr_kpi.logging import setup_logging
 
-    setup_logging()
+    setup_logging(quiet=quiet, log_format=log_format)
     config = load_config(project.project_dir)
     started = now()
     run_id = new_run_id()
