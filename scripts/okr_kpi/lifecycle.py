@@ -359,6 +359,8 @@ def digest_payload(
     key: str,
     report_path: str | None = None,
     flood: dict[str, Any] | None = None,
+    mentions: dict[str, dict[str, Any]] | None = None,
+    destination: str | None = None,
 ) -> dict[str, Any]:
     """The generic digest (the JSON webhook's payload; other channels render it). Documented in
     docs/publishing.md and docs/okr_kpi_digest.schema.json; `schema_version` changes on breaking edits."""
@@ -403,6 +405,9 @@ def digest_payload(
     for item in items:
         if not groups or (groups[-1]["owner"], groups[-1]["severity"]) != (item["owner"], item["severity"]):
             groups.append({"owner": item["owner"], "severity": item["severity"], "events": []})
+            mention = {k: v for k, v in ((mentions or {}).get(item["owner"]) or {}).items() if v}
+            if mention:
+                groups[-1]["mention"] = mention
         groups[-1]["events"].append(item)
     counts = {k: sum(1 for i in items if i["event"] == k) for k in kinds}
     if flood:  # one summary instead of the list (flood_guard); the breaches are in the report
@@ -419,6 +424,8 @@ def digest_payload(
     }
     if report_path:
         payload["report"] = report_path
+    if destination:
+        payload["destination"] = destination
     if flood:
         payload["flood"] = flood
     return json.loads(json.dumps(payload, default=_json_default))
@@ -437,10 +444,15 @@ def update_lifecycle(
     force_lifecycle: bool = False,
     flood_settings: dict[str, Any] | None = None,
     seed_hashes: dict[str, str] | None = None,
+    router: Any = None,
+    mentions: dict[str, dict[str, Any]] | None = None,
 ) -> LifecycleResult:
     """Apply this run's breaches to the history and queue one digest per channel, atomically.
 
-    `channels` is a list of (channel name, safe destination description). Returns the transitions.
+    `channels` is a list of (channel name, safe destination description): each gets every alerted
+    event. `router(alerted)` (okr_kpi.publish.routing) instead returns (name, description, events)
+    per destination: each destination's digest holds only what was routed to it, and gets its own
+    outbox row and idempotency key. Returns the transitions.
     An as_of earlier than the latest run's is a backfill (see compute_transitions' `horizon`)
     unless `force_lifecycle`. `flood_settings` (alerts.flood_*): see flood_guard.
     """
@@ -459,31 +471,40 @@ def update_lifecycle(
         else None
     )
     queued: list[dict[str, Any]] = []
-    if alerted and channels:
-        for channel, destination in channels:
-            key = message_key(run_id, channel)
-            payload = digest_payload(alerted, run_id, as_of, key, report_path, flood=flood)
-            queued.append(
-                {
-                    "message_key": key,
-                    "channel": channel,
-                    "destination": destination,
-                    "run_id": run_id,
-                    "as_of_date": as_of,
-                    "created_at": at,
-                    "status": "pending",
-                    "attempts": 0,
-                    "last_attempt_at": None,
-                    "sent_at": None,
-                    "last_error": None,
-                    "event_count": len(alerted),
-                    "breach_ids": ",".join(sorted({e["breach_id"] for e in alerted})),
-                    "payload": json.dumps(payload, sort_keys=True),
-                }
-            )
-        keys = ",".join(q["message_key"] for q in queued)
-        for e in alerted:
-            e["message_key"] = keys
+    if router is not None:
+        routed = router(alerted) if alerted else []
+    else:
+        routed = [(c, d, alerted) for c, d in (channels or [])] if alerted else []
+    carried: dict[str, list[str]] = {}
+    for channel, destination, mine in routed:
+        if not mine:
+            continue
+        key = message_key(run_id, channel)
+        for e in mine:
+            carried.setdefault(e["event_id"], []).append(key)
+        payload = digest_payload(mine, run_id, as_of, key, report_path, flood=flood, mentions=mentions,
+                                 destination=channel if router is not None else None)
+        queued.append(
+            {
+                "message_key": key,
+                "channel": channel,
+                "destination": destination,
+                "run_id": run_id,
+                "as_of_date": as_of,
+                "created_at": at,
+                "status": "pending",
+                "attempts": 0,
+                "last_attempt_at": None,
+                "sent_at": None,
+                "last_error": None,
+                "event_count": len(mine),
+                "breach_ids": ",".join(sorted({e["breach_id"] for e in mine})),
+                "payload": json.dumps(payload, sort_keys=True),
+            }
+        )
+    for e in alerted:
+        if e["event_id"] in carried:
+            e["message_key"] = ",".join(carried[e["event_id"]])
     changed = [r for bid, r in new_history.items() if history.get(bid) != r]
     if not wh.supports_dml:
         rewrite_tables(

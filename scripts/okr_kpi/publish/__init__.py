@@ -32,7 +32,8 @@ from okr_kpi.lifecycle import (
 )
 from okr_kpi.logging import log_event, redact
 from okr_kpi.project import OkrKpiError, Project
-from okr_kpi.publish.channels import Channel, DeliveryError, configured_channels
+from okr_kpi.publish.channels import Channel, DeliveryError
+from okr_kpi.publish.routing import Router, channel_for, configured_channels, registry_context
 from okr_kpi.warehouse import Warehouse, connected
 
 
@@ -119,11 +120,14 @@ def send_with_retries(
 
 
 def deliver_pending(wh: Warehouse, schema: str, channels: list[Channel], config: Config) -> DeliveryResult:
-    """Deliver every pending outbox message, oldest first; record each try before and after."""
+    """Deliver every pending outbox message, oldest first; record each try before and after.
+    A row's `channel` names its destination (`name`, or `name/owner` for an owner's e-mail)."""
     by_name = {c.name: c for c in channels}
     result = DeliveryResult()
     for message in pending_messages(wh, schema):
         channel = by_name.get(message["channel"])
+        if channel is None and "/" in message["channel"]:
+            channel = channel_for(config, message["channel"])
         if channel is None:
             mark_skipped(wh, schema, message, f"channel {message['channel']} is no longer configured")
             log_event(
@@ -253,6 +257,7 @@ def publish_stage(
     schema = project.schema
     channels = configured_channels(config)
     ensure_tables(wh, schema)
+    router = Router(config, registry_context(wh, schema))
     lifecycle = None
     if update:
         breaches = read_breaches(wh, schema)
@@ -270,13 +275,15 @@ def publish_stage(
                 breaches,
                 as_of,
                 run_id,
-                [(c.name, c.destination) for c in channels],
+                None,
                 lookback_days=config.lookback_days,
                 include_suspect=bool(alerts.get("include_suspect", True)),
                 report_path=report_link(project, config),
                 force_lifecycle=force_lifecycle,
                 flood_settings=alerts,
                 seed_hashes=definition_seed_hashes(project),
+                router=lambda alerted: [(c.name, c.destination, mine) for c, mine in router.split(alerted)],
+                mentions=config.section("mentions"),
             )
             if lifecycle.backfill_of:
                 log_event(
@@ -313,12 +320,12 @@ def publish_stage(
                 queued=len(lifecycle.queued),
                 open=len(breaches),
             )
-    if not channels:
+    if not channels and not any(d.to_owners for d in router.dests.values()):
         log_event(
             logging.INFO,
             "no_channels",
-            "no channel configured (set OKR_KPI_SLACK_WEBHOOK_URL, "
-            "OKR_KPI_WEBHOOK_URL or email in okr_kpi.yml): nothing to send",
+            "no channel configured (set OKR_KPI_SLACK_WEBHOOK_URL, OKR_KPI_TEAMS_WEBHOOK_URL, "
+            "OKR_KPI_WEBHOOK_URL, email or destinations in okr_kpi.yml): nothing to send",
         )
     delivery = deliver_pending(wh, schema, channels, config) if deliver else DeliveryResult()
     result = PublishResult(

@@ -3,6 +3,9 @@
 - `slack`: a Slack-compatible incoming webhook (OKR_KPI_SLACK_WEBHOOK_URL): `text` + `blocks`;
 - `webhook`: a generic JSON webhook (OKR_KPI_WEBHOOK_URL): the digest payload as is, with the
   headers `Idempotency-Key` and `X-OKR-KPI-Schema-Version`;
+- `teams`: a Microsoft Teams Workflows incoming webhook (OKR_KPI_TEAMS_WEBHOOK_URL, "When a
+  Teams webhook request is received" -> "Post card in a chat or channel"): one message with an
+  Adaptive Card (docs/okr_kpi_teams.schema.json), owners mentioned when `mentions` maps them;
 - `email`: SMTP (okr_kpi.yml, password from the environment): one text + HTML message.
 
 Every channel gets the same digest (lifecycle.digest_payload) and renders it. A channel raises
@@ -280,8 +283,11 @@ class SlackChannel(Channel):
             flood = slack_escape(flood_text(payload))
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": flood}})
         for group in payload["groups"]:
+            # a mention id comes from okr_kpi.yml (validated U.../W...), never from a seed
+            mention = (group.get("mention") or {}).get("slack")
+            who = f"<@{mention}> " if mention else ""
             lines = [
-                f"*{slack_escape(group['owner'])}* · {SEVERITY_ICON.get(group['severity'], '')} "
+                f"{who}*{slack_escape(group['owner'])}* · {SEVERITY_ICON.get(group['severity'], '')} "
                 f"{slack_escape(group['severity'])}"
             ]
             lines += [
@@ -299,6 +305,84 @@ class SlackChannel(Channel):
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
         # `text` is the notification's fallback, parsed as mrkdwn too: escaped the same way.
         return {"text": slack_escape(digest_text(payload))[:3000], "blocks": blocks[:50]}
+
+    def send(self, payload, timeout):
+        _post_json(self.url, self.render(payload), {"Idempotency-Key": payload["idempotency_key"]}, timeout)
+
+
+def teams_escape(text: Any) -> str:
+    """Text for an Adaptive Card TextBlock (Teams renders a Markdown subset): Markdown's special
+    characters backslash-escaped and angle brackets shown as ‹ › so a seed's `[click](https://x)`,
+    `**bold**` or `<at>someone</at>` shows as typed, inert."""
+    text = str(text if text is not None else "")
+    for ch in "\\`*_[]()#~|!":
+        text = text.replace(ch, "\\" + ch)
+    return text.replace("<", "‹").replace(">", "›")
+
+
+TEAMS_MAX_LINES = 60
+TEAMS_COLOUR = {"critical": "Attention", "warning": "Warning"}
+
+
+class TeamsChannel(Channel):
+    """Microsoft Teams through a Workflows incoming webhook (the retired Office 365 connectors
+    are not used): the documented `{"type": "message", "attachments": [Adaptive Card]}` body."""
+
+    name = "teams"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.destination = describe_url(url)
+
+    def render(self, payload: dict[str, Any]) -> dict[str, Any]:
+        body: list[dict[str, Any]] = [
+            {"type": "TextBlock", "size": "Large", "weight": "Bolder", "wrap": True,
+             "text": teams_escape(headline(payload))},
+        ]
+        entities: list[dict[str, Any]] = []
+        if payload.get("flood"):
+            body.append({"type": "TextBlock", "wrap": True, "text": teams_escape(flood_text(payload))})
+        shown = 0
+        total = sum(len(g["events"]) for g in payload["groups"])
+        for group in payload["groups"]:
+            if shown >= TEAMS_MAX_LINES:
+                break
+            mention = (group.get("mention") or {}).get("teams")
+            owner = teams_escape(group["owner"])
+            if mention:
+                tag = f"<at>{owner}</at>"
+                entities.append({"type": "mention", "text": tag, "mentioned": {"id": mention, "name": group["owner"]}})
+                who = tag
+            else:
+                who = f"**{owner}**"
+            body.append({"type": "TextBlock", "wrap": True, "separator": True, "weight": "Bolder",
+                         "color": TEAMS_COLOUR.get(group["severity"], "Default"),
+                         "text": f"{who} · {teams_escape(group['severity'])}"})
+            for e in group["events"][: TEAMS_MAX_LINES - shown]:
+                shown += 1
+                body.append({"type": "TextBlock", "wrap": True, "spacing": "Small",
+                             "text": f"**{EVENT_LABEL[e['event']]}** {teams_escape(describe_event(e))}"})
+        if shown < total:
+            body.append({"type": "TextBlock", "wrap": True, "isSubtle": True,
+                         "text": f"… and {total - shown} more: see the report"})
+        body.append({"type": "TextBlock", "wrap": True, "isSubtle": True, "size": "Small",
+                     "text": teams_escape(f"okr-kpi run {payload['run_id']}")})
+        card: dict[str, Any] = {
+            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "type": "AdaptiveCard",
+            "version": "1.4",
+            "body": body,
+            "msteams": {"width": "Full", **({"entities": entities} if entities else {})},
+        }
+        report = payload.get("report")
+        if report and str(report).startswith(("http://", "https://")):
+            card["actions"] = [{"type": "Action.OpenUrl", "title": "Open the report", "url": report}]
+        return {
+            "type": "message",
+            "attachments": [
+                {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+            ],
+        }
 
     def send(self, payload, timeout):
         _post_json(self.url, self.render(payload), {"Idempotency-Key": payload["idempotency_key"]}, timeout)
@@ -412,17 +496,7 @@ class EmailChannel(Channel):
 
 
 def configured_channels(config: Config) -> list[Channel]:
-    """The channels switched on: webhooks by their environment variable, email by the config file."""
-    channels: list[Channel] = []
-    slack = config.channel("slack")
-    url = os.environ.get(slack.get("url_env") or "OKR_KPI_SLACK_WEBHOOK_URL", "").strip()
-    if slack.get("enabled", True) and url:
-        channels.append(SlackChannel(url))
-    hook = config.channel("webhook")
-    url = os.environ.get(hook.get("url_env") or "OKR_KPI_WEBHOOK_URL", "").strip()
-    if hook.get("enabled", True) and url:
-        channels.append(WebhookChannel(url, hook.get("headers")))
-    email = config.channel("email")
-    if email.get("enabled") and email.get("to"):
-        channels.append(EmailChannel(email))
-    return channels
+    """Every destination switched on (okr_kpi.publish.routing)."""
+    from okr_kpi.publish.routing import configured_channels as configured
+
+    return configured(config)
