@@ -352,6 +352,30 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def active_key_results(
+    ids: list[str], key_results: dict[str, dict[str, Any]] | None, as_of: dt.date
+) -> list[str]:
+    """Titles of the key results (of `ids`) whose cycle is active on as_of; without the registry
+    (no okr_key_results in the warehouse) the ids themselves."""
+    if key_results is None:
+        return list(ids)
+    out = []
+    for k in ids:
+        kr = key_results.get(k)
+        if kr is None:
+            continue
+        start, end = _date(kr.get("cycle_start")), _date(kr.get("cycle_end"))
+        if start is not None and end is not None and not (start <= as_of <= end):
+            continue  # a finished (or future) cycle's key result is not news
+        out.append(str(kr.get("title") or k))
+    return out
+
+
+def kpi_link(report: str, kpi_id: str) -> str:
+    """The KPI's card in the report (the report's `#kpi-<id>` anchors)."""
+    return f"{report.split('#')[0]}#kpi-{kpi_id}"
+
+
 def digest_payload(
     events: list[dict[str, Any]],
     run_id: str,
@@ -361,22 +385,25 @@ def digest_payload(
     flood: dict[str, Any] | None = None,
     mentions: dict[str, dict[str, Any]] | None = None,
     destination: str | None = None,
+    key_results: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The generic digest (the JSON webhook's payload; other channels render it). Documented in
     docs/publishing.md and docs/okr_kpi_digest.schema.json; `schema_version` changes on breaking edits."""
     order = {"critical": 0, "warning": 1}
     kinds = {"new": 0, "escalated": 1, "resolved": 2}
+    rules = {"threshold": 0, "anomaly": 1}
     items = []
     for e in sorted(
         events,
         key=lambda e: (
             e["owner"] or "",
-            order.get(e["severity"], 9),
             kinds[e["event"]],
             e["kpi_id"] or "",
             str(e["period_start"]),
+            rules.get(e["rule"], 9),
         ),
     ):
+        krs = [k for k in (e["affected_key_results"] or "").split(",") if k]
         items.append(
             {
                 "event": e["event"],
@@ -396,19 +423,50 @@ def digest_payload(
                 "bound": e["bound"],
                 "expected_value": e["expected_value"],
                 "z_score": e["z_score"],
-                "affected_key_results": [k for k in (e["affected_key_results"] or "").split(",") if k],
+                "affected_key_results": krs,
+                "key_results": active_key_results(krs, key_results, as_of),
                 "is_suspect": bool(e["is_suspect"]),
                 "suspect_reason": e["suspect_reason"],
+                **({"link": kpi_link(report_path, e["kpi_id"])} if report_path else {}),
             }
         )
-    groups: list[dict[str, Any]] = []
+    # One line per owner, event, KPI and period with every rule that fired; its severity is the
+    # worst of them. Groups: critical first, then by owner.
+    lines: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for item in items:
-        if not groups or (groups[-1]["owner"], groups[-1]["severity"]) != (item["owner"], item["severity"]):
-            groups.append({"owner": item["owner"], "severity": item["severity"], "events": []})
-            mention = {k: v for k, v in ((mentions or {}).get(item["owner"]) or {}).items() if v}
-            if mention:
-                groups[-1]["mention"] = mention
-        groups[-1]["events"].append(item)
+        line_key = (item["owner"], item["event"], item["kpi_id"], item["grain"], str(item["period_start"]))
+        lines.setdefault(line_key, []).append(item)
+    by_group: dict[tuple[str, str], list[list[dict[str, Any]]]] = {}
+    for members in lines.values():
+        severity = max((m["severity"] for m in members), key=lambda v: SEVERITY_RANK.get(v, 0))
+        by_group.setdefault((members[0]["owner"], severity), []).append(members)
+    groups: list[dict[str, Any]] = []
+    for owner, severity in sorted(by_group, key=lambda g: (order.get(g[1], 9), g[0] or "")):
+        group: dict[str, Any] = {"owner": owner, "severity": severity, "events": [], "lines": []}
+        mention = {k: v for k, v in ((mentions or {}).get(owner) or {}).items() if v}
+        if mention:
+            group["mention"] = mention
+        for members in by_group[(owner, severity)]:
+            first = members[0]
+            group["events"] += members
+            titles: list[str] = []
+            for m in members:
+                titles += [t for t in m["key_results"] if t not in titles]
+            group["lines"].append(
+                {
+                    "event": first["event"],
+                    "kpi_id": first["kpi_id"],
+                    "kpi_name": first["kpi_name"],
+                    "grain": first["grain"],
+                    "period_start": first["period_start"],
+                    "severity": severity,
+                    "rules": [m["rule"] for m in members],
+                    "breach_ids": [m["breach_id"] for m in members],
+                    "key_results": titles,
+                    **({"link": first["link"]} if first.get("link") else {}),
+                }
+            )
+        groups.append(group)
     counts = {k: sum(1 for i in items if i["event"] == k) for k in kinds}
     if flood:  # one summary instead of the list (flood_guard); the breaches are in the report
         groups = []
@@ -446,6 +504,7 @@ def update_lifecycle(
     seed_hashes: dict[str, str] | None = None,
     router: Any = None,
     mentions: dict[str, dict[str, Any]] | None = None,
+    key_results: dict[str, dict[str, Any]] | None = None,
 ) -> LifecycleResult:
     """Apply this run's breaches to the history and queue one digest per channel, atomically.
 
@@ -483,7 +542,7 @@ def update_lifecycle(
         for e in mine:
             carried.setdefault(e["event_id"], []).append(key)
         payload = digest_payload(mine, run_id, as_of, key, report_path, flood=flood, mentions=mentions,
-                                 destination=channel if router is not None else None)
+                                 destination=channel if router is not None else None, key_results=key_results)
         queued.append(
             {
                 "message_key": key,

@@ -116,7 +116,7 @@ KPI_NAMES = {"Revenue", "New Leads", "Orders", "Churn"}
 
 def names_in(text: str) -> set[str]:
     text = text.replace("\\", "")  # Teams text escapes Markdown
-    return {n for n in KPI_NAMES if f"{n} (" in text}
+    return {n for n in KPI_NAMES if f"{n}, day" in text}
 
 
 def test_each_breach_reaches_its_destinations_and_nowhere_else(routed):

@@ -257,7 +257,8 @@ def publish_stage(
     schema = project.schema
     channels = configured_channels(config)
     ensure_tables(wh, schema)
-    router = Router(config, registry_context(wh, schema))
+    registry = registry_context(wh, schema)
+    router = Router(config, registry)
     lifecycle = None
     if update:
         breaches = read_breaches(wh, schema)
@@ -284,6 +285,7 @@ def publish_stage(
                 seed_hashes=definition_seed_hashes(project),
                 router=lambda alerted: [(c.name, c.destination, mine) for c, mine in router.split(alerted)],
                 mentions=config.section("mentions"),
+                key_results=registry,
             )
             if lifecycle.backfill_of:
                 log_event(

@@ -89,6 +89,57 @@ def describe_event(e: dict[str, Any]) -> str:
     return f"{e['kpi_name']} ({e['rule']}), {period}: {what}{tail}{suspect}"
 
 
+def _what(e: dict[str, Any]) -> str:
+    if e["event"] == "resolved":
+        return "no longer breached"
+    if e["rule"] == "anomaly":
+        z = f", z = {float(e['z_score']):.1f}" if e.get("z_score") is not None else ""
+        return f"{fmt_num(e['value'])}, a sudden change from the expected {fmt_num(e['expected_value'])}{z}"
+    if e["rule"] == "stale_data":
+        return f"no new data for {fmt_num(e.get('value'))} days"
+    bound = e.get("bound")
+    side = (
+        "below the lower bound"
+        if (e.get("lower_bound") is not None and bound == e.get("lower_bound"))
+        else "above the upper bound"
+    )
+    return f"{fmt_num(e['value'])}, {side} {fmt_num(bound)}"
+
+
+def group_lines(group: dict[str, Any]) -> list[tuple[dict[str, Any] | None, list[dict[str, Any]]]]:
+    """(line, its events) of a digest group: one line per KPI and period with every rule that
+    fired (payloads queued before lines existed: one line per event)."""
+    if not group.get("lines"):
+        return [(None, [e]) for e in group["events"]]
+    by_id = {e["breach_id"]: e for e in group["events"]}
+    return [(line, [by_id[b] for b in line["breach_ids"] if b in by_id]) for line in group["lines"]]
+
+
+def describe_line(line: dict[str, Any] | None, events: list[dict[str, Any]]) -> str:
+    """One line for a KPI and period, e.g. 'New leads, day 2026-08-12: 12, below the lower bound
+    40 (threshold); 12, a sudden change from the expected 50, z = -4.1 (anomaly) · key results:
+    Double the leads'."""
+    if line is None:
+        return describe_event(events[0])
+    first = events[0]
+    period = f"{first['grain']} {first['period_start']}"
+    if first["event"] == "resolved":
+        what = f"no longer breached ({', '.join(e['rule'] for e in events)})"
+    else:
+        parts = []
+        for e in events:
+            part = f"{_what(e)} ({e['rule']}"
+            if e["event"] == "escalated" and e.get("previous_severity"):
+                part += f", was {e['previous_severity']}"
+            parts.append(part + ")")
+        what = "; ".join(parts)
+    krs = line.get("key_results") or []
+    tail = f" · key results: {', '.join(krs)}" if krs else ""
+    suspect = next((e for e in events if e.get("is_suspect")), None)
+    tail += f" · suspect data: {suspect.get('suspect_reason') or 'yes'}" if suspect else ""
+    return f"{first['kpi_name']}, {period}: {what}{tail}"
+
+
 def slack_escape(text: Any) -> str:
     """Text for Slack mrkdwn: &, <, > as &amp; &lt; &gt; (Slack's own rule), so `<!channel>` or
     `<https://evil.example|click here>` in a seed's owner or title shows as typed, inert."""
@@ -125,8 +176,9 @@ def digest_text(payload: dict[str, Any]) -> str:
         lines += [flood_text(payload), ""]
     for group in payload["groups"]:
         lines.append(f"{group['owner']} — {group['severity']}")
-        for e in group["events"]:
-            lines.append(f"  [{EVENT_LABEL[e['event']]}] {describe_event(e)}")
+        for line, events in group_lines(group):
+            link = f" <{line['link']}>" if line and line.get("link") else ""
+            lines.append(f"  [{EVENT_LABEL[events[0]['event']]}] {describe_line(line, events)}{link}")
         lines.append("")
     if payload.get("report"):
         lines.append(f"Report: {payload['report']}")
@@ -290,9 +342,13 @@ class SlackChannel(Channel):
                 f"{who}*{slack_escape(group['owner'])}* · {SEVERITY_ICON.get(group['severity'], '')} "
                 f"{slack_escape(group['severity'])}"
             ]
-            lines += [
-                f"• *{EVENT_LABEL[e['event']]}* {slack_escape(describe_event(e))}" for e in group["events"]
-            ]
+            for line, events in group_lines(group):
+                text_ = slack_escape(describe_line(line, events))
+                link = line.get("link") if line else None
+                if link and str(link).startswith(("http://", "https://")):
+                    # the link is ours (report.base_url / report.link + the KPI id, escaped)
+                    text_ += f" · <{slack_escape(link).replace('|', '%7C')}|open>"
+                lines.append(f"• *{EVENT_LABEL[events[0]['event']]}* {text_}")
             text = "\n".join(lines)
             # Slack limits a section to 3000 characters.
             for start in range(0, len(text), 2900):
@@ -343,7 +399,7 @@ class TeamsChannel(Channel):
         if payload.get("flood"):
             body.append({"type": "TextBlock", "wrap": True, "text": teams_escape(flood_text(payload))})
         shown = 0
-        total = sum(len(g["events"]) for g in payload["groups"])
+        total = sum(len(group_lines(g)) for g in payload["groups"])
         for group in payload["groups"]:
             if shown >= TEAMS_MAX_LINES:
                 break
@@ -358,10 +414,13 @@ class TeamsChannel(Channel):
             body.append({"type": "TextBlock", "wrap": True, "separator": True, "weight": "Bolder",
                          "color": TEAMS_COLOUR.get(group["severity"], "Default"),
                          "text": f"{who} · {teams_escape(group['severity'])}"})
-            for e in group["events"][: TEAMS_MAX_LINES - shown]:
+            for line, events in group_lines(group)[: TEAMS_MAX_LINES - shown]:
                 shown += 1
-                body.append({"type": "TextBlock", "wrap": True, "spacing": "Small",
-                             "text": f"**{EVENT_LABEL[e['event']]}** {teams_escape(describe_event(e))}"})
+                text = f"**{EVENT_LABEL[events[0]['event']]}** {teams_escape(describe_line(line, events))}"
+                link = line.get("link") if line else None
+                if link and str(link).startswith(("http://", "https://")):
+                    text += f" · [open]({str(link).replace(')', '%29').replace(' ', '%20')})"
+                body.append({"type": "TextBlock", "wrap": True, "spacing": "Small", "text": text})
         if shown < total:
             body.append({"type": "TextBlock", "wrap": True, "isSubtle": True,
                          "text": f"… and {total - shown} more: see the report"})
@@ -437,10 +496,11 @@ class EmailChannel(Channel):
                 f"<h3 style='font-family:sans-serif;color:{colour}'>{escape(group['owner'])} — "
                 f"{escape(group['severity'])}</h3><ul style='font-family:sans-serif'>"
             )
-            parts += [
-                f"<li><b>{EVENT_LABEL[e['event']]}</b> {escape(describe_event(e))}</li>"
-                for e in group["events"]
-            ]
+            for line, events in group_lines(group):
+                link = line.get("link") if line else None
+                anchor = f" <a href='{escape(link, quote=True)}'>open</a>" if link else ""
+                parts.append(f"<li><b>{EVENT_LABEL[events[0]['event']]}</b> "
+                             f"{escape(describe_line(line, events))}{anchor}</li>")
             parts.append("</ul>")
         if payload.get("report"):
             parts.append(f"<p style='font-family:sans-serif'>Report: {escape(payload['report'])}</p>")

@@ -99,11 +99,16 @@ def channel_for(config: Config, name: str) -> Channel | None:
     return d.channel(owner or None)
 
 
-def registry_context(wh: Warehouse, schema: str) -> dict[str, dict[str, Any]]:
-    """key_result_id -> {title, objective_id, team, cycle_id} from the seeds in the warehouse."""
+def registry_context(wh: Warehouse, schema: str) -> dict[str, dict[str, Any]] | None:
+    """key_result_id -> {title, objective_id, team, cycle_id, cycle_start, cycle_end} from the
+    seeds in the warehouse; None without okr_key_results."""
     out: dict[str, dict[str, Any]] = {}
     if not wh.table_exists(schema, "okr_key_results"):
-        return out
+        return None
+    cycles: dict[str, dict[str, Any]] = {}
+    if wh.table_exists(schema, "okr_cycles"):
+        for row in wh.query(f"select * from {wh.ident(schema, 'okr_cycles')}"):
+            cycles[str(row.get("cycle_id"))] = row
     objectives: dict[str, dict[str, Any]] = {}
     if wh.table_exists(schema, "okr_objectives"):
         for row in wh.query(f"select * from {wh.ident(schema, 'okr_objectives')}"):
@@ -115,6 +120,8 @@ def registry_context(wh: Warehouse, schema: str) -> dict[str, dict[str, Any]]:
             "objective_id": row.get("objective_id"),
             "team": objective.get("team"),
             "cycle_id": objective.get("cycle_id"),
+            "cycle_start": cycles.get(str(objective.get("cycle_id")), {}).get("start_date"),
+            "cycle_end": cycles.get(str(objective.get("cycle_id")), {}).get("end_date"),
         }
     return out
 
