@@ -381,6 +381,66 @@ def semantic(project_dir: Path | None, profiles_dir: Path | None, target: str | 
     click.echo(f"{paths.out}: {'written' if changed else 'unchanged'}")
 
 
+def _ack(project_dir, profiles_dir, target, breach_id, action, by, until, note, quiet, log_format):
+    import getpass
+    import os
+
+    from okr_kpi.lifecycle import acknowledge
+    from okr_kpi.warehouse import connected
+
+    start_logging(quiet, log_format)
+    who = by or os.environ.get("USER") or os.environ.get("USERNAME")
+    if not who:
+        try:
+            who = getpass.getuser()
+        except Exception:  # no user name at all: say so rather than guess
+            _fail("who acknowledges? set --by NAME (no $USER)")
+    try:
+        project = make_project(project_dir, profiles_dir, target, package=False)
+        from okr_kpi.run import run_lock
+
+        with run_lock(project), connected(project) as wh:
+            row = acknowledge(wh, project.schema, breach_id, action, who,
+                              until=_dt.date.fromisoformat(until) if until else None, note=note)
+    except OkrKpiError as err:  # WarehouseUnavailable (held by a run) is exit 50
+        _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
+    if action == "ack":
+        quiet_until = f" until {row['until_date']} (snoozed: reminded again from that day)" if row["until_date"] else ""
+        _say(f"breach {breach_id} ({row['kpi_id']}, {row['severity']}) acknowledged by {who}{quiet_until}; "
+             "not re-sent unless it escalates", quiet)
+    else:
+        _say(f"breach {breach_id} ({row['kpi_id']}) no longer acknowledged (by {who}): reminders resume", quiet)
+
+
+_by = click.option("--by", default=None, metavar="NAME", help="Who (default: $USER).")
+
+
+@main.command()
+@target_option
+@click.argument("breach_id")
+@click.option("--until", default=None, type=DATE,
+              help="Snooze: quiet until this day, then reminded again (default: until it escalates).")
+@click.option("--note", default=None, metavar="TEXT", help="What is being done (one line).")
+@_by
+@log_options
+def ack(project_dir: Path | None, profiles_dir: Path | None, target: str | None, breach_id: str,
+        until: str | None, note: str | None, by: str | None, quiet: bool, log_format: str) -> None:
+    """Acknowledge a breach ("seen, working on it"): no reminders until it escalates, or until
+    --until DATE (snooze). Kept in the warehouse (okr_kpi_breach_acks) with who and when."""
+    _ack(project_dir, profiles_dir, target, breach_id, "ack", by, until, note, quiet, log_format)
+
+
+@main.command()
+@target_option
+@click.argument("breach_id")
+@_by
+@log_options
+def unack(project_dir: Path | None, profiles_dir: Path | None, target: str | None, breach_id: str,
+          by: str | None, quiet: bool, log_format: str) -> None:
+    """Withdraw the acknowledgement of a breach: its reminders resume."""
+    _ack(project_dir, profiles_dir, target, breach_id, "unack", by, None, None, quiet, log_format)
+
+
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--source", required=True, metavar="SCHEMA.TABLE",

@@ -41,6 +41,7 @@ HISTORY = "okr_kpi_breach_history"
 EVENTS = "okr_kpi_breach_events"
 OUTBOX = "okr_kpi_alert_outbox"
 RUNS = "okr_kpi_runs"
+ACKS = "okr_kpi_breach_acks"
 
 SEVERITY_RANK = {"warning": 1, "critical": 2}
 PAYLOAD_SCHEMA_VERSION = 1
@@ -106,6 +107,16 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("event_count", "int"),
         ("breach_ids", "varchar"),
         ("payload", "varchar"),
+    ],
+    # one row per `okr-kpi ack` / `okr-kpi unack` (append-only); a breach's latest row is its state
+    ACKS: [
+        ("breach_id", "varchar"),
+        ("action", "varchar"),
+        ("acked_by", "varchar"),
+        ("acked_at", "timestamp"),
+        ("until_date", "date"),
+        ("note", "varchar"),
+        ("severity", "varchar"),
     ],
     RUNS: [
         ("run_id", "varchar"),
@@ -229,6 +240,10 @@ class LifecycleResult:
         return [e for e in self.events if e["is_alerted"]]
 
     @property
+    def reminded(self) -> int:
+        return sum(1 for e in self.alerted_events if e["event"] == "reminder")
+
+    @property
     def new_or_escalated(self) -> int:
         return sum(1 for e in self.alerted_events if e["event"] in ("new", "escalated"))
 
@@ -249,8 +264,19 @@ def compute_transitions(
     lookback_days: int = 31,
     include_suspect: bool = True,
     horizon: dt.date | None = None,
+    reminders: dict[str, int] | None = None,
+    last_alerted: dict[str, dt.date] | None = None,
+    acks: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """The new history (breach_id -> row) and the transitions, from the current breaches.
+
+    Reminders: an alertable breach still open (`ongoing`) gets a `reminder` event when
+    `reminders[severity]` days (0: never) have passed since it was last alerted
+    (`last_alerted`: breach_id -> as_of_date of its latest new/escalated/reminder event).
+    Acknowledged (`acks`: breach_id -> its latest ack row, action `ack`): no reminder until the
+    snooze ends (`until_date`: from that day on, a reminder at once, then the cadence) or, without
+    a snooze, at all; an escalation above the acknowledged severity is alerted as always and ends
+    the acknowledgement; a resolution is alerted as always.
 
     `horizon` (a backfill: this as_of is earlier than the latest run's): breaches of periods
     ending after it are neither resolved nor re-opened nor alerted; their history is kept as is.
@@ -279,6 +305,7 @@ def compute_transitions(
                 "occurred_at": at,
                 "is_alerted": alerted,
                 "message_key": None,
+                "first_seen_as_of": row.get("first_seen_as_of"),
             }
         )
 
@@ -325,6 +352,8 @@ def compute_transitions(
                 first_seen_at=old.get("first_seen_at"),
                 status_changed_at=old.get("status_changed_at") if old.get("status") == "ongoing" else at,
             )
+            if row["is_alertable"] and reminder_due(row, as_of, reminders, last_alerted, acks):
+                event("reminder", row, None, True)
         new_history[bid] = row
 
     for bid, old in history.items():
@@ -339,6 +368,40 @@ def compute_transitions(
             event("resolved", row, old.get("severity"), _bool(old.get("is_alertable")))
         new_history[bid] = row
     return new_history, events
+
+
+def effective_ack(ack: dict[str, Any] | None, severity: str | None) -> dict[str, Any] | None:
+    """The acknowledgement in force: the latest row is an `ack` and the breach has not escalated
+    above the severity it was acknowledged at."""
+    if not ack or ack.get("action") != "ack":
+        return None
+    if SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK.get(ack.get("severity"), 0):
+        return None
+    return ack
+
+
+def reminder_due(
+    row: dict[str, Any],
+    as_of: dt.date,
+    reminders: dict[str, int] | None,
+    last_alerted: dict[str, dt.date] | None,
+    acks: dict[str, dict[str, Any]] | None,
+) -> bool:
+    """Whether an ongoing breach is reminded this run (see compute_transitions)."""
+    if not reminders:
+        return False
+    every = int(reminders.get(row["severity"], 0) or 0)
+    last = (last_alerted or {}).get(row["breach_id"])
+    ack = effective_ack((acks or {}).get(row["breach_id"]), row["severity"])
+    if ack is not None:
+        until = _date(ack.get("until_date"))
+        if until is None or as_of < until:
+            return False  # acknowledged, or snoozed until a later day
+        if last is None or last < until:
+            return True  # the snooze ended: remind at once
+    if every <= 0 or last is None:
+        return False
+    return (as_of - last).days >= every
 
 
 def message_key(run_id: str, channel: str) -> str:
@@ -390,7 +453,7 @@ def digest_payload(
     """The generic digest (the JSON webhook's payload; other channels render it). Documented in
     docs/publishing.md and docs/okr_kpi_digest.schema.json; `schema_version` changes on breaking edits."""
     order = {"critical": 0, "warning": 1}
-    kinds = {"new": 0, "escalated": 1, "resolved": 2}
+    kinds = {"new": 0, "escalated": 1, "reminder": 2, "resolved": 3}
     rules = {"threshold": 0, "anomaly": 1}
     items = []
     for e in sorted(
@@ -428,6 +491,7 @@ def digest_payload(
                 "is_suspect": bool(e["is_suspect"]),
                 "suspect_reason": e["suspect_reason"],
                 **({"link": kpi_link(report_path, e["kpi_id"])} if report_path else {}),
+                **({"first_seen_as_of": e.get("first_seen_as_of")} if e["event"] == "reminder" else {}),
             }
         )
     # One line per owner, event, KPI and period with every rule that fired; its severity is the
@@ -505,6 +569,7 @@ def update_lifecycle(
     router: Any = None,
     mentions: dict[str, dict[str, Any]] | None = None,
     key_results: dict[str, dict[str, Any]] | None = None,
+    reminders: dict[str, int] | None = None,
 ) -> LifecycleResult:
     """Apply this run's breaches to the history and queue one digest per channel, atomically.
 
@@ -521,7 +586,8 @@ def update_lifecycle(
     latest = max_as_of(wh, schema)
     horizon = as_of if (latest is not None and as_of < latest and not force_lifecycle) else None
     new_history, events = compute_transitions(
-        breaches, history, as_of, run_id, at, lookback_days, include_suspect, horizon=horizon
+        breaches, history, as_of, run_id, at, lookback_days, include_suspect, horizon=horizon,
+        reminders=reminders, last_alerted=last_alerted_dates(wh, schema), acks=current_acks(wh, schema),
     )
     alerted = [e for e in events if e["is_alerted"]]
     flood = (
@@ -602,6 +668,88 @@ def update_lifecycle(
         backfill_of=latest if horizon is not None else None,
         flood=flood,
     )
+
+
+def last_alerted_dates(wh: Warehouse, schema: str) -> dict[str, dt.date]:
+    """breach_id -> as_of_date of its latest alerted new / escalated / reminder event."""
+    if not wh.table_exists(schema, EVENTS):
+        return {}
+    rows = wh.query(
+        f"select breach_id, max(as_of_date) as d from {wh.ident(schema, EVENTS)} "
+        "where is_alerted and event in ('new', 'escalated', 'reminder') group by breach_id"
+    )
+    return {r["breach_id"]: _date(r["d"]) for r in rows if r["d"] is not None}
+
+
+def current_acks(wh: Warehouse, schema: str) -> dict[str, dict[str, Any]]:
+    """breach_id -> its latest ack/unack row."""
+    out: dict[str, dict[str, Any]] = {}
+    for row in sorted(read_table(wh, schema, ACKS), key=lambda r: (r["acked_at"] or dt.datetime.min)):
+        out[row["breach_id"]] = row
+    return out
+
+
+def acknowledge(
+    wh: Warehouse,
+    schema: str,
+    breach_id: str,
+    action: str,
+    by: str,
+    until: dt.date | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Record `okr-kpi ack` / `okr-kpi unack` of a breach the lifecycle knows; returns the row."""
+    from okr_kpi.project import OkrKpiError
+
+    ensure_tables(wh, schema)
+    rows = wh.query(f"select breach_id, severity, status, kpi_id from {wh.ident(schema, HISTORY)} where breach_id = ?",
+                    (breach_id,))
+    if not rows:
+        raise OkrKpiError(f"no breach {breach_id!r} in {schema}.{HISTORY} (breach ids are in the report, "
+                          "okr_kpi.json and the digests)")
+    if rows[0]["status"] == "resolved":
+        raise OkrKpiError(f"breach {breach_id!r} is resolved: there is nothing to {'acknowledge' if action == 'ack' else 'withdraw'}")
+    if action == "unack" and not effective_ack(current_acks(wh, schema).get(breach_id), rows[0]["severity"]):
+        raise OkrKpiError(f"breach {breach_id!r} is not acknowledged")
+    row = {
+        "breach_id": breach_id,
+        "action": action,
+        "acked_by": by,
+        "acked_at": now(),
+        "until_date": until,
+        "note": note,
+        "severity": rows[0]["severity"],
+    }
+    if wh.supports_dml:
+        insert_rows(wh, schema, ACKS, [row])
+    else:
+        rewrite_tables(wh, schema, {ACKS: read_table(wh, schema, ACKS) + [row]})
+    return {**row, "status": rows[0]["status"], "kpi_id": rows[0]["kpi_id"]}
+
+
+def acknowledged_breaches(wh: Warehouse, schema: str, as_of: dt.date) -> list[dict[str, Any]]:
+    """The acknowledgements in force (for the report and okr_kpi.json), open breaches only."""
+    if not wh.table_exists(schema, HISTORY):
+        return []
+    history = {r["breach_id"]: r for r in read_table(wh, schema, HISTORY)}
+    out = []
+    for bid, ack in sorted(current_acks(wh, schema).items()):
+        h = history.get(bid)
+        if h is None or h.get("status") == "resolved" or effective_ack(ack, h.get("severity")) is None:
+            continue
+        until = _date(ack.get("until_date"))
+        out.append({
+            "breach_id": bid,
+            "kpi_id": h.get("kpi_id"),
+            "kpi_name": h.get("kpi_name"),
+            "severity": h.get("severity"),
+            "acked_by": ack.get("acked_by"),
+            "acked_at": ack["acked_at"].isoformat() if isinstance(ack.get("acked_at"), dt.datetime) else ack.get("acked_at"),
+            "until": until.isoformat() if until else None,
+            "snoozed": until is not None and as_of < until,
+            "note": ack.get("note"),
+        })
+    return out
 
 
 # --- flood guard and definition seeds ---------------------------------------------------------------

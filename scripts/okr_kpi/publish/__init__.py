@@ -286,6 +286,7 @@ def publish_stage(
                 router=lambda alerted: [(c.name, c.destination, mine) for c, mine in router.split(alerted)],
                 mentions=config.section("mentions"),
                 key_results=registry,
+                reminders=alerts.get("reminders"),
             )
             if lifecycle.backfill_of:
                 log_event(
@@ -308,14 +309,24 @@ def publish_stage(
                 )
             c = {
                 k: sum(1 for e in lifecycle.events if e["event"] == k)
-                for k in ("new", "escalated", "resolved")
+                for k in ("new", "escalated", "reminder", "resolved")
             }
             alerted = len(lifecycle.alerted_events)
+            for e in lifecycle.alerted_events[:50]:  # critical and warning are coloured apart
+                log_event(
+                    logging.INFO,
+                    "breach_event",
+                    f"{e['severity']} · {e['event']}: {e['kpi_name']} ({e['rule']}), {e['grain']} "
+                    f"{e['period_start']} · breach {e['breach_id']}",
+                    severity=e["severity"],
+                    breach_id=e["breach_id"],
+                    transition=e["event"],
+                )
             log_event(
                 logging.INFO,
                 "lifecycle",
                 f"breaches: {len(breaches)} in fct_kpi_breaches; this run {c['new']} new, "
-                f"{c['escalated']} escalated, {c['resolved']} resolved ({alerted} to alert, "
+                f"{c['escalated']} escalated, {c['resolved']} resolved, {c['reminder']} reminded ({alerted} to alert, "
                 f"{len(lifecycle.queued)} digest(s) queued)",
                 **c,
                 alerted=alerted,

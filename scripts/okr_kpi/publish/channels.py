@@ -34,7 +34,7 @@ from okr_kpi.config import Config
 from okr_kpi.logging import describe_url, redact, register_secret
 
 SEVERITY_ICON = {"critical": ":red_circle:", "warning": ":large_yellow_circle:"}
-EVENT_LABEL = {"new": "NEW", "escalated": "ESCALATED", "resolved": "RESOLVED"}
+EVENT_LABEL = {"new": "NEW", "escalated": "ESCALATED", "reminder": "REMINDER", "resolved": "RESOLVED"}
 
 
 class DeliveryError(Exception):
@@ -134,7 +134,8 @@ def describe_line(line: dict[str, Any] | None, events: list[dict[str, Any]]) -> 
             parts.append(part + ")")
         what = "; ".join(parts)
     krs = line.get("key_results") or []
-    tail = f" · key results: {', '.join(krs)}" if krs else ""
+    tail = f" · open since {first['first_seen_as_of']}" if first.get("first_seen_as_of") else ""
+    tail += f" · key results: {', '.join(krs)}" if krs else ""
     suspect = next((e for e in events if e.get("is_suspect")), None)
     tail += f" · suspect data: {suspect.get('suspect_reason') or 'yes'}" if suspect else ""
     return f"{first['kpi_name']}, {period}: {what}{tail}"
@@ -166,7 +167,8 @@ def headline(payload: dict[str, Any]) -> str:
     if payload.get("flood"):
         return f"KPI breaches as of {payload['as_of_date']}: {flood_text(payload)}"
     c = payload["counts"]
-    parts = [f"{c[k]} {k}" for k in ("new", "escalated", "resolved") if c.get(k)]
+    names = {"reminder": "still open (reminder)"}
+    parts = [f"{c[k]} {names.get(k, k)}" for k in ("new", "escalated", "reminder", "resolved") if c.get(k)]
     return f"KPI breaches as of {payload['as_of_date']}: {', '.join(parts) or 'nothing new'}"
 
 
