@@ -531,7 +531,9 @@ def digest_payload(
                 }
             )
         groups.append(group)
-    counts = {k: sum(1 for i in items if i["event"] == k) for k in kinds}
+    counts = {k: sum(1 for i in items if i["event"] == k) for k in ("new", "escalated", "resolved")}
+    if any(i["event"] == "reminder" for i in items):  # schema_version 1 keeps its three counts
+        counts["reminder"] = sum(1 for i in items if i["event"] == "reminder")
     if flood:  # one summary instead of the list (flood_guard); the breaches are in the report
         groups = []
     payload = {
