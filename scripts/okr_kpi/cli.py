@@ -257,10 +257,16 @@ def check(project_dir: Path | None, profiles_dir: Path | None, target: str | Non
 @main.command()
 @target_option
 @out_option
+@click.option("--test", "test", is_flag=False, flag_value="", default=None, metavar="[DESTINATION]",
+              help="Send a test message to every destination switched on (or to the one named) and "
+                   "stop; nothing is stored. Exit 20 when one did not arrive.")
 @log_options
 def publish(project_dir: Path | None, profiles_dir: Path | None, target: str | None,
-            out: Path | None, quiet: bool, log_format: str) -> None:
-    """Publish the latest results to the configured channels (never re-sends what was sent)."""
+            out: Path | None, test: str | None, quiet: bool, log_format: str) -> None:
+    """Publish the latest results to the configured channels (never re-sends what was sent).
+
+    A destination configured after breaches were recorded receives the breaches still open that
+    are routed to it, once, in its first digest (alerts.backlog; docs/publishing.md)."""
     from okr_kpi.preflight import check_paths
     from okr_kpi.publish import publish_command
 
@@ -268,7 +274,7 @@ def publish(project_dir: Path | None, profiles_dir: Path | None, target: str | N
     try:
         project = make_project(project_dir, profiles_dir, target, out)
         check_paths({"--out": project.out_dir})
-        code = publish_command(project, quiet=quiet, log_format=log_format)
+        code = publish_command(project, quiet=quiet, log_format=log_format, test=test)
     except OkrKpiError as err:
         _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
     sys.exit(int(code))

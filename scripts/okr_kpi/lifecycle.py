@@ -453,7 +453,7 @@ def digest_payload(
     """The generic digest (the JSON webhook's payload; other channels render it). Documented in
     docs/publishing.md and docs/okr_kpi_digest.schema.json; `schema_version` changes on breaking edits."""
     order = {"critical": 0, "warning": 1}
-    kinds = {"new": 0, "escalated": 1, "reminder": 2, "resolved": 3}
+    kinds = {"new": 0, "escalated": 1, "reminder": 2, "open": 3, "resolved": 4}
     rules = {"threshold": 0, "anomaly": 1}
     items = []
     for e in sorted(
@@ -491,7 +491,7 @@ def digest_payload(
                 "is_suspect": bool(e["is_suspect"]),
                 "suspect_reason": e["suspect_reason"],
                 **({"link": kpi_link(report_path, e["kpi_id"])} if report_path else {}),
-                **({"first_seen_as_of": e.get("first_seen_as_of")} if e["event"] == "reminder" else {}),
+                **({"first_seen_as_of": e.get("first_seen_as_of")} if e["event"] in ("reminder", "open") else {}),
             }
         )
     # One line per owner, event, KPI and period with every rule that fired; its severity is the
@@ -532,8 +532,9 @@ def digest_payload(
             )
         groups.append(group)
     counts = {k: sum(1 for i in items if i["event"] == k) for k in ("new", "escalated", "resolved")}
-    if any(i["event"] == "reminder" for i in items):  # schema_version 1 keeps its three counts
-        counts["reminder"] = sum(1 for i in items if i["event"] == "reminder")
+    for extra in ("reminder", "open"):  # schema_version 1 keeps its three counts
+        if any(i["event"] == extra for i in items):
+            counts[extra] = sum(1 for i in items if i["event"] == extra)
     if flood:  # one summary instead of the list (flood_guard); the breaches are in the report
         groups = []
     payload = {
@@ -572,6 +573,7 @@ def update_lifecycle(
     mentions: dict[str, dict[str, Any]] | None = None,
     key_results: dict[str, dict[str, Any]] | None = None,
     reminders: dict[str, int] | None = None,
+    backlog: str = "open",
 ) -> LifecycleResult:
     """Apply this run's breaches to the history and queue one digest per channel, atomically.
 
@@ -602,6 +604,10 @@ def update_lifecycle(
         routed = router(alerted) if alerted else []
     else:
         routed = [(c, d, alerted) for c, d in (channels or [])] if alerted else []
+    if router is not None and backlog == "open" and history:
+        routed, extra = add_backlog(wh, schema, routed, router, new_history, alerted, run_id, as_of, at)
+        events += extra
+        alerted += extra
     carried: dict[str, list[str]] = {}
     for channel, destination, mine in routed:
         if not mine:
@@ -670,6 +676,68 @@ def update_lifecycle(
         backfill_of=latest if horizon is not None else None,
         flood=flood,
     )
+
+
+def add_backlog(
+    wh: Warehouse,
+    schema: str,
+    routed: list[tuple[str, str, list[dict[str, Any]]]],
+    router: Any,
+    new_history: dict[str, dict[str, Any]],
+    alerted: list[dict[str, Any]],
+    run_id: str,
+    as_of: dt.date,
+    at: dt.datetime,
+) -> tuple[list[tuple[str, str, list[dict[str, Any]]]], list[dict[str, Any]]]:
+    """A destination that never had a digest (configured after breaches were recorded) receives
+    the breaches still open that are routed to it, once, as `open` events in its first digest
+    (alerts.backlog: open; `none`: it only hears of what happens from now on)."""
+    seen = outbox_channels(wh, schema)
+    # a destination's first digest: no resolution of a breach it never heard of
+    routed = [(c, d, m if c in seen else [e for e in m if e["event"] != "resolved"]) for c, d, m in routed]
+    in_run = {e["breach_id"] for e in alerted}
+    rows = [
+        r for bid, r in sorted(new_history.items())
+        if r.get("status") != "resolved" and _bool(r.get("is_alertable")) and bid not in in_run
+    ]
+    if not rows:
+        return routed, []
+    candidates: list[dict[str, Any]] = []
+    for row in rows:
+        key = f"{run_id}|{row['breach_id']}|open"
+        candidates.append({
+            **{c: row.get(c) for c, _ in BREACH_COLUMNS},
+            "event_id": hashlib.sha256(key.encode()).hexdigest()[:32],
+            "run_id": run_id,
+            "event": "open",
+            "previous_severity": None,
+            "as_of_date": as_of,
+            "occurred_at": at,
+            "is_alerted": True,
+            "message_key": None,
+            "first_seen_as_of": row.get("first_seen_as_of"),
+        })
+    out = [(c, d, list(m)) for c, d, m in routed]
+    used: dict[str, dict[str, Any]] = {}
+    for channel, destination, mine in router(candidates):
+        if channel in seen or not mine:
+            continue
+        for entry in out:
+            if entry[0] == channel:
+                entry[2].extend(mine)
+                break
+        else:
+            out.append((channel, destination, list(mine)))
+        for e in mine:
+            used[e["event_id"]] = e
+    return out, list(used.values())
+
+
+def outbox_channels(wh: Warehouse, schema: str) -> set[str]:
+    """Every destination that ever had a digest queued."""
+    if not wh.table_exists(schema, OUTBOX):
+        return set()
+    return {r["channel"] for r in wh.query(f"select distinct channel from {wh.ident(schema, OUTBOX)}")}
 
 
 def last_alerted_dates(wh: Warehouse, schema: str) -> dict[str, dt.date]:

@@ -287,6 +287,7 @@ def publish_stage(
                 mentions=config.section("mentions"),
                 key_results=registry,
                 reminders=alerts.get("reminders"),
+                backlog=alerts.get("backlog", "open"),
             )
             if lifecycle.backfill_of:
                 log_event(
@@ -361,11 +362,73 @@ def publish_stage(
     return result
 
 
-def publish_command(project: Project, quiet: bool = False, log_format: str = "text") -> int:
-    """`okr-kpi publish`: publish the latest results again; never re-sends what was sent."""
+def test_payload(name: str, report: str | None) -> dict[str, Any]:
+    """The test message (`okr-kpi publish --test`): digest-shaped, `type` okr_kpi.test, no breaches."""
+    import uuid
+
+    payload: dict[str, Any] = {
+        "schema_version": 1,
+        "type": "okr_kpi.test",
+        "test": True,
+        "idempotency_key": uuid.uuid4().hex,
+        "run_id": new_run_id(),
+        "as_of_date": dt.date.today().isoformat(),
+        "generated_at": now().isoformat() + "Z",
+        "counts": {"new": 0, "escalated": 0, "resolved": 0},
+        "groups": [],
+        "destination": name,
+    }
+    if report:
+        payload["report"] = report
+    return payload
+
+
+def send_test(project: Project, config: Config, only: str | None) -> int:
+    """Send one test message to every destination switched on (or to `only`); nothing is stored.
+    Exit 0 when each arrived, 20 when one did not, 2 when `only` names no destination."""
+    from okr_kpi.publish.routing import destinations
+
+    dests = destinations(config)
+    names = [only] if only else list(dests)
+    if only and only not in dests and not ("/" in only and only.split("/")[0] in dests):
+        raise OkrKpiError(f"--test {only}: no such destination switched on (known: {', '.join(dests) or 'none'})")
+    code = ExitCode.OK
+    tried = 0
+    for name in names:
+        base, _, owner = name.partition("/")
+        d = dests[base]
+        if d.to_owners and not owner and not d.options.get("to"):
+            log_event(logging.WARNING, "test_skipped",
+                      f"{name}: e-mails each owner; name one to test it: --test {name}/OWNER@ADDRESS")
+            continue
+        channel = d.channel(owner or None)
+        if channel is None:
+            log_event(logging.WARNING, "test_skipped", f"{name}: its URL variable {d.options.get('url_env')} is not set")
+            if only:
+                code = ExitCode.DELIVERY_FAILED
+            continue
+        tried += 1
+        status, attempts, error = send_with_retries(channel, test_payload(name, report_link(project, config)), config)
+        if status == "sent":
+            log_event(logging.INFO, "test_sent", f"{name}: test message delivered to {channel.destination}",
+                      always=True, destination=name)
+        else:
+            log_event(logging.ERROR, "test_failed", f"{name}: test message not delivered ({error})", destination=name)
+            code = ExitCode.DELIVERY_FAILED
+    if not tried and not only:
+        log_event(logging.WARNING, "no_channels", "no destination switched on: no test message sent")
+    return int(code)
+
+
+def publish_command(project: Project, quiet: bool = False, log_format: str = "text",
+                    test: str | None = None) -> int:
+    """`okr-kpi publish`: publish the latest results again; never re-sends what was sent.
+    `test` (not None): send a test message instead (to every destination, or the one named)."""
     from okr_kpi.logging import setup_logging
 
     setup_logging(quiet=quiet, log_format=log_format)
+    if test is not None:
+        return send_test(project, load_config(project.project_dir), test or None)
     config = load_config(project.project_dir)
     started = now()
     run_id = new_run_id()

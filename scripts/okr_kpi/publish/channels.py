@@ -34,7 +34,8 @@ from okr_kpi.config import Config
 from okr_kpi.logging import describe_url, redact, register_secret
 
 SEVERITY_ICON = {"critical": ":red_circle:", "warning": ":large_yellow_circle:"}
-EVENT_LABEL = {"new": "NEW", "escalated": "ESCALATED", "reminder": "REMINDER", "resolved": "RESOLVED"}
+EVENT_LABEL = {"new": "NEW", "escalated": "ESCALATED", "reminder": "REMINDER", "open": "OPEN",
+               "resolved": "RESOLVED"}
 
 
 class DeliveryError(Exception):
@@ -167,8 +168,11 @@ def headline(payload: dict[str, Any]) -> str:
     if payload.get("flood"):
         return f"KPI breaches as of {payload['as_of_date']}: {flood_text(payload)}"
     c = payload["counts"]
-    names = {"reminder": "still open (reminder)"}
-    parts = [f"{c[k]} {names.get(k, k)}" for k in ("new", "escalated", "reminder", "resolved") if c.get(k)]
+    if payload.get("test"):
+        return f"okr-kpi test message for {payload.get('destination') or 'this destination'}"
+    names = {"reminder": "still open (reminder)", "open": "open from before this destination was set up"}
+    parts = [f"{c[k]} {names.get(k, k)}" for k in ("new", "escalated", "reminder", "open", "resolved")
+             if c.get(k)]
     return f"KPI breaches as of {payload['as_of_date']}: {', '.join(parts) or 'nothing new'}"
 
 
