@@ -388,7 +388,7 @@ def reminder_due(
     acks: dict[str, dict[str, Any]] | None,
 ) -> bool:
     """Whether an ongoing breach is reminded this run (see compute_transitions)."""
-    if not reminders:
+    if not reminders or row.get("rule") == "stale_data":  # stale data: once per episode
         return False
     every = int(reminders.get(row["severity"], 0) or 0)
     last = (last_alerted or {}).get(row["breach_id"])

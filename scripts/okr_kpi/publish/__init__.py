@@ -223,6 +223,41 @@ def resolve_as_of(wh: Warehouse, schema: str) -> dt.date:
     return dt.date.today() - dt.timedelta(days=1)
 
 
+def stale_data_breaches(wh: Warehouse, schema: str) -> list[dict[str, Any]]:
+    """One breach-shaped row per stale source (fct_kpi_freshness, the rules are the models'), so
+    that the lifecycle sends it once per staleness episode and routes it like the rest (rule
+    `stale_data`): its id is the source and the first stale day, so the episode keeps it while it
+    lasts, it resolves when the source is complete again, and a later episode is new. Owner: the
+    owner of the first KPI reading the source (dim_kpis), never reminded (once per episode)."""
+    from okr_kpi.freshness import stale_sources
+    from okr_kpi.lifecycle import normalise_breach
+
+    stale = stale_sources(wh, schema) or []
+    if not stale:
+        return []
+    owners: dict[str, str] = {}
+    if wh.table_exists(schema, "dim_kpis"):
+        owners = {str(r["kpi_id"]): r.get("owner") for r in wh.query(f"select kpi_id, owner from {wh.ident(schema, 'dim_kpis')}")}
+    rows = []
+    for source in stale:
+        since = source["stale_since"] or source["as_of_date"]
+        kpis = source["kpi_ids"]
+        rows.append(normalise_breach({
+            "breach_id": f"stale_data:{source['data_source']}:{since}",
+            "kpi_id": kpis[0] if kpis else source["data_source"],
+            "kpi_name": f"Data source {source['data_source']} ({', '.join(kpis) or 'no KPI'})",
+            "owner": next((owners[k] for k in kpis if owners.get(k)), None),
+            "grain": "day",
+            "period_start": since,
+            "period_end": since,
+            "rule": "stale_data",
+            "severity": "warning",
+            "value": source["stale_days"],
+            "suspect_reason": source.get("reason"),
+        }))
+    return rows
+
+
 def definition_seed_hashes(project: Project) -> dict[str, str] | None:
     """The project's definition seeds' hashes (lifecycle.seed_hashes), None if unreadable."""
     from okr_kpi.lifecycle import seed_hashes
@@ -262,6 +297,8 @@ def publish_stage(
     lifecycle = None
     if update:
         breaches = read_breaches(wh, schema)
+        if breaches is not None and config.section("alerts").get("stale_data", True):
+            breaches = breaches + stale_data_breaches(wh, schema)
         if breaches is None:
             log_event(
                 logging.WARNING,

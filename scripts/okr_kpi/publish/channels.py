@@ -97,7 +97,8 @@ def _what(e: dict[str, Any]) -> str:
         z = f", z = {float(e['z_score']):.1f}" if e.get("z_score") is not None else ""
         return f"{fmt_num(e['value'])}, a sudden change from the expected {fmt_num(e['expected_value'])}{z}"
     if e["rule"] == "stale_data":
-        return f"no new data for {fmt_num(e.get('value'))} days"
+        why = f"; {e['suspect_reason']}" if e.get("suspect_reason") else ""
+        return f"not complete since {e['period_start']} ({fmt_num(e.get('value'))} day(s){why})"
     bound = e.get("bound")
     side = (
         "below the lower bound"
