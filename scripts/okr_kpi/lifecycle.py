@@ -41,6 +41,7 @@ HISTORY = "okr_kpi_breach_history"
 EVENTS = "okr_kpi_breach_events"
 OUTBOX = "okr_kpi_alert_outbox"
 RUNS = "okr_kpi_runs"
+ACKS = "okr_kpi_breach_acks"
 
 SEVERITY_RANK = {"warning": 1, "critical": 2}
 PAYLOAD_SCHEMA_VERSION = 1
@@ -106,6 +107,16 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("event_count", "int"),
         ("breach_ids", "varchar"),
         ("payload", "varchar"),
+    ],
+    # one row per `okr-kpi ack` / `okr-kpi unack` (append-only); a breach's latest row is its state
+    ACKS: [
+        ("breach_id", "varchar"),
+        ("action", "varchar"),
+        ("acked_by", "varchar"),
+        ("acked_at", "timestamp"),
+        ("until_date", "date"),
+        ("note", "varchar"),
+        ("severity", "varchar"),
     ],
     RUNS: [
         ("run_id", "varchar"),
@@ -229,6 +240,10 @@ class LifecycleResult:
         return [e for e in self.events if e["is_alerted"]]
 
     @property
+    def reminded(self) -> int:
+        return sum(1 for e in self.alerted_events if e["event"] == "reminder")
+
+    @property
     def new_or_escalated(self) -> int:
         return sum(1 for e in self.alerted_events if e["event"] in ("new", "escalated"))
 
@@ -249,8 +264,19 @@ def compute_transitions(
     lookback_days: int = 31,
     include_suspect: bool = True,
     horizon: dt.date | None = None,
+    reminders: dict[str, int] | None = None,
+    last_alerted: dict[str, dt.date] | None = None,
+    acks: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """The new history (breach_id -> row) and the transitions, from the current breaches.
+
+    Reminders: an alertable breach still open (`ongoing`) gets a `reminder` event when
+    `reminders[severity]` days (0: never) have passed since it was last alerted
+    (`last_alerted`: breach_id -> as_of_date of its latest new/escalated/reminder event).
+    Acknowledged (`acks`: breach_id -> its latest ack row, action `ack`): no reminder until the
+    snooze ends (`until_date`: from that day on, a reminder at once, then the cadence) or, without
+    a snooze, at all; an escalation above the acknowledged severity is alerted as always and ends
+    the acknowledgement; a resolution is alerted as always.
 
     `horizon` (a backfill: this as_of is earlier than the latest run's): breaches of periods
     ending after it are neither resolved nor re-opened nor alerted; their history is kept as is.
@@ -279,6 +305,7 @@ def compute_transitions(
                 "occurred_at": at,
                 "is_alerted": alerted,
                 "message_key": None,
+                "first_seen_as_of": row.get("first_seen_as_of"),
             }
         )
 
@@ -325,6 +352,8 @@ def compute_transitions(
                 first_seen_at=old.get("first_seen_at"),
                 status_changed_at=old.get("status_changed_at") if old.get("status") == "ongoing" else at,
             )
+            if row["is_alertable"] and reminder_due(row, as_of, reminders, last_alerted, acks):
+                event("reminder", row, None, True)
         new_history[bid] = row
 
     for bid, old in history.items():
@@ -341,6 +370,40 @@ def compute_transitions(
     return new_history, events
 
 
+def effective_ack(ack: dict[str, Any] | None, severity: str | None) -> dict[str, Any] | None:
+    """The acknowledgement in force: the latest row is an `ack` and the breach has not escalated
+    above the severity it was acknowledged at."""
+    if not ack or ack.get("action") != "ack":
+        return None
+    if SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK.get(ack.get("severity"), 0):
+        return None
+    return ack
+
+
+def reminder_due(
+    row: dict[str, Any],
+    as_of: dt.date,
+    reminders: dict[str, int] | None,
+    last_alerted: dict[str, dt.date] | None,
+    acks: dict[str, dict[str, Any]] | None,
+) -> bool:
+    """Whether an ongoing breach is reminded this run (see compute_transitions)."""
+    if not reminders or row.get("rule") == "stale_data":  # stale data: once per episode
+        return False
+    every = int(reminders.get(row["severity"], 0) or 0)
+    last = (last_alerted or {}).get(row["breach_id"])
+    ack = effective_ack((acks or {}).get(row["breach_id"]), row["severity"])
+    if ack is not None:
+        until = _date(ack.get("until_date"))
+        if until is None or as_of < until:
+            return False  # acknowledged, or snoozed until a later day
+        if last is None or last < until:
+            return True  # the snooze ended: remind at once
+    if every <= 0 or last is None:
+        return False
+    return (as_of - last).days >= every
+
+
 def message_key(run_id: str, channel: str) -> str:
     """The idempotency key of one digest on one channel: stable across retries."""
     return hashlib.sha256(f"okr-kpi|{run_id}|{channel}".encode()).hexdigest()[:32]
@@ -352,6 +415,30 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def active_key_results(
+    ids: list[str], key_results: dict[str, dict[str, Any]] | None, as_of: dt.date
+) -> list[str]:
+    """Titles of the key results (of `ids`) whose cycle is active on as_of; without the registry
+    (no okr_key_results in the warehouse) the ids themselves."""
+    if key_results is None:
+        return list(ids)
+    out = []
+    for k in ids:
+        kr = key_results.get(k)
+        if kr is None:
+            continue
+        start, end = _date(kr.get("cycle_start")), _date(kr.get("cycle_end"))
+        if start is not None and end is not None and not (start <= as_of <= end):
+            continue  # a finished (or future) cycle's key result is not news
+        out.append(str(kr.get("title") or k))
+    return out
+
+
+def kpi_link(report: str, kpi_id: str) -> str:
+    """The KPI's card in the report (the report's `#kpi-<id>` anchors)."""
+    return f"{report.split('#')[0]}#kpi-{kpi_id}"
+
+
 def digest_payload(
     events: list[dict[str, Any]],
     run_id: str,
@@ -359,22 +446,27 @@ def digest_payload(
     key: str,
     report_path: str | None = None,
     flood: dict[str, Any] | None = None,
+    mentions: dict[str, dict[str, Any]] | None = None,
+    destination: str | None = None,
+    key_results: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The generic digest (the JSON webhook's payload; other channels render it). Documented in
     docs/publishing.md and docs/okr_kpi_digest.schema.json; `schema_version` changes on breaking edits."""
     order = {"critical": 0, "warning": 1}
-    kinds = {"new": 0, "escalated": 1, "resolved": 2}
+    kinds = {"new": 0, "escalated": 1, "reminder": 2, "open": 3, "resolved": 4}
+    rules = {"threshold": 0, "anomaly": 1}
     items = []
     for e in sorted(
         events,
         key=lambda e: (
             e["owner"] or "",
-            order.get(e["severity"], 9),
             kinds[e["event"]],
             e["kpi_id"] or "",
             str(e["period_start"]),
+            rules.get(e["rule"], 9),
         ),
     ):
+        krs = [k for k in (e["affected_key_results"] or "").split(",") if k]
         items.append(
             {
                 "event": e["event"],
@@ -394,17 +486,55 @@ def digest_payload(
                 "bound": e["bound"],
                 "expected_value": e["expected_value"],
                 "z_score": e["z_score"],
-                "affected_key_results": [k for k in (e["affected_key_results"] or "").split(",") if k],
+                "affected_key_results": krs,
+                "key_results": active_key_results(krs, key_results, as_of),
                 "is_suspect": bool(e["is_suspect"]),
                 "suspect_reason": e["suspect_reason"],
+                **({"link": kpi_link(report_path, e["kpi_id"])} if report_path else {}),
+                **({"first_seen_as_of": e.get("first_seen_as_of")} if e["event"] in ("reminder", "open") else {}),
             }
         )
-    groups: list[dict[str, Any]] = []
+    # One line per owner, event, KPI and period with every rule that fired; its severity is the
+    # worst of them. Groups: critical first, then by owner.
+    lines: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for item in items:
-        if not groups or (groups[-1]["owner"], groups[-1]["severity"]) != (item["owner"], item["severity"]):
-            groups.append({"owner": item["owner"], "severity": item["severity"], "events": []})
-        groups[-1]["events"].append(item)
-    counts = {k: sum(1 for i in items if i["event"] == k) for k in kinds}
+        line_key = (item["owner"], item["event"], item["kpi_id"], item["grain"], str(item["period_start"]))
+        lines.setdefault(line_key, []).append(item)
+    by_group: dict[tuple[str, str], list[list[dict[str, Any]]]] = {}
+    for members in lines.values():
+        severity = max((m["severity"] for m in members), key=lambda v: SEVERITY_RANK.get(v, 0))
+        by_group.setdefault((members[0]["owner"], severity), []).append(members)
+    groups: list[dict[str, Any]] = []
+    for owner, severity in sorted(by_group, key=lambda g: (order.get(g[1], 9), g[0] or "")):
+        group: dict[str, Any] = {"owner": owner, "severity": severity, "events": [], "lines": []}
+        mention = {k: v for k, v in ((mentions or {}).get(owner) or {}).items() if v}
+        if mention:
+            group["mention"] = mention
+        for members in by_group[(owner, severity)]:
+            first = members[0]
+            group["events"] += members
+            titles: list[str] = []
+            for m in members:
+                titles += [t for t in m["key_results"] if t not in titles]
+            group["lines"].append(
+                {
+                    "event": first["event"],
+                    "kpi_id": first["kpi_id"],
+                    "kpi_name": first["kpi_name"],
+                    "grain": first["grain"],
+                    "period_start": first["period_start"],
+                    "severity": severity,
+                    "rules": [m["rule"] for m in members],
+                    "breach_ids": [m["breach_id"] for m in members],
+                    "key_results": titles,
+                    **({"link": first["link"]} if first.get("link") else {}),
+                }
+            )
+        groups.append(group)
+    counts = {k: sum(1 for i in items if i["event"] == k) for k in ("new", "escalated", "resolved")}
+    for extra in ("reminder", "open"):  # schema_version 1 keeps its three counts
+        if any(i["event"] == extra for i in items):
+            counts[extra] = sum(1 for i in items if i["event"] == extra)
     if flood:  # one summary instead of the list (flood_guard); the breaches are in the report
         groups = []
     payload = {
@@ -419,6 +549,8 @@ def digest_payload(
     }
     if report_path:
         payload["report"] = report_path
+    if destination:
+        payload["destination"] = destination
     if flood:
         payload["flood"] = flood
     return json.loads(json.dumps(payload, default=_json_default))
@@ -437,10 +569,18 @@ def update_lifecycle(
     force_lifecycle: bool = False,
     flood_settings: dict[str, Any] | None = None,
     seed_hashes: dict[str, str] | None = None,
+    router: Any = None,
+    mentions: dict[str, dict[str, Any]] | None = None,
+    key_results: dict[str, dict[str, Any]] | None = None,
+    reminders: dict[str, int] | None = None,
+    backlog: str = "open",
 ) -> LifecycleResult:
     """Apply this run's breaches to the history and queue one digest per channel, atomically.
 
-    `channels` is a list of (channel name, safe destination description). Returns the transitions.
+    `channels` is a list of (channel name, safe destination description): each gets every alerted
+    event. `router(alerted)` (okr_kpi.publish.routing) instead returns (name, description, events)
+    per destination: each destination's digest holds only what was routed to it, and gets its own
+    outbox row and idempotency key. Returns the transitions.
     An as_of earlier than the latest run's is a backfill (see compute_transitions' `horizon`)
     unless `force_lifecycle`. `flood_settings` (alerts.flood_*): see flood_guard.
     """
@@ -450,7 +590,8 @@ def update_lifecycle(
     latest = max_as_of(wh, schema)
     horizon = as_of if (latest is not None and as_of < latest and not force_lifecycle) else None
     new_history, events = compute_transitions(
-        breaches, history, as_of, run_id, at, lookback_days, include_suspect, horizon=horizon
+        breaches, history, as_of, run_id, at, lookback_days, include_suspect, horizon=horizon,
+        reminders=reminders, last_alerted=last_alerted_dates(wh, schema), acks=current_acks(wh, schema),
     )
     alerted = [e for e in events if e["is_alerted"]]
     flood = (
@@ -459,31 +600,44 @@ def update_lifecycle(
         else None
     )
     queued: list[dict[str, Any]] = []
-    if alerted and channels:
-        for channel, destination in channels:
-            key = message_key(run_id, channel)
-            payload = digest_payload(alerted, run_id, as_of, key, report_path, flood=flood)
-            queued.append(
-                {
-                    "message_key": key,
-                    "channel": channel,
-                    "destination": destination,
-                    "run_id": run_id,
-                    "as_of_date": as_of,
-                    "created_at": at,
-                    "status": "pending",
-                    "attempts": 0,
-                    "last_attempt_at": None,
-                    "sent_at": None,
-                    "last_error": None,
-                    "event_count": len(alerted),
-                    "breach_ids": ",".join(sorted({e["breach_id"] for e in alerted})),
-                    "payload": json.dumps(payload, sort_keys=True),
-                }
-            )
-        keys = ",".join(q["message_key"] for q in queued)
-        for e in alerted:
-            e["message_key"] = keys
+    if router is not None:
+        routed = router(alerted) if alerted else []
+    else:
+        routed = [(c, d, alerted) for c, d in (channels or [])] if alerted else []
+    if router is not None and backlog == "open" and history:
+        routed, extra = add_backlog(wh, schema, routed, router, new_history, alerted, run_id, as_of, at)
+        events += extra
+        alerted += extra
+    carried: dict[str, list[str]] = {}
+    for channel, destination, mine in routed:
+        if not mine:
+            continue
+        key = message_key(run_id, channel)
+        for e in mine:
+            carried.setdefault(e["event_id"], []).append(key)
+        payload = digest_payload(mine, run_id, as_of, key, report_path, flood=flood, mentions=mentions,
+                                 destination=channel if router is not None else None, key_results=key_results)
+        queued.append(
+            {
+                "message_key": key,
+                "channel": channel,
+                "destination": destination,
+                "run_id": run_id,
+                "as_of_date": as_of,
+                "created_at": at,
+                "status": "pending",
+                "attempts": 0,
+                "last_attempt_at": None,
+                "sent_at": None,
+                "last_error": None,
+                "event_count": len(mine),
+                "breach_ids": ",".join(sorted({e["breach_id"] for e in mine})),
+                "payload": json.dumps(payload, sort_keys=True),
+            }
+        )
+    for e in alerted:
+        if e["event_id"] in carried:
+            e["message_key"] = ",".join(carried[e["event_id"]])
     changed = [r for bid, r in new_history.items() if history.get(bid) != r]
     if not wh.supports_dml:
         rewrite_tables(
@@ -522,6 +676,150 @@ def update_lifecycle(
         backfill_of=latest if horizon is not None else None,
         flood=flood,
     )
+
+
+def add_backlog(
+    wh: Warehouse,
+    schema: str,
+    routed: list[tuple[str, str, list[dict[str, Any]]]],
+    router: Any,
+    new_history: dict[str, dict[str, Any]],
+    alerted: list[dict[str, Any]],
+    run_id: str,
+    as_of: dt.date,
+    at: dt.datetime,
+) -> tuple[list[tuple[str, str, list[dict[str, Any]]]], list[dict[str, Any]]]:
+    """A destination that never had a digest (configured after breaches were recorded) receives
+    the breaches still open that are routed to it, once, as `open` events in its first digest
+    (alerts.backlog: open; `none`: it only hears of what happens from now on)."""
+    seen = outbox_channels(wh, schema)
+    # a destination's first digest: no resolution of a breach it never heard of
+    routed = [(c, d, m if c in seen else [e for e in m if e["event"] != "resolved"]) for c, d, m in routed]
+    in_run = {e["breach_id"] for e in alerted}
+    rows = [
+        r for bid, r in sorted(new_history.items())
+        if r.get("status") != "resolved" and _bool(r.get("is_alertable")) and bid not in in_run
+    ]
+    if not rows:
+        return routed, []
+    candidates: list[dict[str, Any]] = []
+    for row in rows:
+        key = f"{run_id}|{row['breach_id']}|open"
+        candidates.append({
+            **{c: row.get(c) for c, _ in BREACH_COLUMNS},
+            "event_id": hashlib.sha256(key.encode()).hexdigest()[:32],
+            "run_id": run_id,
+            "event": "open",
+            "previous_severity": None,
+            "as_of_date": as_of,
+            "occurred_at": at,
+            "is_alerted": True,
+            "message_key": None,
+            "first_seen_as_of": row.get("first_seen_as_of"),
+        })
+    out = [(c, d, list(m)) for c, d, m in routed]
+    used: dict[str, dict[str, Any]] = {}
+    for channel, destination, mine in router(candidates):
+        if channel in seen or not mine:
+            continue
+        for entry in out:
+            if entry[0] == channel:
+                entry[2].extend(mine)
+                break
+        else:
+            out.append((channel, destination, list(mine)))
+        for e in mine:
+            used[e["event_id"]] = e
+    return out, list(used.values())
+
+
+def outbox_channels(wh: Warehouse, schema: str) -> set[str]:
+    """Every destination that ever had a digest queued."""
+    if not wh.table_exists(schema, OUTBOX):
+        return set()
+    return {r["channel"] for r in wh.query(f"select distinct channel from {wh.ident(schema, OUTBOX)}")}
+
+
+def last_alerted_dates(wh: Warehouse, schema: str) -> dict[str, dt.date]:
+    """breach_id -> as_of_date of its latest alerted new / escalated / reminder event."""
+    if not wh.table_exists(schema, EVENTS):
+        return {}
+    rows = wh.query(
+        f"select breach_id, max(as_of_date) as d from {wh.ident(schema, EVENTS)} "
+        "where is_alerted and event in ('new', 'escalated', 'reminder') group by breach_id"
+    )
+    return {r["breach_id"]: _date(r["d"]) for r in rows if r["d"] is not None}
+
+
+def current_acks(wh: Warehouse, schema: str) -> dict[str, dict[str, Any]]:
+    """breach_id -> its latest ack/unack row."""
+    out: dict[str, dict[str, Any]] = {}
+    for row in sorted(read_table(wh, schema, ACKS), key=lambda r: (r["acked_at"] or dt.datetime.min)):
+        out[row["breach_id"]] = row
+    return out
+
+
+def acknowledge(
+    wh: Warehouse,
+    schema: str,
+    breach_id: str,
+    action: str,
+    by: str,
+    until: dt.date | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Record `okr-kpi ack` / `okr-kpi unack` of a breach the lifecycle knows; returns the row."""
+    from okr_kpi.project import OkrKpiError
+
+    ensure_tables(wh, schema)
+    rows = wh.query(f"select breach_id, severity, status, kpi_id from {wh.ident(schema, HISTORY)} where breach_id = ?",
+                    (breach_id,))
+    if not rows:
+        raise OkrKpiError(f"no breach {breach_id!r} in {schema}.{HISTORY} (breach ids are in the report, "
+                          "okr_kpi.json and the digests)")
+    if rows[0]["status"] == "resolved":
+        raise OkrKpiError(f"breach {breach_id!r} is resolved: there is nothing to {'acknowledge' if action == 'ack' else 'withdraw'}")
+    if action == "unack" and not effective_ack(current_acks(wh, schema).get(breach_id), rows[0]["severity"]):
+        raise OkrKpiError(f"breach {breach_id!r} is not acknowledged")
+    row = {
+        "breach_id": breach_id,
+        "action": action,
+        "acked_by": by,
+        "acked_at": now(),
+        "until_date": until,
+        "note": note,
+        "severity": rows[0]["severity"],
+    }
+    if wh.supports_dml:
+        insert_rows(wh, schema, ACKS, [row])
+    else:
+        rewrite_tables(wh, schema, {ACKS: read_table(wh, schema, ACKS) + [row]})
+    return {**row, "status": rows[0]["status"], "kpi_id": rows[0]["kpi_id"]}
+
+
+def acknowledged_breaches(wh: Warehouse, schema: str, as_of: dt.date) -> list[dict[str, Any]]:
+    """The acknowledgements in force (for the report and okr_kpi.json), open breaches only."""
+    if not wh.table_exists(schema, HISTORY):
+        return []
+    history = {r["breach_id"]: r for r in read_table(wh, schema, HISTORY)}
+    out = []
+    for bid, ack in sorted(current_acks(wh, schema).items()):
+        h = history.get(bid)
+        if h is None or h.get("status") == "resolved" or effective_ack(ack, h.get("severity")) is None:
+            continue
+        until = _date(ack.get("until_date"))
+        out.append({
+            "breach_id": bid,
+            "kpi_id": h.get("kpi_id"),
+            "kpi_name": h.get("kpi_name"),
+            "severity": h.get("severity"),
+            "acked_by": ack.get("acked_by"),
+            "acked_at": ack["acked_at"].isoformat() if isinstance(ack.get("acked_at"), dt.datetime) else ack.get("acked_at"),
+            "until": until.isoformat() if until else None,
+            "snoozed": until is not None and as_of < until,
+            "note": ack.get("note"),
+        })
+    return out
 
 
 # --- flood guard and definition seeds ---------------------------------------------------------------

@@ -6,6 +6,10 @@
   and the record's fields, for Airflow, Dagster or a log shipper;
 - `--quiet`: only warnings, errors and the final summary line.
 
+Every command takes `--log-format` and `--quiet`. Colour (text logs, a terminal or FORCE_COLOR
+set) marks errors and critical breaches red, warnings and warning breaches yellow; NO_COLOR (any
+non-empty value, https://no-color.org) switches every colour off.
+
 Secrets never reach a log line: every handler carries a `RedactingFilter` that replaces the
 values of secret environment variables (webhook URLs, PGPASSWORD, the SMTP password, anything
 named *PASSWORD*, *SECRET*, *TOKEN*, *WEBHOOK_URL*, *API_KEY*) and the user:password part of
@@ -113,11 +117,55 @@ class QuietFilter(logging.Filter):
         return record.levelno >= logging.WARNING or bool(getattr(record, "always", False))
 
 
+def colour_wanted(stream: Any = None) -> bool:
+    """Colour for `stream`: never with NO_COLOR set (non-empty); else with FORCE_COLOR set, or
+    when the stream is a terminal."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    stream = stream or sys.stderr
+    return bool(getattr(stream, "isatty", None) and stream.isatty())
+
+
+def click_colour() -> bool | None:
+    """The `color=` argument for click.echo/secho: False under NO_COLOR, True under FORCE_COLOR,
+    else None (click's own terminal detection)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    return True if os.environ.get("FORCE_COLOR") else None
+
+
+# ANSI SGR codes: critical (and errors) bold red, warning yellow: the two never look alike.
+COLOURS = {"critical": "\x1b[1;31m", "error": "\x1b[1;31m", "warning": "\x1b[33m"}
+RESET = "\x1b[0m"
+
+
+def record_tone(record: logging.LogRecord) -> str | None:
+    """critical / warning / error: a breach's severity (field `severity`) wins over the level."""
+    fields = getattr(record, "fields", None)
+    severity = fields.get("severity") if isinstance(fields, dict) else None
+    if severity in ("critical", "warning"):
+        return severity
+    if record.levelno >= logging.ERROR:
+        return "error"
+    if record.levelno >= logging.WARNING:
+        return "warning"
+    return None
+
+
 class TextFormatter(logging.Formatter):
+    def __init__(self, colour: bool = False) -> None:
+        super().__init__()
+        self.colour = colour
+
     def format(self, record: logging.LogRecord) -> str:
         ts = dt.datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
         prefix = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
         text = f"{ts}  {prefix}{record.getMessage()}"
+        tone = record_tone(record) if self.colour else None
+        if tone:
+            text = f"{COLOURS[tone]}{text}{RESET}"
         if record.exc_text:
             text += "\n" + record.exc_text
         return text
@@ -151,8 +199,9 @@ def setup_logging(
     level_name = os.environ.get("OKR_KPI_LOG_LEVEL", "info").upper()
     logger.setLevel(getattr(logging, level_name, logging.INFO))
     logger.propagate = False
-    formatter = JsonFormatter() if log_format == "json" else TextFormatter()
-    console = logging.StreamHandler(stream or sys.stderr)
+    stream = stream or sys.stderr
+    formatter = JsonFormatter() if log_format == "json" else TextFormatter(colour=colour_wanted(stream))
+    console = logging.StreamHandler(stream)
     console.setFormatter(formatter)
     console.addFilter(RedactingFilter())
     if quiet:

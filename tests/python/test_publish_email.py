@@ -76,13 +76,14 @@ def test_email_digest_is_received_once(email_project):
     html = (
         next(p for p in msg.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
     )
-    # Grouped by owner and severity, in that order; OLD (outside the alert window) is not there.
+    # Grouped by severity (critical first) and owner; OLD (outside the alert window) is not there.
     alice, bob = text.index("alice@x.example — warning"), text.index("bob@x.example — critical")
     assert (
-        alice < text.index("[NEW] New Leads (threshold), day 2026-08-31: 5, below the lower bound 10") < bob
+        bob < alice < text.index("[NEW] New Leads, day 2026-08-31: 5, below the lower bound 10 (threshold)")
     )
     assert (
-        "[NEW] Page Load Time (anomaly), day 2026-08-30: 900, a sudden change from the expected 400" in text
+        "[NEW] Page Load Time, day 2026-08-30: 900, a sudden change from the expected 400, z = 4.2 (anomaly)"
+        in text
     )
     assert "key results: kr-1, kr-2" in text
     assert "2026-05-23" not in text

@@ -146,12 +146,12 @@ def test_first_run_rerun_new_and_resolved(setup):
     assert body["schema_version"] == 1 and body["type"] == "okr_kpi.breach_digest"
     assert body["as_of_date"] == "2026-08-31"
     assert body["counts"] == {"new": 2, "escalated": 0, "resolved": 0}
-    # Grouped by owner, then severity; OLD is outside the alert window.
+    # Critical first, then by owner (issue 16); OLD is outside the alert window.
     assert events(body) == [
-        ("alice@x.example", "warning", "new", "a"),
         ("bob@x.example", "critical", "new", "b"),
+        ("alice@x.example", "warning", "new", "a"),
     ]
-    a = body["groups"][0]["events"][0]
+    a = body["groups"][1]["events"][0]
     assert a["kpi_id"] == "new_leads" and a["value"] == 5 and a["bound"] == 10
     assert a["affected_key_results"] == ["kr-1", "kr-2"]
     generic = next(r for r in server.requests if r["path"] == "/hook/generic")
@@ -249,8 +249,8 @@ def test_server_down_keeps_message_and_next_run_delivers_exactly_once(setup):
         assert len(generic) == 1 and len(server2.bodies("/services/T000/B000/slack")) == 1
         assert generic[0]["idempotency_key"] == key
         assert events(generic[0]) == [
-            ("alice@x.example", "warning", "new", "a"),
             ("bob@x.example", "critical", "new", "b"),
+            ("alice@x.example", "warning", "new", "a"),
         ]
         server2.requests.clear()
         publish(project)

@@ -305,7 +305,12 @@ def run_checks_command(
     window = choose_window(project, window_as_of, config, full_history=full_history, since=since)
     click.echo(f"Source expectations read {window.describe()}")
     result = run_checks(project, as_of=as_of, since=window.since, keep_runs=config.keep_runs)
+    from okr_kpi.logging import click_colour
+
     for line in summary_lines(result):
         color = {"ERROR": "red", "FAIL": "red", "WARN": "yellow", "BREACH": "yellow"}.get(line.split(" ")[0])
-        click.secho(line, fg=color, err=color == "red")
+        bold = False
+        if line.startswith("BREACH") and "(critical)" in line:
+            color, bold = "red", True  # a critical breach never looks like a warning
+        click.secho(line, fg=color, bold=bold, err=color == "red", color=click_colour())
     return int(result.exit_code())

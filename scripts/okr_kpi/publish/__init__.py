@@ -32,7 +32,8 @@ from okr_kpi.lifecycle import (
 )
 from okr_kpi.logging import log_event, redact
 from okr_kpi.project import OkrKpiError, Project
-from okr_kpi.publish.channels import Channel, DeliveryError, configured_channels
+from okr_kpi.publish.channels import Channel, DeliveryError
+from okr_kpi.publish.routing import Router, channel_for, configured_channels, registry_context
 from okr_kpi.warehouse import Warehouse, connected
 
 
@@ -119,11 +120,14 @@ def send_with_retries(
 
 
 def deliver_pending(wh: Warehouse, schema: str, channels: list[Channel], config: Config) -> DeliveryResult:
-    """Deliver every pending outbox message, oldest first; record each try before and after."""
+    """Deliver every pending outbox message, oldest first; record each try before and after.
+    A row's `channel` names its destination (`name`, or `name/owner` for an owner's e-mail)."""
     by_name = {c.name: c for c in channels}
     result = DeliveryResult()
     for message in pending_messages(wh, schema):
         channel = by_name.get(message["channel"])
+        if channel is None and "/" in message["channel"]:
+            channel = channel_for(config, message["channel"])
         if channel is None:
             mark_skipped(wh, schema, message, f"channel {message['channel']} is no longer configured")
             log_event(
@@ -219,6 +223,41 @@ def resolve_as_of(wh: Warehouse, schema: str) -> dt.date:
     return dt.date.today() - dt.timedelta(days=1)
 
 
+def stale_data_breaches(wh: Warehouse, schema: str) -> list[dict[str, Any]]:
+    """One breach-shaped row per stale source (fct_kpi_freshness, the rules are the models'), so
+    that the lifecycle sends it once per staleness episode and routes it like the rest (rule
+    `stale_data`): its id is the source and the first stale day, so the episode keeps it while it
+    lasts, it resolves when the source is complete again, and a later episode is new. Owner: the
+    owner of the first KPI reading the source (dim_kpis), never reminded (once per episode)."""
+    from okr_kpi.freshness import stale_sources
+    from okr_kpi.lifecycle import normalise_breach
+
+    stale = stale_sources(wh, schema) or []
+    if not stale:
+        return []
+    owners: dict[str, str] = {}
+    if wh.table_exists(schema, "dim_kpis"):
+        owners = {str(r["kpi_id"]): r.get("owner") for r in wh.query(f"select kpi_id, owner from {wh.ident(schema, 'dim_kpis')}")}
+    rows = []
+    for source in stale:
+        since = source["stale_since"] or source["as_of_date"]
+        kpis = source["kpi_ids"]
+        rows.append(normalise_breach({
+            "breach_id": f"stale_data:{source['data_source']}:{since}",
+            "kpi_id": kpis[0] if kpis else source["data_source"],
+            "kpi_name": f"Data source {source['data_source']} ({', '.join(kpis) or 'no KPI'})",
+            "owner": next((owners[k] for k in kpis if owners.get(k)), None),
+            "grain": "day",
+            "period_start": since,
+            "period_end": since,
+            "rule": "stale_data",
+            "severity": "warning",
+            "value": source["stale_days"],
+            "suspect_reason": source.get("reason"),
+        }))
+    return rows
+
+
 def definition_seed_hashes(project: Project) -> dict[str, str] | None:
     """The project's definition seeds' hashes (lifecycle.seed_hashes), None if unreadable."""
     from okr_kpi.lifecycle import seed_hashes
@@ -253,9 +292,13 @@ def publish_stage(
     schema = project.schema
     channels = configured_channels(config)
     ensure_tables(wh, schema)
+    registry = registry_context(wh, schema)
+    router = Router(config, registry)
     lifecycle = None
     if update:
         breaches = read_breaches(wh, schema)
+        if breaches is not None and config.section("alerts").get("stale_data", True):
+            breaches = breaches + stale_data_breaches(wh, schema)
         if breaches is None:
             log_event(
                 logging.WARNING,
@@ -270,13 +313,18 @@ def publish_stage(
                 breaches,
                 as_of,
                 run_id,
-                [(c.name, c.destination) for c in channels],
+                None,
                 lookback_days=config.lookback_days,
                 include_suspect=bool(alerts.get("include_suspect", True)),
                 report_path=report_link(project, config),
                 force_lifecycle=force_lifecycle,
                 flood_settings=alerts,
                 seed_hashes=definition_seed_hashes(project),
+                router=lambda alerted: [(c.name, c.destination, mine) for c, mine in router.split(alerted)],
+                mentions=config.section("mentions"),
+                key_results=registry,
+                reminders=alerts.get("reminders"),
+                backlog=alerts.get("backlog", "open"),
             )
             if lifecycle.backfill_of:
                 log_event(
@@ -299,26 +347,36 @@ def publish_stage(
                 )
             c = {
                 k: sum(1 for e in lifecycle.events if e["event"] == k)
-                for k in ("new", "escalated", "resolved")
+                for k in ("new", "escalated", "reminder", "resolved")
             }
             alerted = len(lifecycle.alerted_events)
+            for e in lifecycle.alerted_events[:50]:  # critical and warning are coloured apart
+                log_event(
+                    logging.INFO,
+                    "breach_event",
+                    f"{e['severity']} · {e['event']}: {e['kpi_name']} ({e['rule']}), {e['grain']} "
+                    f"{e['period_start']} · breach {e['breach_id']}",
+                    severity=e["severity"],
+                    breach_id=e["breach_id"],
+                    transition=e["event"],
+                )
             log_event(
                 logging.INFO,
                 "lifecycle",
                 f"breaches: {len(breaches)} in fct_kpi_breaches; this run {c['new']} new, "
-                f"{c['escalated']} escalated, {c['resolved']} resolved ({alerted} to alert, "
+                f"{c['escalated']} escalated, {c['resolved']} resolved, {c['reminder']} reminded ({alerted} to alert, "
                 f"{len(lifecycle.queued)} digest(s) queued)",
                 **c,
                 alerted=alerted,
                 queued=len(lifecycle.queued),
                 open=len(breaches),
             )
-    if not channels:
+    if not channels and not any(d.to_owners for d in router.dests.values()):
         log_event(
             logging.INFO,
             "no_channels",
-            "no channel configured (set OKR_KPI_SLACK_WEBHOOK_URL, "
-            "OKR_KPI_WEBHOOK_URL or email in okr_kpi.yml): nothing to send",
+            "no channel configured (set OKR_KPI_SLACK_WEBHOOK_URL, OKR_KPI_TEAMS_WEBHOOK_URL, "
+            "OKR_KPI_WEBHOOK_URL, email or destinations in okr_kpi.yml): nothing to send",
         )
     delivery = deliver_pending(wh, schema, channels, config) if deliver else DeliveryResult()
     result = PublishResult(
@@ -341,11 +399,73 @@ def publish_stage(
     return result
 
 
-def publish_command(project: Project) -> int:
-    """`okr-kpi publish`: publish the latest results again; never re-sends what was sent."""
+def test_payload(name: str, report: str | None) -> dict[str, Any]:
+    """The test message (`okr-kpi publish --test`): digest-shaped, `type` okr_kpi.test, no breaches."""
+    import uuid
+
+    payload: dict[str, Any] = {
+        "schema_version": 1,
+        "type": "okr_kpi.test",
+        "test": True,
+        "idempotency_key": uuid.uuid4().hex,
+        "run_id": new_run_id(),
+        "as_of_date": dt.date.today().isoformat(),
+        "generated_at": now().isoformat() + "Z",
+        "counts": {"new": 0, "escalated": 0, "resolved": 0},
+        "groups": [],
+        "destination": name,
+    }
+    if report:
+        payload["report"] = report
+    return payload
+
+
+def send_test(project: Project, config: Config, only: str | None) -> int:
+    """Send one test message to every destination switched on (or to `only`); nothing is stored.
+    Exit 0 when each arrived, 20 when one did not, 2 when `only` names no destination."""
+    from okr_kpi.publish.routing import destinations
+
+    dests = destinations(config)
+    names = [only] if only else list(dests)
+    if only and only not in dests and not ("/" in only and only.split("/")[0] in dests):
+        raise OkrKpiError(f"--test {only}: no such destination switched on (known: {', '.join(dests) or 'none'})")
+    code = ExitCode.OK
+    tried = 0
+    for name in names:
+        base, _, owner = name.partition("/")
+        d = dests[base]
+        if d.to_owners and not owner and not d.options.get("to"):
+            log_event(logging.WARNING, "test_skipped",
+                      f"{name}: e-mails each owner; name one to test it: --test {name}/OWNER@ADDRESS")
+            continue
+        channel = d.channel(owner or None)
+        if channel is None:
+            log_event(logging.WARNING, "test_skipped", f"{name}: its URL variable {d.options.get('url_env')} is not set")
+            if only:
+                code = ExitCode.DELIVERY_FAILED
+            continue
+        tried += 1
+        status, attempts, error = send_with_retries(channel, test_payload(name, report_link(project, config)), config)
+        if status == "sent":
+            log_event(logging.INFO, "test_sent", f"{name}: test message delivered to {channel.destination}",
+                      always=True, destination=name)
+        else:
+            log_event(logging.ERROR, "test_failed", f"{name}: test message not delivered ({error})", destination=name)
+            code = ExitCode.DELIVERY_FAILED
+    if not tried and not only:
+        log_event(logging.WARNING, "no_channels", "no destination switched on: no test message sent")
+    return int(code)
+
+
+def publish_command(project: Project, quiet: bool = False, log_format: str = "text",
+                    test: str | None = None) -> int:
+    """`okr-kpi publish`: publish the latest results again; never re-sends what was sent.
+    `test` (not None): send a test message instead (to every destination, or the one named)."""
     from okr_kpi.logging import setup_logging
 
-    setup_logging()
+    setup_logging(quiet=quiet, log_format=log_format)
+    if test is not None:
+        return send_test(project, load_config(project.project_dir), test or None)
     config = load_config(project.project_dir)
     started = now()
     run_id = new_run_id()

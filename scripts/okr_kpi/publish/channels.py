@@ -3,6 +3,9 @@
 - `slack`: a Slack-compatible incoming webhook (OKR_KPI_SLACK_WEBHOOK_URL): `text` + `blocks`;
 - `webhook`: a generic JSON webhook (OKR_KPI_WEBHOOK_URL): the digest payload as is, with the
   headers `Idempotency-Key` and `X-OKR-KPI-Schema-Version`;
+- `teams`: a Microsoft Teams Workflows incoming webhook (OKR_KPI_TEAMS_WEBHOOK_URL, "When a
+  Teams webhook request is received" -> "Post card in a chat or channel"): one message with an
+  Adaptive Card (docs/okr_kpi_teams.schema.json), owners mentioned when `mentions` maps them;
 - `email`: SMTP (okr_kpi.yml, password from the environment): one text + HTML message.
 
 Every channel gets the same digest (lifecycle.digest_payload) and renders it. A channel raises
@@ -31,7 +34,8 @@ from okr_kpi.config import Config
 from okr_kpi.logging import describe_url, redact, register_secret
 
 SEVERITY_ICON = {"critical": ":red_circle:", "warning": ":large_yellow_circle:"}
-EVENT_LABEL = {"new": "NEW", "escalated": "ESCALATED", "resolved": "RESOLVED"}
+EVENT_LABEL = {"new": "NEW", "escalated": "ESCALATED", "reminder": "REMINDER", "open": "OPEN",
+               "resolved": "RESOLVED"}
 
 
 class DeliveryError(Exception):
@@ -86,6 +90,59 @@ def describe_event(e: dict[str, Any]) -> str:
     return f"{e['kpi_name']} ({e['rule']}), {period}: {what}{tail}{suspect}"
 
 
+def _what(e: dict[str, Any]) -> str:
+    if e["event"] == "resolved":
+        return "no longer breached"
+    if e["rule"] == "anomaly":
+        z = f", z = {float(e['z_score']):.1f}" if e.get("z_score") is not None else ""
+        return f"{fmt_num(e['value'])}, a sudden change from the expected {fmt_num(e['expected_value'])}{z}"
+    if e["rule"] == "stale_data":
+        why = f"; {e['suspect_reason']}" if e.get("suspect_reason") else ""
+        return f"not complete since {e['period_start']} ({fmt_num(e.get('value'))} day(s){why})"
+    bound = e.get("bound")
+    side = (
+        "below the lower bound"
+        if (e.get("lower_bound") is not None and bound == e.get("lower_bound"))
+        else "above the upper bound"
+    )
+    return f"{fmt_num(e['value'])}, {side} {fmt_num(bound)}"
+
+
+def group_lines(group: dict[str, Any]) -> list[tuple[dict[str, Any] | None, list[dict[str, Any]]]]:
+    """(line, its events) of a digest group: one line per KPI and period with every rule that
+    fired (payloads queued before lines existed: one line per event)."""
+    if not group.get("lines"):
+        return [(None, [e]) for e in group["events"]]
+    by_id = {e["breach_id"]: e for e in group["events"]}
+    return [(line, [by_id[b] for b in line["breach_ids"] if b in by_id]) for line in group["lines"]]
+
+
+def describe_line(line: dict[str, Any] | None, events: list[dict[str, Any]]) -> str:
+    """One line for a KPI and period, e.g. 'New leads, day 2026-08-12: 12, below the lower bound
+    40 (threshold); 12, a sudden change from the expected 50, z = -4.1 (anomaly) · key results:
+    Double the leads'."""
+    if line is None:
+        return describe_event(events[0])
+    first = events[0]
+    period = f"{first['grain']} {first['period_start']}"
+    if first["event"] == "resolved":
+        what = f"no longer breached ({', '.join(e['rule'] for e in events)})"
+    else:
+        parts = []
+        for e in events:
+            part = f"{_what(e)} ({e['rule']}"
+            if e["event"] == "escalated" and e.get("previous_severity"):
+                part += f", was {e['previous_severity']}"
+            parts.append(part + ")")
+        what = "; ".join(parts)
+    krs = line.get("key_results") or []
+    tail = f" · open since {first['first_seen_as_of']}" if first.get("first_seen_as_of") else ""
+    tail += f" · key results: {', '.join(krs)}" if krs else ""
+    suspect = next((e for e in events if e.get("is_suspect")), None)
+    tail += f" · suspect data: {suspect.get('suspect_reason') or 'yes'}" if suspect else ""
+    return f"{first['kpi_name']}, {period}: {what}{tail}"
+
+
 def slack_escape(text: Any) -> str:
     """Text for Slack mrkdwn: &, <, > as &amp; &lt; &gt; (Slack's own rule), so `<!channel>` or
     `<https://evil.example|click here>` in a seed's owner or title shows as typed, inert."""
@@ -112,7 +169,11 @@ def headline(payload: dict[str, Any]) -> str:
     if payload.get("flood"):
         return f"KPI breaches as of {payload['as_of_date']}: {flood_text(payload)}"
     c = payload["counts"]
-    parts = [f"{c[k]} {k}" for k in ("new", "escalated", "resolved") if c.get(k)]
+    if payload.get("test"):
+        return f"okr-kpi test message for {payload.get('destination') or 'this destination'}"
+    names = {"reminder": "still open (reminder)", "open": "open from before this destination was set up"}
+    parts = [f"{c[k]} {names.get(k, k)}" for k in ("new", "escalated", "reminder", "open", "resolved")
+             if c.get(k)]
     return f"KPI breaches as of {payload['as_of_date']}: {', '.join(parts) or 'nothing new'}"
 
 
@@ -122,8 +183,9 @@ def digest_text(payload: dict[str, Any]) -> str:
         lines += [flood_text(payload), ""]
     for group in payload["groups"]:
         lines.append(f"{group['owner']} — {group['severity']}")
-        for e in group["events"]:
-            lines.append(f"  [{EVENT_LABEL[e['event']]}] {describe_event(e)}")
+        for line, events in group_lines(group):
+            link = f" <{line['link']}>" if line and line.get("link") else ""
+            lines.append(f"  [{EVENT_LABEL[events[0]['event']]}] {describe_line(line, events)}{link}")
         lines.append("")
     if payload.get("report"):
         lines.append(f"Report: {payload['report']}")
@@ -280,13 +342,20 @@ class SlackChannel(Channel):
             flood = slack_escape(flood_text(payload))
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": flood}})
         for group in payload["groups"]:
+            # a mention id comes from okr_kpi.yml (validated U.../W...), never from a seed
+            mention = (group.get("mention") or {}).get("slack")
+            who = f"<@{mention}> " if mention else ""
             lines = [
-                f"*{slack_escape(group['owner'])}* · {SEVERITY_ICON.get(group['severity'], '')} "
+                f"{who}*{slack_escape(group['owner'])}* · {SEVERITY_ICON.get(group['severity'], '')} "
                 f"{slack_escape(group['severity'])}"
             ]
-            lines += [
-                f"• *{EVENT_LABEL[e['event']]}* {slack_escape(describe_event(e))}" for e in group["events"]
-            ]
+            for line, events in group_lines(group):
+                text_ = slack_escape(describe_line(line, events))
+                link = line.get("link") if line else None
+                if link and str(link).startswith(("http://", "https://")):
+                    # the link is ours (report.base_url / report.link + the KPI id, escaped)
+                    text_ += f" · <{slack_escape(link).replace('|', '%7C')}|open>"
+                lines.append(f"• *{EVENT_LABEL[events[0]['event']]}* {text_}")
             text = "\n".join(lines)
             # Slack limits a section to 3000 characters.
             for start in range(0, len(text), 2900):
@@ -299,6 +368,87 @@ class SlackChannel(Channel):
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
         # `text` is the notification's fallback, parsed as mrkdwn too: escaped the same way.
         return {"text": slack_escape(digest_text(payload))[:3000], "blocks": blocks[:50]}
+
+    def send(self, payload, timeout):
+        _post_json(self.url, self.render(payload), {"Idempotency-Key": payload["idempotency_key"]}, timeout)
+
+
+def teams_escape(text: Any) -> str:
+    """Text for an Adaptive Card TextBlock (Teams renders a Markdown subset): Markdown's special
+    characters backslash-escaped and angle brackets shown as ‹ › so a seed's `[click](https://x)`,
+    `**bold**` or `<at>someone</at>` shows as typed, inert."""
+    text = str(text if text is not None else "")
+    for ch in "\\`*_[]()#~|!":
+        text = text.replace(ch, "\\" + ch)
+    return text.replace("<", "‹").replace(">", "›")
+
+
+TEAMS_MAX_LINES = 60
+TEAMS_COLOUR = {"critical": "Attention", "warning": "Warning"}
+
+
+class TeamsChannel(Channel):
+    """Microsoft Teams through a Workflows incoming webhook (the retired Office 365 connectors
+    are not used): the documented `{"type": "message", "attachments": [Adaptive Card]}` body."""
+
+    name = "teams"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.destination = describe_url(url)
+
+    def render(self, payload: dict[str, Any]) -> dict[str, Any]:
+        body: list[dict[str, Any]] = [
+            {"type": "TextBlock", "size": "Large", "weight": "Bolder", "wrap": True,
+             "text": teams_escape(headline(payload))},
+        ]
+        entities: list[dict[str, Any]] = []
+        if payload.get("flood"):
+            body.append({"type": "TextBlock", "wrap": True, "text": teams_escape(flood_text(payload))})
+        shown = 0
+        total = sum(len(group_lines(g)) for g in payload["groups"])
+        for group in payload["groups"]:
+            if shown >= TEAMS_MAX_LINES:
+                break
+            mention = (group.get("mention") or {}).get("teams")
+            owner = teams_escape(group["owner"])
+            if mention:
+                tag = f"<at>{owner}</at>"
+                entities.append({"type": "mention", "text": tag, "mentioned": {"id": mention, "name": group["owner"]}})
+                who = tag
+            else:
+                who = f"**{owner}**"
+            body.append({"type": "TextBlock", "wrap": True, "separator": True, "weight": "Bolder",
+                         "color": TEAMS_COLOUR.get(group["severity"], "Default"),
+                         "text": f"{who} · {teams_escape(group['severity'])}"})
+            for line, events in group_lines(group)[: TEAMS_MAX_LINES - shown]:
+                shown += 1
+                text = f"**{EVENT_LABEL[events[0]['event']]}** {teams_escape(describe_line(line, events))}"
+                link = line.get("link") if line else None
+                if link and str(link).startswith(("http://", "https://")):
+                    text += f" · [open]({str(link).replace(')', '%29').replace(' ', '%20')})"
+                body.append({"type": "TextBlock", "wrap": True, "spacing": "Small", "text": text})
+        if shown < total:
+            body.append({"type": "TextBlock", "wrap": True, "isSubtle": True,
+                         "text": f"… and {total - shown} more: see the report"})
+        body.append({"type": "TextBlock", "wrap": True, "isSubtle": True, "size": "Small",
+                     "text": teams_escape(f"okr-kpi run {payload['run_id']}")})
+        card: dict[str, Any] = {
+            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "type": "AdaptiveCard",
+            "version": "1.4",
+            "body": body,
+            "msteams": {"width": "Full", **({"entities": entities} if entities else {})},
+        }
+        report = payload.get("report")
+        if report and str(report).startswith(("http://", "https://")):
+            card["actions"] = [{"type": "Action.OpenUrl", "title": "Open the report", "url": report}]
+        return {
+            "type": "message",
+            "attachments": [
+                {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+            ],
+        }
 
     def send(self, payload, timeout):
         _post_json(self.url, self.render(payload), {"Idempotency-Key": payload["idempotency_key"]}, timeout)
@@ -353,10 +503,11 @@ class EmailChannel(Channel):
                 f"<h3 style='font-family:sans-serif;color:{colour}'>{escape(group['owner'])} — "
                 f"{escape(group['severity'])}</h3><ul style='font-family:sans-serif'>"
             )
-            parts += [
-                f"<li><b>{EVENT_LABEL[e['event']]}</b> {escape(describe_event(e))}</li>"
-                for e in group["events"]
-            ]
+            for line, events in group_lines(group):
+                link = line.get("link") if line else None
+                anchor = f" <a href='{escape(link, quote=True)}'>open</a>" if link else ""
+                parts.append(f"<li><b>{EVENT_LABEL[events[0]['event']]}</b> "
+                             f"{escape(describe_line(line, events))}{anchor}</li>")
             parts.append("</ul>")
         if payload.get("report"):
             parts.append(f"<p style='font-family:sans-serif'>Report: {escape(payload['report'])}</p>")
@@ -412,17 +563,7 @@ class EmailChannel(Channel):
 
 
 def configured_channels(config: Config) -> list[Channel]:
-    """The channels switched on: webhooks by their environment variable, email by the config file."""
-    channels: list[Channel] = []
-    slack = config.channel("slack")
-    url = os.environ.get(slack.get("url_env") or "OKR_KPI_SLACK_WEBHOOK_URL", "").strip()
-    if slack.get("enabled", True) and url:
-        channels.append(SlackChannel(url))
-    hook = config.channel("webhook")
-    url = os.environ.get(hook.get("url_env") or "OKR_KPI_WEBHOOK_URL", "").strip()
-    if hook.get("enabled", True) and url:
-        channels.append(WebhookChannel(url, hook.get("headers")))
-    email = config.channel("email")
-    if email.get("enabled") and email.get("to"):
-        channels.append(EmailChannel(email))
-    return channels
+    """Every destination switched on (okr_kpi.publish.routing)."""
+    from okr_kpi.publish.routing import configured_channels as configured
+
+    return configured(config)

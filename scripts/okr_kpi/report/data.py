@@ -467,7 +467,7 @@ def build_document(
     data_docs_url: str | None = None,
     history_counts: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    from okr_kpi.lifecycle import read_breaches
+    from okr_kpi.lifecycle import acknowledged_breaches, read_breaches
 
     breaches = read_breaches(wh, schema)
     code = int(run_info.get("exit_code") or 0)
@@ -527,6 +527,7 @@ def build_document(
                 s: sum(1 for b in breaches or [] if b["severity"] == s) for s in ("critical", "warning")
             },
             "lifecycle": history_counts or (lifecycle.counts if lifecycle else {}),
+            "acknowledged": acknowledged_breaches(wh, schema, as_of),
             "events": events,
             "recent": [
                 {
