@@ -3,23 +3,26 @@
 
     kpi_id       the KPI's id in kpi_definitions (aggregation count_distinct or percentile)
     relation     a ref() or source() of the events
-    date_column  the event's timestamp or date; the day is cast(date_column as date)
+    date_column  the event's timestamp or date; the day is its business day, okr_kpi.local_date
+                 (the var okr_kpi_time_zone, default UTC: then plainly cast(date_column as date))
     member       count_distinct: the expression whose distinct values are counted (a customer id)
     value        percentile: the expression whose percentile is taken (a response time)
     where        an optional filter on the events
+    time_zone    this table's business time zone, when it differs from the var okr_kpi_time_zone
+                 (e.g. 'UTC' for a column that already holds local days)
 
     Returns kpi_id, date_day, member, value: one row per event passing the filter whose member
     (or value) is not null. The package computes every period of every grain from these rows
     (models/kpis/int_kpi_row_periods.sql), never from daily values. List the model in the var
     okr_kpi_kpi_row_inputs. -#}
-{% macro kpi_row_input(kpi_id, relation, date_column, member=none, value=none, where=none) -%}
+{% macro kpi_row_input(kpi_id, relation, date_column, member=none, value=none, where=none, time_zone=none) -%}
     {%- if (member is none) == (value is none) -%}
         {{ exceptions.raise_compiler_error("kpi_row_input(" ~ kpi_id ~ "): give exactly one of member (count_distinct) or value (percentile)") }}
     {%- endif -%}
     {%- set measured = member if member is not none else value -%}
     select
         cast('{{ kpi_id }}' as {{ dbt.type_string() }}) as kpi_id,
-        cast({{ date_column }} as date) as date_day,
+        {{ okr_kpi.local_date(date_column, time_zone) }} as date_day,
         cast({{ member if member is not none else 'null' }} as {{ dbt.type_string() }}) as member,
         cast({{ value if value is not none else 'null' }} as {{ okr_kpi.type_double() }}) as value
     from {{ relation }}
