@@ -49,7 +49,7 @@ browser:
 	  echo "chromium could not be installed: the browser test will be skipped"
 
 test: $(STAMP) browser lint demo-deps
-	$(BIN)/python -m pytest -n auto --dist loadfile tests/python
+	$(BIN)/python -m pytest -n auto --dist loadfile --durations=30 tests/python
 
 # The package's SQL through tests/sqlfluff (the package plus the demo's seeds, see .sqlfluff),
 # then the demo project's own SQL.

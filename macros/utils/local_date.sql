@@ -42,3 +42,27 @@
 {% macro spark__local_date(expression, zone) -%}
     to_date(from_utc_timestamp({{ expression }}, '{{ zone }}'))
 {%- endmacro %}
+
+{#- The business-time wall clock of an instant (a timestamp without time zone): the hour of the
+    day as the business sees it. Raw timestamps are taken as UTC, as in local_date; with the zone
+    UTC the expression is returned as it is. -#}
+{% macro local_timestamp(expression, time_zone=none) -%}
+    {%- set zone = okr_kpi.business_time_zone(time_zone) -%}
+    {%- if zone | upper in ('UTC', 'ETC/UTC', 'Z', 'GMT') -%}
+        {{ expression }}
+    {%- else -%}
+        {{ return(adapter.dispatch('local_timestamp', 'okr_kpi')(expression, zone)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__local_timestamp(expression, zone) -%}
+    cast((({{ expression }}) at time zone 'UTC') at time zone '{{ zone }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{% macro duckdb__local_timestamp(expression, zone) -%}
+    cast(timezone('{{ zone }}', timezone('UTC', {{ expression }})) as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{% macro spark__local_timestamp(expression, zone) -%}
+    from_utc_timestamp({{ expression }}, '{{ zone }}')
+{%- endmacro %}

@@ -24,13 +24,15 @@ class MissingExtra(OkrKpiError):
     exit_code = ExitCode.USAGE
 
 
-def require(module: str, extra: str) -> ModuleType:
-    """Import `module`, or raise MissingExtra naming the extra that installs it."""
+def require(module: str, extra: str, what: str | None = None) -> ModuleType:
+    """Import `module`, or raise MissingExtra naming the extra that installs it (`what`: how to
+    call the module in the message, e.g. "PyHive (for method thrift)"). The one place an
+    optional import is made: the warehouse adapters call it too (okr_kpi.adapters.require)."""
     try:
         return importlib.import_module(module)
     except ImportError as err:
         missing = err.name or module
         raise MissingExtra(
-            f"{module} is not installed ({missing} is missing): this needs the [{extra}] extra: "
+            f"{what or module} is not installed ({missing} is missing): this needs the [{extra}] extra: "
             f"pip install 'okr-kpi[{extra}]'"
         ) from None

@@ -42,6 +42,7 @@ FILES = {
     "gitignore.j2": ".gitignore",
     "models/sources.yml.j2": "models/sources.yml",
     "models/kpi_input.sql.j2": "models/kpis/{model}.sql",
+    "models/source_loads.sql.j2": "models/kpis/{loads_model}.sql",
     "seeds/kpi_definitions.csv.j2": "seeds/kpi_definitions.csv",
     "seeds/kpi_thresholds.csv.j2": "seeds/kpi_thresholds.csv",
     "seeds/okr_cycles.csv.j2": "seeds/okr_cycles.csv",
@@ -99,8 +100,10 @@ def _quarter(day: dt.date) -> tuple[str, str, dt.date, dt.date]:
     return f"{day.year}-q{q}", f"Q{q} {day.year}", start, end
 
 
-def inspect_source(duckdb_path: Path, schema: str, table: str, columns: list[str]) -> dt.date | None:
-    """Check the table and columns exist in the DuckDB file; the last day of data (or None)."""
+def inspect_source(duckdb_path: Path, schema: str, table: str,
+                   columns: list[str]) -> tuple[dt.date | None, str]:
+    """Check the table and columns exist in the DuckDB file; the last day of data (or None) and
+    the date column's type."""
     import duckdb
 
     try:
@@ -133,7 +136,7 @@ def inspect_source(duckdb_path: Path, schema: str, table: str, columns: list[str
         except duckdb.Error as err:
             raise InitError(f"{schema}.{table}.{date_column} is not a date or timestamp "
                             f"({found[date_column.lower()]}): {str(err).splitlines()[0]}") from None
-        return last
+        return last, str(found[date_column.lower()]).upper()
     finally:
         con.close()
 
@@ -167,11 +170,12 @@ def plan(directory: Path, *, source: str, date_column: str, duckdb: Path | None 
 
     today = today or dt.date.today()
     last_day = None
+    date_type = "TIMESTAMP"  # unknown without the file: a timestamp (a date column works too)
     if duckdb is not None:
         duckdb = Path(duckdb).expanduser().resolve()
         if not duckdb.is_file():
             raise InitError(f"--duckdb {duckdb}: no such file (leave --duckdb out to start a new one)")
-        last_day = inspect_source(duckdb, source_schema, source_table,
+        last_day, date_type = inspect_source(duckdb, source_schema, source_table,
                                   [date_column] + ([value] if value else []))
         duckdb_path = str(duckdb)
     else:
@@ -185,6 +189,7 @@ def plan(directory: Path, *, source: str, date_column: str, duckdb: Path | None 
     cycle_day = last_day or (today - dt.timedelta(days=1))
     cycle_id, cycle_name, cycle_start, cycle_end = _quarter(cycle_day)
     model_name = f"{name}_kpi_{kpi_id}"
+    loads_model = f"{name}_source_loads"
     if value:
         kpi_name = f"{value} of {source_table}"
         description = f"the sum of {value} over the rows of {source_schema}.{source_table} per day"
@@ -211,6 +216,10 @@ def plan(directory: Path, *, source: str, date_column: str, duckdb: Path | None 
         "unit": value or "rows",
         "owner": f"owner@{name.replace('_', '-')}.example",
         "model_name": model_name,
+        "loads_model": loads_model,
+        "data_source": f"{source_schema}.{source_table}",
+        # a DATE column has no hour: only volumes are judged (no early-stop check)
+        "has_time": date_type != "DATE",
         "cycle_id": cycle_id,
         "cycle_name": cycle_name,
         "cycle_start": cycle_start.isoformat(),
@@ -224,7 +233,7 @@ def plan(directory: Path, *, source: str, date_column: str, duckdb: Path | None 
         keep_trailing_newline=True,
         autoescape=False,
     )
-    files = {out.format(model=model_name): env.get_template(template).render(**context)
+    files = {out.format(model=model_name, loads_model=loads_model): env.get_template(template).render(**context)
              for template, out in FILES.items()}
     return Scaffold(directory=directory, name=name, files=files)
 

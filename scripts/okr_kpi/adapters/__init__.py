@@ -65,10 +65,8 @@ def adapter_for(project: Project) -> Adapter:
 
 
 def require(module: str, adapter_type: str, what: str | None = None):
-    """Import a driver module; missing, an OkrKpiError (exit 2) naming the extra that installs it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        extra = EXTRAS.get(adapter_type, adapter_type)
-        raise OkrKpiError(f"the {adapter_type} warehouse needs {what or module}, which is not installed: "
-                          f'pip install "okr-kpi[{extra}]"') from None
+    """Import a driver module of a warehouse; missing, MissingExtra (exit 2) naming the extra of
+    that warehouse (okr_kpi.extras.require, the one implementation)."""
+    from okr_kpi.extras import require as require_extra
+
+    return require_extra(module, EXTRAS.get(adapter_type, adapter_type), what)
