@@ -269,8 +269,16 @@ def definition_seed_hashes(project: Project) -> dict[str, str] | None:
         return None
 
 
-def report_link(project: Project, config: Config) -> str:
-    return config.section("report").get("link") or str(project.out_dir / "report.html")
+def report_link(project: Project, config: Config, run_id: str | None = None) -> str:
+    """Where digests point: `report.base_url` + the run's archived page (runs/<run_id>/report.html;
+    the latest is report.html), else `report.link`, else the local path."""
+    section = config.section("report")
+    base = section.get("base_url")
+    if base:
+        base = base.rstrip("/") + "/"
+        archived = int(section.get("archive_runs", 30) or 0) > 0
+        return base + (f"runs/{run_id}/report.html" if run_id and archived else "report.html")
+    return section.get("link") or str(project.out_dir / "report.html")
 
 
 def publish_stage(
@@ -316,7 +324,7 @@ def publish_stage(
                 None,
                 lookback_days=config.lookback_days,
                 include_suspect=bool(alerts.get("include_suspect", True)),
-                report_path=report_link(project, config),
+                report_path=report_link(project, config, run_id),
                 force_lifecycle=force_lifecycle,
                 flood_settings=alerts,
                 seed_hashes=definition_seed_hashes(project),

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from okr_kpi.config import Config
-from okr_kpi.logging import log_event
+from okr_kpi.logging import log_event, register_secret
 from okr_kpi.publish.channels import Channel, EmailChannel, SlackChannel, TeamsChannel, WebhookChannel
 from okr_kpi.warehouse import Warehouse
 
@@ -42,6 +42,7 @@ class Destination:
             url = os.environ.get(self.options.get("url_env") or "", "").strip()
             if not url:
                 return None
+            register_url(url)  # whatever its variable is called, never in a log or report
             if self.kind == "slack":
                 channel: Channel = SlackChannel(url)
             elif self.kind == "teams":
@@ -56,6 +57,17 @@ class Destination:
             channel = EmailChannel(options)
         channel.name = f"{self.name}/{owner}" if owner else self.name
         return channel
+
+
+def register_url(url: str) -> None:
+    """A webhook URL and its path (the secret part) are redacted from now on."""
+    from urllib.parse import urlsplit
+
+    register_secret(url)
+    parts = urlsplit(url)
+    tail = parts.path + (("?" + parts.query) if parts.query else "")
+    if len(tail) >= 8:
+        register_secret(tail)
 
 
 def destinations(config: Config) -> dict[str, Destination]:
