@@ -71,43 +71,81 @@ def test_vetcare_routing_by_team_and_links(tmp_path):
             "mentions:\n  clinical@harbourside-vets.example: {teams: head.vet@harbourside-vets.example}\n"
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OKR_KPI_", "DBT_", "VETCARE_"))}
-        env.update({
-            "VETCARE_DUCKDB_PATH": str(warehouse), "DBT_TARGET_PATH": str(tmp_path / "target"),
-            "DBT_LOG_PATH": str(tmp_path / "logs"), "OKR_KPI_LOG_DIR": str(tmp_path / "logs"),
-            "OKR_KPI_GX_DIR": str(tmp_path / "gx"), "OKR_KPI_CONFIG": str(config),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "OKR_KPI_DELIVERY_RETRIES": "0",
-            "V_CLINICAL": http.url("/clinical"), "V_FRONTDESK": http.url("/frontdesk"),
-            "V_REST": http.url("/rest"), "V_DUTY": http.url("/duty"),
-        })
-        deps = subprocess.run([str(BIN / "dbt"), "deps"], cwd=PROJECT, env=env, text=True, capture_output=True)
+        env.update(
+            {
+                "VETCARE_DUCKDB_PATH": str(warehouse),
+                "DBT_TARGET_PATH": str(tmp_path / "target"),
+                "DBT_LOG_PATH": str(tmp_path / "logs"),
+                "OKR_KPI_LOG_DIR": str(tmp_path / "logs"),
+                "OKR_KPI_GX_DIR": str(tmp_path / "gx"),
+                "OKR_KPI_CONFIG": str(config),
+                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+                "OKR_KPI_DELIVERY_RETRIES": "0",
+                "V_CLINICAL": http.url("/clinical"),
+                "V_FRONTDESK": http.url("/frontdesk"),
+                "V_REST": http.url("/rest"),
+                "V_DUTY": http.url("/duty"),
+            }
+        )
+        deps = subprocess.run(
+            [str(BIN / "dbt"), "deps"], cwd=PROJECT, env=env, text=True, capture_output=True
+        )
         assert deps.returncode == 0, deps.stdout + deps.stderr
-        run = subprocess.run([str(BIN / "okr-kpi"), "run", "--project-dir", str(PROJECT), "--as-of", AS_OF.isoformat(),
-                              "--out", str(site / "okr")], cwd=tmp_path, env=env, text=True, capture_output=True,
-                             timeout=1500)
+        run = subprocess.run(
+            [
+                str(BIN / "okr-kpi"),
+                "run",
+                "--project-dir",
+                str(PROJECT),
+                "--as-of",
+                AS_OF.isoformat(),
+                "--out",
+                str(site / "okr"),
+            ],
+            cwd=tmp_path,
+            env=env,
+            text=True,
+            capture_output=True,
+            timeout=1500,
+        )
         assert run.returncode in (10, 15), run.stderr[-4000:]
 
         # expected, from the seeds: key result -> objective -> team
         team_of_objective = {r["objective_id"]: r["team"] for r in rows("okr_objectives")}
-        team_of_kr = {r["key_result_id"]: team_of_objective.get(r["objective_id"]) for r in rows("okr_key_results")}
+        team_of_kr = {
+            r["key_result_id"]: team_of_objective.get(r["objective_id"]) for r in rows("okr_key_results")
+        }
         window = AS_OF - dt.timedelta(days=31)
-        breaches = duck_query(str(warehouse), "select breach_id, severity, period_end, affected_key_results "
-                                              "from clinic_marts.fct_kpi_breaches")
+        breaches = duck_query(
+            str(warehouse),
+            "select breach_id, severity, period_end, affected_key_results from clinic_marts.fct_kpi_breaches",
+        )
         alerted = [b for b in breaches if b["period_end"] >= window]
         assert alerted, "the clinics' history has breaches in the last month"
-        expected: dict[str, set[str]] = {"/clinical": set(), "/frontdesk": set(), "/rest": set(), "/duty": set()}
+        expected: dict[str, set[str]] = {
+            "/clinical": set(),
+            "/frontdesk": set(),
+            "/rest": set(),
+            "/duty": set(),
+        }
         for b in alerted:
             teams = {team_of_kr.get(k) for k in (b["affected_key_results"] or "").split(",") if k}
             hit = False
             if "clinical" in teams:
-                expected["/clinical"].add(b["breach_id"]); hit = True  # noqa: E702
+                expected["/clinical"].add(b["breach_id"])
+                hit = True  # noqa: E702
             if "front desk" in teams:
-                expected["/frontdesk"].add(b["breach_id"]); hit = True  # noqa: E702
+                expected["/frontdesk"].add(b["breach_id"])
+                hit = True  # noqa: E702
             if b["severity"] == "critical":
-                expected["/duty"].add(b["breach_id"]); hit = True  # noqa: E702
+                expected["/duty"].add(b["breach_id"])
+                hit = True  # noqa: E702
             if not hit:
                 expected["/rest"].add(b["breach_id"])
-        stale = duck_query(str(warehouse), "select data_source, stale_since from clinic_marts.fct_kpi_freshness "
-                                           "where is_stale")
+        stale = duck_query(
+            str(warehouse),
+            "select data_source, stale_since from clinic_marts.fct_kpi_freshness where is_stale",
+        )
         for s in stale:
             if s["stale_since"] >= window:
                 expected["/rest"].add(f"stale_data:{s['data_source']}:{s['stale_since'].isoformat()}")
@@ -116,10 +154,14 @@ def test_vetcare_routing_by_team_and_links(tmp_path):
         for r in http.requests:
             assert r["path"] not in got, f"two digests to {r['path']}"
             if r["path"] == "/duty":
-                jsonschema.validate(r["body"], json.loads((REPO / "docs" / "okr_kpi_teams.schema.json").read_text()))
+                jsonschema.validate(
+                    r["body"], json.loads((REPO / "docs" / "okr_kpi_teams.schema.json").read_text())
+                )
                 continue
             got[r["path"]] = {e["breach_id"] for g in r["body"]["groups"] for e in g["events"]}
-        assert set(got) | ({"/duty"} if any(r["path"] == "/duty" for r in http.requests) else set()) == set(expected)
+        assert set(got) | ({"/duty"} if any(r["path"] == "/duty" for r in http.requests) else set()) == set(
+            expected
+        )
         for path, ids in got.items():
             assert ids == expected[path], path
         # every link of the webhook digests opens on the served out dir, anchors included

@@ -41,8 +41,9 @@ def test_every_digest_link_opens_on_the_served_report(tmp_path, tmp_path_factory
     try:
         config = tmp_path / "okr_kpi.yml"
         config.write_text(f"report:\n  base_url: {base}\n")
-        env = demo_env(tmp_path, tmp_path_factory, OKR_KPI_WEBHOOK_URL=hook.url("/hook"),
-                       OKR_KPI_CONFIG=str(config))
+        env = demo_env(
+            tmp_path, tmp_path_factory, OKR_KPI_WEBHOOK_URL=hook.url("/hook"), OKR_KPI_CONFIG=str(config)
+        )
         proc = okr_kpi(env, "run", "--as-of", DEMO_AS_OF, "--out", str(out / "okr"))
         assert proc.returncode in (10, 15), proc.stderr[-3000:]
         (body,) = hook.bodies("/hook")

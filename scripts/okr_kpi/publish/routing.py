@@ -153,7 +153,11 @@ class Router:
         krs = event.get("affected_key_results") or ""
         if isinstance(krs, str):
             krs = [k for k in krs.split(",") if k]
-        objectives = {str(self.context[k]["objective_id"]) for k in krs if k in self.context and self.context[k]["objective_id"]}
+        objectives = {
+            str(self.context[k]["objective_id"])
+            for k in krs
+            if k in self.context and self.context[k]["objective_id"]
+        }
         teams = {str(self.context[k]["team"]) for k in krs if k in self.context and self.context[k]["team"]}
         return {
             "kpi": {str(event.get("kpi_id"))},
@@ -193,8 +197,11 @@ class Router:
                 if d.to_owners:
                     owner = str(e.get("owner") or "")
                     if "@" not in owner:
-                        self._warn(f"{name}|{owner}", f"{name}: owner {owner!r} is not an e-mail address: "
-                                   "its breaches are not e-mailed to it")
+                        self._warn(
+                            f"{name}|{owner}",
+                            f"{name}: owner {owner!r} is not an e-mail address: "
+                            "its breaches are not e-mailed to it",
+                        )
                         continue
                 self._add(per, name, d, owner, e)
         return sorted(per.values(), key=lambda ce: (order.index(ce[0].name.split("/")[0]), ce[0].name))
@@ -204,8 +211,10 @@ class Router:
         if key not in per:
             channel = d.channel(owner)
             if channel is None:
-                self._warn(name, f"destination {name!r}: its URL variable {d.options.get('url_env')} "
-                           "is not set: skipped")
+                self._warn(
+                    name,
+                    f"destination {name!r}: its URL variable {d.options.get('url_env')} is not set: skipped",
+                )
                 return
             per[key] = (channel, [])
         per[key][1].append(e)

@@ -342,7 +342,9 @@ def prune_archive(runs: Path, keep: int) -> list[str]:
     """Keep the newest `keep` run directories (run ids start with their UTC time)."""
     import shutil
 
-    dirs = sorted((d for d in runs.iterdir() if d.is_dir() and (d / "report.html").is_file()), key=lambda d: d.name)
+    dirs = sorted(
+        (d for d in runs.iterdir() if d.is_dir() and (d / "report.html").is_file()), key=lambda d: d.name
+    )
     gone = dirs[: max(len(dirs) - keep, 0)]
     for d in gone:
         shutil.rmtree(d, ignore_errors=True)
@@ -356,7 +358,8 @@ def render_index(out: Path, title: str) -> str:
 
     rows = []
     runs = out / "runs"
-    for d in sorted((d for d in runs.iterdir() if d.is_dir()), key=lambda d: d.name, reverse=True) if runs.is_dir() else []:
+    archived = [d for d in runs.iterdir() if d.is_dir()] if runs.is_dir() else []
+    for d in sorted(archived, key=lambda d: d.name, reverse=True):
         try:
             doc = json.loads((d / "okr_kpi.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -364,7 +367,8 @@ def render_index(out: Path, title: str) -> str:
         b = doc.get("breaches", {})
         rows.append(
             f"<tr><td><a href='runs/{escape(d.name)}/report.html'>{escape(d.name)}</a></td>"
-            f"<td>{escape(str(doc.get('as_of_date')))}</td><td>{escape(str(doc.get('run', {}).get('status')))}</td>"
+            f"<td>{escape(str(doc.get('as_of_date')))}</td>"
+            f"<td>{escape(str(doc.get('run', {}).get('status')))}</td>"
             f"<td>{int((b.get('by_severity') or {}).get('critical') or 0)}</td>"
             f"<td>{int((b.get('by_severity') or {}).get('warning') or 0)}</td></tr>"
         )
