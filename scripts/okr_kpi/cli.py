@@ -352,7 +352,8 @@ def check_in(project_dir: Path | None, profiles_dir: Path | None, target: str | 
     for warning in done.warnings:
         _warn(warning)
     _say(f"check-in recorded: {done.key_result_id} {done.check_in_date} value {done.value:g}"
-               f"{'' if done.confidence is None else f' confidence {done.confidence:g}'} -> {done.path}", quiet)
+               f"{'' if done.confidence is None else f' confidence {done.confidence:g}'} -> {done.path}",
+         quiet)
 
 
 @main.command()
@@ -366,7 +367,8 @@ def check_in(project_dir: Path | None, profiles_dir: Path | None, target: str | 
 @click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if the file is stale.")
 @log_options
 def semantic(project_dir: Path | None, profiles_dir: Path | None, target: str | None, seed: Path | None,
-             out: Path | None, enabled_var: str | None, check_only: bool, quiet: bool, log_format: str) -> None:
+             out: Path | None, enabled_var: str | None, check_only: bool, quiet: bool,
+             log_format: str) -> None:
     """Write one MetricFlow metric per KPI of the registry (kpi_definitions) as YAML."""
     from okr_kpi import semantic as sem
 
@@ -411,11 +413,13 @@ def _ack(project_dir, profiles_dir, target, breach_id, action, by, until, note, 
     except OkrKpiError as err:  # WarehouseUnavailable (held by a run) is exit 50
         _fail(err, getattr(err, "exit_code", ExitCode.USAGE))
     if action == "ack":
-        quiet_until = f" until {row['until_date']} (snoozed: reminded again from that day)" if row["until_date"] else ""
+        quiet_until = (f" until {row['until_date']} (snoozed: reminded again from that day)"
+                       if row["until_date"] else "")
         _say(f"breach {breach_id} ({row['kpi_id']}, {row['severity']}) acknowledged by {who}{quiet_until}; "
              "not re-sent unless it escalates", quiet)
     else:
-        _say(f"breach {breach_id} ({row['kpi_id']}) no longer acknowledged (by {who}): reminders resume", quiet)
+        _say(f"breach {breach_id} ({row['kpi_id']}) no longer acknowledged (by {who}): reminders resume",
+             quiet)
 
 
 _by = click.option("--by", default=None, metavar="NAME", help="Who (default: $USER).")

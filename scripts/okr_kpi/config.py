@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -188,7 +187,9 @@ class Destination(_Section):
     @model_validator(mode="after")
     def _complete(self) -> Destination:
         if self.type in ("slack", "teams", "webhook") and not self.url_env:
-            raise ValueError(f"is a {self.type} destination: it needs url_env (the environment variable holding its URL)")
+            raise ValueError(
+                f"is a {self.type} destination: it needs url_env (the environment variable holding its URL)"
+            )
         if self.type == "email" and not (self.to or self.to_owners):
             raise ValueError("is an email destination: it needs `to` or `to_owners: true`")
         if self.type != "email" and (self.to or self.to_owners):
@@ -248,16 +249,23 @@ class Settings(_Section):
         known = set(self.destinations) | {"slack", "teams", "webhook", "email"}
         clash = sorted(set(self.destinations) & {"slack", "teams", "webhook", "email"})
         if clash:
-            raise ValueError(f"destinations.{clash[0]}: the name {clash[0]!r} is taken by channels.{clash[0]}: pick another")
+            raise ValueError(
+                f"destinations.{clash[0]}: the name {clash[0]!r} is taken by channels.{clash[0]}: "
+                "pick another"
+            )
         for i, route in enumerate(self.routes):
             for name in route.to:
                 if name not in known:
-                    raise ValueError(f"routes[{i}].to names {name!r}, which is not a destination "
-                                     f"(known: {', '.join(sorted(known))})")
+                    raise ValueError(
+                        f"routes[{i}].to names {name!r}, which is not a destination "
+                        f"(known: {', '.join(sorted(known))})"
+                    )
         for name in self.default_route or []:
             if name not in known:
-                raise ValueError(f"default_route names {name!r}, which is not a destination "
-                                 f"(known: {', '.join(sorted(known))})")
+                raise ValueError(
+                    f"default_route names {name!r}, which is not a destination "
+                    f"(known: {', '.join(sorted(known))})"
+                )
         return self
 
 
@@ -350,17 +358,23 @@ def _explain(err: dict[str, Any]) -> str:
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
     if kind == "greater_than_equal":
-        phrase = f"must be {'a whole number' if isinstance(value, int) else 'a number'}, {ctx.get('ge')} or more"
+        phrase = (
+            f"must be {'a whole number' if isinstance(value, int) else 'a number'}, {ctx.get('ge')} or more"
+        )
     elif kind in ("greater_than", "less_than_equal"):
-        phrase = f"must be {'above ' + str(ctx.get('gt')) if kind == 'greater_than' else str(ctx.get('le')) + ' or less'}"
+        limit = f"above {ctx.get('gt')}" if kind == "greater_than" else f"{ctx.get('le')} or less"
+        phrase = f"must be {limit}"
     elif kind == "literal_error":
         phrase = f"must be {ctx.get('expected', 'one of the documented values')}"
     elif kind == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern", ""))
         phrase = (
-            "must be an http(s) URL" if pattern.startswith("^https?")
-            else "must be an environment variable name (letters, digits, _)" if pattern.startswith("^[A-Za-z_]")
-            else "must be a Slack user id (U... or W...)" if pattern.startswith("^[UW]")
+            "must be an http(s) URL"
+            if pattern.startswith("^https?")
+            else "must be an environment variable name (letters, digits, _)"
+            if pattern.startswith("^[A-Za-z_]")
+            else "must be a Slack user id (U... or W...)"
+            if pattern.startswith("^[UW]")
             else "must be a name of letters, digits, '_', '.', '-'"
         )
     elif kind == "value_error":

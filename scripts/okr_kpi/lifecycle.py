@@ -129,6 +129,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
+
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
@@ -491,7 +492,11 @@ def digest_payload(
                 "is_suspect": bool(e["is_suspect"]),
                 "suspect_reason": e["suspect_reason"],
                 **({"link": kpi_link(report_path, e["kpi_id"])} if report_path else {}),
-                **({"first_seen_as_of": e.get("first_seen_as_of")} if e["event"] in ("reminder", "open") else {}),
+                **(
+                    {"first_seen_as_of": e.get("first_seen_as_of")}
+                    if e["event"] in ("reminder", "open")
+                    else {}
+                ),
             }
         )
     # One line per owner, event, KPI and period with every rule that fired; its severity is the
@@ -590,8 +595,17 @@ def update_lifecycle(
     latest = max_as_of(wh, schema)
     horizon = as_of if (latest is not None and as_of < latest and not force_lifecycle) else None
     new_history, events = compute_transitions(
-        breaches, history, as_of, run_id, at, lookback_days, include_suspect, horizon=horizon,
-        reminders=reminders, last_alerted=last_alerted_dates(wh, schema), acks=current_acks(wh, schema),
+        breaches,
+        history,
+        as_of,
+        run_id,
+        at,
+        lookback_days,
+        include_suspect,
+        horizon=horizon,
+        reminders=reminders,
+        last_alerted=last_alerted_dates(wh, schema),
+        acks=current_acks(wh, schema),
     )
     alerted = [e for e in events if e["is_alerted"]]
     flood = (
@@ -615,8 +629,17 @@ def update_lifecycle(
         key = message_key(run_id, channel)
         for e in mine:
             carried.setdefault(e["event_id"], []).append(key)
-        payload = digest_payload(mine, run_id, as_of, key, report_path, flood=flood, mentions=mentions,
-                                 destination=channel if router is not None else None, key_results=key_results)
+        payload = digest_payload(
+            mine,
+            run_id,
+            as_of,
+            key,
+            report_path,
+            flood=flood,
+            mentions=mentions,
+            destination=channel if router is not None else None,
+            key_results=key_results,
+        )
         queued.append(
             {
                 "message_key": key,
@@ -697,7 +720,8 @@ def add_backlog(
     routed = [(c, d, m if c in seen else [e for e in m if e["event"] != "resolved"]) for c, d, m in routed]
     in_run = {e["breach_id"] for e in alerted}
     rows = [
-        r for bid, r in sorted(new_history.items())
+        r
+        for bid, r in sorted(new_history.items())
         if r.get("status") != "resolved" and _bool(r.get("is_alertable")) and bid not in in_run
     ]
     if not rows:
@@ -705,18 +729,20 @@ def add_backlog(
     candidates: list[dict[str, Any]] = []
     for row in rows:
         key = f"{run_id}|{row['breach_id']}|open"
-        candidates.append({
-            **{c: row.get(c) for c, _ in BREACH_COLUMNS},
-            "event_id": hashlib.sha256(key.encode()).hexdigest()[:32],
-            "run_id": run_id,
-            "event": "open",
-            "previous_severity": None,
-            "as_of_date": as_of,
-            "occurred_at": at,
-            "is_alerted": True,
-            "message_key": None,
-            "first_seen_as_of": row.get("first_seen_as_of"),
-        })
+        candidates.append(
+            {
+                **{c: row.get(c) for c, _ in BREACH_COLUMNS},
+                "event_id": hashlib.sha256(key.encode()).hexdigest()[:32],
+                "run_id": run_id,
+                "event": "open",
+                "previous_severity": None,
+                "as_of_date": as_of,
+                "occurred_at": at,
+                "is_alerted": True,
+                "message_key": None,
+                "first_seen_as_of": row.get("first_seen_as_of"),
+            }
+        )
     out = [(c, d, list(m)) for c, d, m in routed]
     used: dict[str, dict[str, Any]] = {}
     for channel, destination, mine in router(candidates):
@@ -754,7 +780,7 @@ def last_alerted_dates(wh: Warehouse, schema: str) -> dict[str, dt.date]:
 def current_acks(wh: Warehouse, schema: str) -> dict[str, dict[str, Any]]:
     """breach_id -> its latest ack/unack row."""
     out: dict[str, dict[str, Any]] = {}
-    for row in sorted(read_table(wh, schema, ACKS), key=lambda r: (r["acked_at"] or dt.datetime.min)):
+    for row in sorted(read_table(wh, schema, ACKS), key=lambda r: r["acked_at"] or dt.datetime.min):
         out[row["breach_id"]] = row
     return out
 
@@ -772,13 +798,20 @@ def acknowledge(
     from okr_kpi.project import OkrKpiError
 
     ensure_tables(wh, schema)
-    rows = wh.query(f"select breach_id, severity, status, kpi_id from {wh.ident(schema, HISTORY)} where breach_id = ?",
-                    (breach_id,))
+    rows = wh.query(
+        f"select breach_id, severity, status, kpi_id from {wh.ident(schema, HISTORY)} where breach_id = ?",
+        (breach_id,),
+    )
     if not rows:
-        raise OkrKpiError(f"no breach {breach_id!r} in {schema}.{HISTORY} (breach ids are in the report, "
-                          "okr_kpi.json and the digests)")
+        raise OkrKpiError(
+            f"no breach {breach_id!r} in {schema}.{HISTORY} (breach ids are in the report, "
+            "okr_kpi.json and the digests)"
+        )
     if rows[0]["status"] == "resolved":
-        raise OkrKpiError(f"breach {breach_id!r} is resolved: there is nothing to {'acknowledge' if action == 'ack' else 'withdraw'}")
+        raise OkrKpiError(
+            f"breach {breach_id!r} is resolved: there is nothing to "
+            f"{'acknowledge' if action == 'ack' else 'withdraw'}"
+        )
     if action == "unack" and not effective_ack(current_acks(wh, schema).get(breach_id), rows[0]["severity"]):
         raise OkrKpiError(f"breach {breach_id!r} is not acknowledged")
     row = {
@@ -808,17 +841,21 @@ def acknowledged_breaches(wh: Warehouse, schema: str, as_of: dt.date) -> list[di
         if h is None or h.get("status") == "resolved" or effective_ack(ack, h.get("severity")) is None:
             continue
         until = _date(ack.get("until_date"))
-        out.append({
-            "breach_id": bid,
-            "kpi_id": h.get("kpi_id"),
-            "kpi_name": h.get("kpi_name"),
-            "severity": h.get("severity"),
-            "acked_by": ack.get("acked_by"),
-            "acked_at": ack["acked_at"].isoformat() if isinstance(ack.get("acked_at"), dt.datetime) else ack.get("acked_at"),
-            "until": until.isoformat() if until else None,
-            "snoozed": until is not None and as_of < until,
-            "note": ack.get("note"),
-        })
+        out.append(
+            {
+                "breach_id": bid,
+                "kpi_id": h.get("kpi_id"),
+                "kpi_name": h.get("kpi_name"),
+                "severity": h.get("severity"),
+                "acked_by": ack.get("acked_by"),
+                "acked_at": ack["acked_at"].isoformat()
+                if isinstance(ack.get("acked_at"), dt.datetime)
+                else ack.get("acked_at"),
+                "until": until.isoformat() if until else None,
+                "snoozed": until is not None and as_of < until,
+                "note": ack.get("note"),
+            }
+        )
     return out
 
 

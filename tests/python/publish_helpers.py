@@ -117,7 +117,8 @@ _DEMO_CACHE: dict[str, object] = {}
 def run_env(tmp_path, target: str = "duckdb", **extra: str) -> dict[str, str]:
     """Environment for `okr-kpi` on the demo project (examples/demo), every output under tmp_path."""
     env = dict(os.environ)
-    for name in ("OKR_KPI_SLACK_WEBHOOK_URL", "OKR_KPI_WEBHOOK_URL", "OKR_KPI_TEAMS_WEBHOOK_URL", "OKR_KPI_CONFIG"):
+    for name in ("OKR_KPI_SLACK_WEBHOOK_URL", "OKR_KPI_WEBHOOK_URL", "OKR_KPI_TEAMS_WEBHOOK_URL",
+                 "OKR_KPI_CONFIG"):
         env.pop(name, None)
     suffix = uuid.uuid4().hex[:8]
     env.update({

@@ -18,10 +18,9 @@ import typing
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
-
 from okr_kpi.config import DEFAULTS, Settings, load_config
 from okr_kpi.project import OkrKpiError
+from pydantic import BaseModel
 
 REPO = Path(__file__).resolve().parents[2]
 OKR_KPI = str(Path(sys.executable).parent / "okr-kpi")
@@ -35,7 +34,7 @@ def _bad_value(annotation) -> object:
         return _bad_value(args[0])
     if origin is typing.Literal:
         return "no-such-choice"
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType")):
+    if origin in (typing.Union, __import__("types").UnionType):
         return _bad_value(args[0])
     if annotation is bool:
         return "maybe"
@@ -82,7 +81,10 @@ COLLECTION_CASES = [
     ("destinations.ops.type", {"destinations": {"ops": {**DEST, "type": "pager"}}}),
     ("destinations.ops.url_env", {"destinations": {"ops": {**DEST, "url_env": "not a name"}}}),
     ("destinations.ops.enabled", {"destinations": {"ops": {**DEST, "enabled": "maybe"}}}),
-    ("destinations.ops.headers", {"destinations": {"ops": {"type": "webhook", "url_env": "H", "headers": 42}}}),
+    (
+        "destinations.ops.headers",
+        {"destinations": {"ops": {"type": "webhook", "url_env": "H", "headers": 42}}},
+    ),
     ("destinations.ops.to", {"destinations": {"ops": {"type": "email", "to": 42}}}),
     ("destinations.ops.to_owners", {"destinations": {"ops": {"type": "email", "to_owners": "yes please"}}}),
     ("destinations.ops", {"destinations": {"ops": {"type": "teams"}}}),  # no url_env
@@ -111,7 +113,11 @@ def test_every_key_of_the_defaults_has_a_case():
         out = set()
         for k, v in d.items():
             dotted = f"{prefix}.{k}" if prefix else k
-            out |= leaves(v, dotted) if isinstance(v, dict) and v and dotted != "channels.webhook.headers" else {dotted}
+            out |= (
+                leaves(v, dotted)
+                if isinstance(v, dict) and v and dotted != "channels.webhook.headers"
+                else {dotted}
+            )
         return out
 
     covered = {k for k, _ in ALL_CASES}
@@ -123,15 +129,17 @@ def test_every_key_of_the_defaults_has_a_case():
 
 def _env(tmp_path: Path, config: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OKR_KPI_") and k != "NO_COLOR"}
-    env.update({
-        "OKR_KPI_CONFIG": str(config),
-        "OKR_KPI_DUCKDB_PATH": str(tmp_path / "wh.duckdb"),
-        "OKR_KPI_LOG_DIR": str(tmp_path / "logs"),
-        "DBT_TARGET_PATH": str(tmp_path / "target"),
-        "DBT_LOG_PATH": str(tmp_path / "logs"),
-        "DBT_PROFILES_DIR": str(REPO / "examples" / "demo"),
-        "DBT_PROJECT_DIR": str(REPO),
-    })
+    env.update(
+        {
+            "OKR_KPI_CONFIG": str(config),
+            "OKR_KPI_DUCKDB_PATH": str(tmp_path / "wh.duckdb"),
+            "OKR_KPI_LOG_DIR": str(tmp_path / "logs"),
+            "DBT_TARGET_PATH": str(tmp_path / "target"),
+            "DBT_LOG_PATH": str(tmp_path / "logs"),
+            "DBT_PROFILES_DIR": str(REPO / "examples" / "demo"),
+            "DBT_PROJECT_DIR": str(REPO),
+        }
+    )
     return env
 
 
@@ -142,8 +150,13 @@ def test_a_bad_value_names_the_file_and_the_key(tmp_path, monkeypatch, key, cont
     path = tmp_path / "okr_kpi.yml"
     path.write_text(yaml.safe_dump(content))
     monkeypatch.setenv("OKR_KPI_CONFIG", str(path))
-    for name in ("OKR_KPI_DELIVERY_RETRIES", "OKR_KPI_DELIVERY_BACKOFF_SECONDS",
-                 "OKR_KPI_DELIVERY_TIMEOUT_SECONDS", "OKR_KPI_ALERT_LOOKBACK_DAYS", "OKR_KPI_CHECK_WINDOW_DAYS"):
+    for name in (
+        "OKR_KPI_DELIVERY_RETRIES",
+        "OKR_KPI_DELIVERY_BACKOFF_SECONDS",
+        "OKR_KPI_DELIVERY_TIMEOUT_SECONDS",
+        "OKR_KPI_ALERT_LOOKBACK_DAYS",
+        "OKR_KPI_CHECK_WINDOW_DAYS",
+    ):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(OkrKpiError) as caught:
         load_config(tmp_path)
@@ -166,8 +179,14 @@ def test_the_commands_exit_2_naming_file_and_key_and_write_nothing(tmp_path, com
     config = tmp_path / "okr_kpi.yml"
     config.write_text(text)
     out = tmp_path / "out"
-    proc = subprocess.run([OKR_KPI, command, "--out", str(out)], env=_env(tmp_path, config), cwd=tmp_path,
-                          text=True, capture_output=True, timeout=300)
+    proc = subprocess.run(
+        [OKR_KPI, command, "--out", str(out)],
+        env=_env(tmp_path, config),
+        cwd=tmp_path,
+        text=True,
+        capture_output=True,
+        timeout=300,
+    )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert f"{config}: {key}" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
@@ -206,8 +225,14 @@ def test_good_values_are_kept(tmp_path, monkeypatch):
     ],
 )
 def test_a_bad_date_is_exit_2_without_a_traceback(tmp_path, args, option):
-    proc = subprocess.run([OKR_KPI, *args], env=_env(tmp_path, tmp_path / "none.yml"), cwd=tmp_path,
-                          text=True, capture_output=True, timeout=120)
+    proc = subprocess.run(
+        [OKR_KPI, *args],
+        env=_env(tmp_path, tmp_path / "none.yml"),
+        cwd=tmp_path,
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     assert option in proc.stderr and "YYYY-MM-DD" in proc.stderr
@@ -219,7 +244,6 @@ COMMANDS_ALL = ["generate", "run", "check", "publish", "report", "lint", "check-
 @pytest.mark.parametrize("command", COMMANDS_ALL)
 def test_every_command_takes_log_format_and_quiet(command):
     from click.testing import CliRunner
-
     from okr_kpi.cli import main
 
     result = CliRunner().invoke(main, [command, "--help"])
@@ -231,15 +255,22 @@ def test_json_errors_and_no_color(tmp_path):
     config = tmp_path / "okr_kpi.yml"
     config.write_text("delivery:\n  retries: three\n")
     env = {**_env(tmp_path, config), "FORCE_COLOR": "1"}
-    proc = subprocess.run([OKR_KPI, "report", "--log-format", "json"], env=env, cwd=tmp_path, text=True,
-                          capture_output=True, timeout=120)
+    proc = subprocess.run(
+        [OKR_KPI, "report", "--log-format", "json"],
+        env=env,
+        cwd=tmp_path,
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     line = json.loads(proc.stderr.strip().splitlines()[-1])
     assert line["level"] == "error" and "delivery.retries" in line["message"]
     coloured = subprocess.run([OKR_KPI, "report"], env=env, cwd=tmp_path, text=True, capture_output=True)
     assert "\x1b[" in coloured.stderr
-    plain = subprocess.run([OKR_KPI, "report"], env={**env, "NO_COLOR": "1"}, cwd=tmp_path, text=True,
-                           capture_output=True)
+    plain = subprocess.run(
+        [OKR_KPI, "report"], env={**env, "NO_COLOR": "1"}, cwd=tmp_path, text=True, capture_output=True
+    )
     assert plain.returncode == 2 and "\x1b[" not in plain.stderr and "delivery.retries" in plain.stderr
 
 

@@ -25,8 +25,17 @@ BASE = "https://kpi.acme.example/okr/report.html"
 
 # revenue on 2026-08-31: a warning threshold breach and a critical anomaly: one line, critical.
 REV_T = breach("rev-t", "revenue", "zed@acme.example", "2026-08-31", value=5, lower=10, krs="kr-q3,kr-q2")
-REV_A = breach("rev-a", "revenue", "zed@acme.example", "2026-08-31", rule="anomaly", severity="critical",
-               value=5, expected=50, krs="kr-q3,kr-q2")
+REV_A = breach(
+    "rev-a",
+    "revenue",
+    "zed@acme.example",
+    "2026-08-31",
+    rule="anomaly",
+    severity="critical",
+    value=5,
+    expected=50,
+    krs="kr-q3,kr-q2",
+)
 # a warning of an owner who sorts first: still after the critical group
 LEADS = breach("leads", "new_leads", "ann@acme.example", "2026-08-30", value=1, lower=3)
 
@@ -34,14 +43,26 @@ LEADS = breach("leads", "new_leads", "ann@acme.example", "2026-08-30", value=1, 
 def registry(project):
     con = duckdb.connect(str(project.duckdb_path))
     con.execute("create schema if not exists okr_kpi")
-    con.execute("create or replace table okr_kpi.okr_cycles (cycle_id varchar, start_date date, end_date date)")
-    con.execute("insert into okr_kpi.okr_cycles values ('2026-q2', '2026-04-01', '2026-06-30'), "
-                "('2026-q3', '2026-07-01', '2026-09-30')")
-    con.execute("create or replace table okr_kpi.okr_objectives (objective_id varchar, cycle_id varchar, team varchar)")
+    con.execute(
+        "create or replace table okr_kpi.okr_cycles (cycle_id varchar, start_date date, end_date date)"
+    )
+    con.execute(
+        "insert into okr_kpi.okr_cycles values ('2026-q2', '2026-04-01', '2026-06-30'), "
+        "('2026-q3', '2026-07-01', '2026-09-30')"
+    )
+    con.execute(
+        "create or replace table okr_kpi.okr_objectives "
+        "(objective_id varchar, cycle_id varchar, team varchar)"
+    )
     con.execute("insert into okr_kpi.okr_objectives values ('o2', '2026-q2', null), ('o3', '2026-q3', null)")
-    con.execute("create or replace table okr_kpi.okr_key_results (key_result_id varchar, objective_id varchar, title varchar)")
-    con.execute("insert into okr_kpi.okr_key_results values ('kr-q2', 'o2', 'Book EUR 1M in Q2'), "
-                "('kr-q3', 'o3', 'Book EUR 1.2M in Q3')")
+    con.execute(
+        "create or replace table okr_kpi.okr_key_results "
+        "(key_result_id varchar, objective_id varchar, title varchar)"
+    )
+    con.execute(
+        "insert into okr_kpi.okr_key_results values ('kr-q2', 'o2', 'Book EUR 1M in Q2'), "
+        "('kr-q3', 'o3', 'Book EUR 1.2M in Q3')"
+    )
     con.close()
 
 
@@ -80,8 +101,10 @@ def test_one_line_per_kpi_and_period_critical_first_titles_of_active_cycles(proj
     text = json.dumps(slack["blocks"])
     rev_lines = [t for t in slack["text"].splitlines() if "Revenue" in t]
     assert len(rev_lines) == 1
-    assert ("Revenue, day 2026-08-31: 5, below the lower bound 10 (threshold); 5, a sudden change from the "
-            "expected 50, z = 4.2 (anomaly) · key results: Book EUR 1.2M in Q3") in rev_lines[0]
+    assert (
+        "Revenue, day 2026-08-31: 5, below the lower bound 10 (threshold); 5, a sudden change from the "
+        "expected 50, z = 4.2 (anomaly) · key results: Book EUR 1.2M in Q3"
+    ) in rev_lines[0]
     assert "Book EUR 1M in Q2" not in text and "kr-q3" not in slack["text"]
     assert f"<{BASE}#kpi-revenue|open>" in text
     assert text.index("zed@acme.example") < text.index("ann@acme.example")

@@ -419,7 +419,7 @@ def test_cli_generate(tmp_path):
     con.close()
     bad = subprocess.run([OKR_KPI, "generate", "--start", "yesterday"], env=env, cwd=DEMO_DIR,
                          capture_output=True, text=True)
-    assert bad.returncode == 2 and "--start 'yesterday' is not a date" in bad.stderr
+    assert bad.returncode == 2 and "'--start': 'yesterday' is not a date" in bad.stderr
 
 
 def test_cli_generate_on_a_locked_warehouse_says_so(tmp_path):

@@ -92,8 +92,8 @@ def test_lifecycle_on_spark(spark_project):
     set_breaches(wh, [A, B, OLD], schema)
     assert publish(project, wh).exit_code == ExitCode.BREACHES
     assert [events(b) for b in server.bodies()] == [
-        [("alice@x.example", "warning", "new", "a"), ("bob@x.example", "critical", "new", "b")]
-    ]
+        [("bob@x.example", "critical", "new", "b"), ("alice@x.example", "warning", "new", "a")]
+    ]  # critical first (issue 16)
     assert publish(project, wh).exit_code == ExitCode.OK  # rerun: nothing
     assert len(server.requests) == 1
     set_breaches(wh, [B, OLD], schema)

@@ -18,7 +18,7 @@ import pytest
 from harness import write_profile_project
 from okr_kpi.project import Project
 from publish_helpers import WebhookReceiver
-from test_publish_lifecycle import AS_OF, breach, publish, set_breaches
+from test_publish_lifecycle import breach, publish, set_breaches
 
 REPO = Path(__file__).resolve().parents[2]
 OKR_KPI = str(Path(sys.executable).parent / "okr-kpi")
@@ -39,16 +39,29 @@ def test_publish_test_sends_one_message_per_destination(tmp_path):
             "  owners: {type: email, to_owners: true}\n"
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("OKR_KPI_")}
-        env.update({
-            "OKR_KPI_CONFIG": str(config), "OKR_KPI_DUCKDB_PATH": str(tmp_path / "wh.duckdb"),
-            "DBT_PROFILES_DIR": str(REPO / "examples" / "demo"), "DBT_PROJECT_DIR": str(REPO),
-            "OKR_KPI_DELIVERY_RETRIES": "0", "OKR_KPI_DELIVERY_TIMEOUT_SECONDS": "2",
-            "T_OPS": http.url("/ops"), "T_FIN": http.url("/fin"), "OKR_KPI_WEBHOOK_URL": http.url("/hook"),
-        })
+        env.update(
+            {
+                "OKR_KPI_CONFIG": str(config),
+                "OKR_KPI_DUCKDB_PATH": str(tmp_path / "wh.duckdb"),
+                "DBT_PROFILES_DIR": str(REPO / "examples" / "demo"),
+                "DBT_PROJECT_DIR": str(REPO),
+                "OKR_KPI_DELIVERY_RETRIES": "0",
+                "OKR_KPI_DELIVERY_TIMEOUT_SECONDS": "2",
+                "T_OPS": http.url("/ops"),
+                "T_FIN": http.url("/fin"),
+                "OKR_KPI_WEBHOOK_URL": http.url("/hook"),
+            }
+        )
 
         def cli(*args, **extra):
-            return subprocess.run([OKR_KPI, "publish", "--out", str(tmp_path / "out"), *args],
-                                  env={**env, **extra}, cwd=tmp_path, text=True, capture_output=True, timeout=120)
+            return subprocess.run(
+                [OKR_KPI, "publish", "--out", str(tmp_path / "out"), *args],
+                env={**env, **extra},
+                cwd=tmp_path,
+                text=True,
+                capture_output=True,
+                timeout=120,
+            )
 
         everyone = cli("--test")
         assert everyone.returncode == 0, everyone.stderr

@@ -55,15 +55,22 @@ def run_day(project, server, n: int) -> list[tuple[str, str]]:
     """One run on day n; what it sent (sorted)."""
     before = len(server.requests)
     publish(project, as_of=day(n))
-    new = [[(e["event"], e["breach_id"]) for g in r["body"]["groups"] for e in g["events"]]
-           for r in server.requests[before:]]
+    new = [
+        [(e["event"], e["breach_id"]) for g in r["body"]["groups"] for e in g["events"]]
+        for r in server.requests[before:]
+    ]
     assert len(new) <= 1
     return sorted(new[0]) if new else []
 
 
 def cli(tmp_path, *args: str):
-    proc = subprocess.run([OKR_KPI, *args, "--project-dir", str(tmp_path)], env={**os.environ, "USER": "alice"},
-                          text=True, capture_output=True, timeout=120)
+    proc = subprocess.run(
+        [OKR_KPI, *args, "--project-dir", str(tmp_path)],
+        env={**os.environ, "USER": "alice"},
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
     return proc
 
 
@@ -73,7 +80,9 @@ W = breach("w", "new_leads", "mkt@x.example", "2026-08-31", value=5, lower=10)
 
 def test_reminders_follow_the_cadence_per_severity(setup):
     project, server, tmp_path = setup
-    (tmp_path / "okr_kpi.yml").write_text("alerts:\n  lookback_days: 31\n  reminders: {critical: 1, warning: 3}\n")
+    (tmp_path / "okr_kpi.yml").write_text(
+        "alerts:\n  lookback_days: 31\n  reminders: {critical: 1, warning: 3}\n"
+    )
     set_breaches(project, [C, W])
     expected = {  # by hand: critical every day, warning every 3 days after it was last sent
         1: [("new", "c"), ("new", "w")],
@@ -103,7 +112,9 @@ def test_no_reminders_when_switched_off(setup):
 
 def test_ack_snooze_escalation_and_unack_across_runs(setup):
     project, server, tmp_path = setup
-    (tmp_path / "okr_kpi.yml").write_text("alerts:\n  lookback_days: 31\n  reminders: {critical: 1, warning: 1}\n")
+    (tmp_path / "okr_kpi.yml").write_text(
+        "alerts:\n  lookback_days: 31\n  reminders: {critical: 1, warning: 1}\n"
+    )
     a = breach("a", "orders", "ops@x.example", "2026-08-31", value=5, lower=10)
     b = breach("b", "signups", "mkt@x.example", "2026-08-31", value=5, lower=10)
     x = breach("x", "churn", "cs@x.example", "2026-08-31", value=5, lower=10)
@@ -119,8 +130,11 @@ def test_ack_snooze_escalation_and_unack_across_runs(setup):
     bad_date = cli(tmp_path, "ack", "a", "--until", "Monday")
     assert bad_date.returncode == 2 and "Traceback" not in bad_date.stderr
 
-    acks = table(project, "select breach_id, action, acked_by, until_date, note from okr_kpi.okr_kpi_breach_acks "
-                          "order by breach_id")
+    acks = table(
+        project,
+        "select breach_id, action, acked_by, until_date, note from okr_kpi.okr_kpi_breach_acks "
+        "order by breach_id",
+    )
     assert [(r["breach_id"], r["action"], r["acked_by"], r["until_date"], r["note"]) for r in acks] == [
         ("a", "ack", "alice", None, "on it"),
         ("b", "ack", "bob", day(4), None),
@@ -129,8 +143,14 @@ def test_ack_snooze_escalation_and_unack_across_runs(setup):
     # day 2 and 3: all acknowledged, nothing is sent (reminders would be due every day)
     assert run_day(project, server, 2) == []
     doc = json.loads((project.out_dir / "okr_kpi.json").read_text())
-    shown = {r["breach_id"]: (r["acked_by"], r["until"], r["snoozed"]) for r in doc["breaches"]["acknowledged"]}
-    assert shown == {"a": ("alice", None, False), "b": ("bob", "2026-09-03", True), "x": ("alice", None, False)}
+    shown = {
+        r["breach_id"]: (r["acked_by"], r["until"], r["snoozed"]) for r in doc["breaches"]["acknowledged"]
+    }
+    assert shown == {
+        "a": ("alice", None, False),
+        "b": ("bob", "2026-09-03", True),
+        "x": ("alice", None, False),
+    }
     html = (project.out_dir / "report.html").read_text()
     assert 'data-breach-id="b"' in html and "bob" in html
     assert cli(tmp_path, "unack", "x").returncode == 0
@@ -139,15 +159,19 @@ def test_ack_snooze_escalation_and_unack_across_runs(setup):
     # day 4: b's snooze ends: reminded at once; x on its cadence
     assert run_day(project, server, 4) == [("reminder", "b"), ("reminder", "x")]
     # day 5: a escalates to critical: sent although acknowledged (it was acknowledged as warning)
-    set_breaches(project, [breach("a", "orders", "ops@x.example", "2026-08-31", severity="critical", value=5,
-                                  lower=10), b, x])
+    set_breaches(
+        project,
+        [breach("a", "orders", "ops@x.example", "2026-08-31", severity="critical", value=5, lower=10), b, x],
+    )
     assert run_day(project, server, 5) == [("escalated", "a"), ("reminder", "b"), ("reminder", "x")]
     # day 6: the acknowledgement no longer holds for the critical a: it is reminded too
     assert run_day(project, server, 6) == [("reminder", "a"), ("reminder", "b"), ("reminder", "x")]
     # a breach that resolves is reported even while acknowledged
     assert cli(tmp_path, "ack", "b").returncode == 0
-    set_breaches(project, [breach("a", "orders", "ops@x.example", "2026-08-31", severity="critical", value=5,
-                                  lower=10), x])
+    set_breaches(
+        project,
+        [breach("a", "orders", "ops@x.example", "2026-08-31", severity="critical", value=5, lower=10), x],
+    )
     assert run_day(project, server, 7) == [("reminder", "a"), ("reminder", "x"), ("resolved", "b")]
     gone = cli(tmp_path, "unack", "b")  # resolved b: its acknowledgement is history
     assert gone.returncode == 2 and "is resolved" in gone.stderr

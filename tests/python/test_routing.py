@@ -19,33 +19,49 @@ import pytest
 from harness import write_profile_project
 from okr_kpi.project import Project
 from publish_helpers import SmtpReceiver, WebhookReceiver
-from test_publish_lifecycle import AS_OF, breach, publish, set_breaches, table
+from test_publish_lifecycle import breach, publish, set_breaches, table
 
 REPO = Path(__file__).resolve().parents[2]
 TEAMS_SCHEMA = json.loads((REPO / "docs" / "okr_kpi_teams.schema.json").read_text())
 DIGEST_SCHEMA = json.loads((REPO / "docs" / "okr_kpi_digest.schema.json").read_text())
 
 # The registry: key results -> objectives -> teams.
-KEY_RESULTS = [("kr-rev", "co-q3-grow", "Book EUR 1.2M revenue in Q3"),
-               ("kr-leads", "mk-q3", "Double the leads"),
-               ("kr-orders", "sa-q3", "Ship 10k orders")]
-OBJECTIVES = [("co-q3-grow", "2026-q3", None), ("mk-q3", "2026-q3", "marketing"), ("sa-q3", "2026-q3", "sales")]
+KEY_RESULTS = [
+    ("kr-rev", "co-q3-grow", "Book EUR 1.2M revenue in Q3"),
+    ("kr-leads", "mk-q3", "Double the leads"),
+    ("kr-orders", "sa-q3", "Ship 10k orders"),
+]
+OBJECTIVES = [
+    ("co-q3-grow", "2026-q3", None),
+    ("mk-q3", "2026-q3", "marketing"),
+    ("sa-q3", "2026-q3", "sales"),
+]
 
 REV = breach("rev", "revenue", "finance@acme.example", "2026-08-31", severity="critical", krs="kr-rev")
-LEADS = breach("leads", "new_leads", "marketing@acme.example", "2026-08-30", rule="anomaly", value=10,
-               expected=50, krs="kr-leads")
+LEADS = breach(
+    "leads",
+    "new_leads",
+    "marketing@acme.example",
+    "2026-08-30",
+    rule="anomaly",
+    value=10,
+    expected=50,
+    krs="kr-leads",
+)
 ORDERS = breach("orders", "orders", "sales@acme.example", "2026-08-31", krs="kr-orders")
 CHURN = breach("churn", "churn", "Support Team", "2026-08-31", severity="critical")
 
 # By hand, from the routes in CONFIG:
 EXPECTED = {
-    "/ops": {"Revenue", "Churn"},            # severity critical
-    "/sales": {"Orders"},                    # team sales (through kr-orders -> sa-q3)
-    "/finance-teams": {"Revenue"},           # kpi revenue and rule threshold
-    "/audit": {"New Leads"},                 # matched by no route: the default route
+    "/ops": {"Revenue", "Churn"},  # severity critical
+    "/sales": {"Orders"},  # team sales (through kr-orders -> sa-q3)
+    "/finance-teams": {"Revenue"},  # kpi revenue and rule threshold
+    "/audit": {"New Leads"},  # matched by no route: the default route
 }
-MAIL = {("ceo@acme.example",): {"Revenue"},           # objective co-q3-grow
-        ("finance@acme.example",): {"Revenue"}}       # owners (critical): "Support Team" is no address
+MAIL = {
+    ("ceo@acme.example",): {"Revenue"},  # objective co-q3-grow
+    ("finance@acme.example",): {"Revenue"},
+}  # owners (critical): "Support Team" is no address
 
 CONFIG = """
 alerts: {{lookback_days: 31}}
@@ -77,9 +93,15 @@ mentions:
 def registry(project):
     con = duckdb.connect(str(project.duckdb_path))
     con.execute("create schema if not exists okr_kpi")
-    con.execute("create or replace table okr_kpi.okr_key_results (key_result_id varchar, objective_id varchar, title varchar)")
+    con.execute(
+        "create or replace table okr_kpi.okr_key_results "
+        "(key_result_id varchar, objective_id varchar, title varchar)"
+    )
     con.executemany("insert into okr_kpi.okr_key_results values (?, ?, ?)", KEY_RESULTS)
-    con.execute("create or replace table okr_kpi.okr_objectives (objective_id varchar, cycle_id varchar, team varchar)")
+    con.execute(
+        "create or replace table okr_kpi.okr_objectives "
+        "(objective_id varchar, cycle_id varchar, team varchar)"
+    )
     con.executemany("insert into okr_kpi.okr_objectives values (?, ?, ?)", OBJECTIVES)
     con.close()
 
@@ -96,8 +118,12 @@ def routed(tmp_path, monkeypatch):
     monkeypatch.setenv("OKR_KPI_DELIVERY_TIMEOUT_SECONDS", "2")
     http = WebhookReceiver().start()
     smtp = SmtpReceiver().start()
-    for var, path in (("T_OPS_SLACK", "/ops"), ("T_SALES_SLACK", "/sales"), ("T_FIN_TEAMS", "/finance-teams"),
-                      ("T_AUDIT", "/audit")):
+    for var, path in (
+        ("T_OPS_SLACK", "/ops"),
+        ("T_SALES_SLACK", "/sales"),
+        ("T_FIN_TEAMS", "/finance-teams"),
+        ("T_AUDIT", "/audit"),
+    ):
         monkeypatch.setenv(var, http.url(path))
     (tmp_path / "okr_kpi.yml").write_text(CONFIG.format(port=smtp.port))
     write_profile_project(tmp_path)
@@ -108,7 +134,9 @@ def routed(tmp_path, monkeypatch):
 
 
 def plain(msg) -> str:
-    return next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    return (
+        next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    )
 
 
 KPI_NAMES = {"Revenue", "New Leads", "Orders", "Churn"}
@@ -139,10 +167,15 @@ def test_each_breach_reaches_its_destinations_and_nowhere_else(routed):
     assert [e["breach_id"] for g in audit["groups"] for e in g["events"]] == ["leads"]
     assert audit["destination"] == "audit"
     (audit_req,) = [r for r in http.requests if r["path"] == "/audit"]
-    assert audit_req["headers"]["X-Team"] == "data" and audit_req["headers"]["Idempotency-Key"] == audit["idempotency_key"]
+    assert (
+        audit_req["headers"]["X-Team"] == "data"
+        and audit_req["headers"]["Idempotency-Key"] == audit["idempotency_key"]
+    )
     mails = {tuple(m["to"]): names_in(plain(m["message"])) for m in smtp.messages}
     assert mails == MAIL
-    rows = table(project, "select channel, status, breach_ids from okr_kpi.okr_kpi_alert_outbox order by channel")
+    rows = table(
+        project, "select channel, status, breach_ids from okr_kpi.okr_kpi_alert_outbox order by channel"
+    )
     assert [(r["channel"], r["status"], r["breach_ids"]) for r in rows] == [
         ("audit", "sent", "leads"),
         ("finance-teams", "sent", "rev"),
@@ -151,6 +184,10 @@ def test_each_breach_reaches_its_destinations_and_nowhere_else(routed):
         ("owners/finance@acme.example", "sent", "rev"),
         ("sales", "sent", "orders"),
     ]
+    # the destinations' URLs (variables of any name) are secrets: redacted from logs and reports
+    from okr_kpi.logging import redact
+
+    assert http.url("/finance-teams") not in redact(f"posting to {http.url('/finance-teams')}")
     # a second run of the same day: nothing new anywhere
     publish(project)
     assert len(http.requests) == 4 and len(smtp.messages) == 2
@@ -166,15 +203,20 @@ def test_mentions_in_slack_and_teams(routed):
     (teams,) = http.bodies("/finance-teams")
     card = teams["attachments"][0]["content"]
     assert card["msteams"]["entities"] == [
-        {"type": "mention", "text": "<at>finance@acme.example</at>",
-         "mentioned": {"id": "fin.lead@acme.example", "name": "finance@acme.example"}}
+        {
+            "type": "mention",
+            "text": "<at>finance@acme.example</at>",
+            "mentioned": {"id": "fin.lead@acme.example", "name": "finance@acme.example"},
+        }
     ]
     assert any("<at>finance@acme.example</at>" in b["text"] for b in card["body"])
 
 
 def test_teams_text_from_seeds_is_inert(routed):
     project, http, _ = routed
-    evil = breach("evil", "revenue", "[click](https://evil.example) <at>ceo</at>", "2026-08-31", severity="critical")
+    evil = breach(
+        "evil", "revenue", "[click](https://evil.example) <at>ceo</at>", "2026-08-31", severity="critical"
+    )
     set_breaches(project, [evil])
     publish(project)
     (teams,) = http.bodies("/finance-teams")
@@ -203,8 +245,10 @@ def test_a_failing_destination_is_retried_alone(routed, monkeypatch):
         assert [m["channel"] for m in second.delivery.sent] == ["finance-teams"]
         assert sorted(r["path"] for r in http.requests) == sorted(EXPECTED)
         assert len(smtp.messages) == 2
-        assert (broken.requests[0]["headers"]["Idempotency-Key"]
-                == [r for r in http.requests if r["path"] == "/finance-teams"][0]["headers"]["Idempotency-Key"])
+        assert (
+            broken.requests[0]["headers"]["Idempotency-Key"]
+            == [r for r in http.requests if r["path"] == "/finance-teams"][0]["headers"]["Idempotency-Key"]
+        )
     finally:
         broken.stop()
 

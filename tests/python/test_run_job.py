@@ -48,9 +48,9 @@ def test_run_publishes_once_then_nothing(tmp_path, tmp_path_factory):
         assert {e["breach_id"] for e in got} == expected
         assert {e["event"] for e in got} == {"new"}
         assert body["counts"] == {"new": len(expected), "escalated": 0, "resolved": 0}
-        # One group per (owner, severity), owners sorted, critical before warning within an owner.
+        # One group per (owner, severity): critical groups first, owners sorted within (issue 16).
         pairs = [(g["owner"], g["severity"]) for g in body["groups"]]
-        assert pairs == sorted(set(pairs), key=lambda p: (p[0], p[1] != "critical"))
+        assert pairs == sorted(set(pairs), key=lambda p: (p[1] != "critical", p[0]))
         assert server.requests[0]["headers"]["Idempotency-Key"] == body["idempotency_key"]
 
         # The published files.
@@ -116,5 +116,5 @@ def test_bad_as_of_is_a_usage_error(tmp_path):
 
     proc = okr_kpi(run_env(tmp_path), "run", "--as-of", "2026-13-01", "--out", str(tmp_path / "r"))
     assert proc.returncode == 2
-    assert "--as-of '2026-13-01' is not a date" in proc.stderr
+    assert "'--as-of': '2026-13-01' is not a date" in proc.stderr and "Traceback" not in proc.stderr
     assert not Path(tmp_path / "warehouse.duckdb").exists()

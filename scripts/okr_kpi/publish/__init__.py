@@ -237,24 +237,31 @@ def stale_data_breaches(wh: Warehouse, schema: str) -> list[dict[str, Any]]:
         return []
     owners: dict[str, str] = {}
     if wh.table_exists(schema, "dim_kpis"):
-        owners = {str(r["kpi_id"]): r.get("owner") for r in wh.query(f"select kpi_id, owner from {wh.ident(schema, 'dim_kpis')}")}
+        owners = {
+            str(r["kpi_id"]): r.get("owner")
+            for r in wh.query(f"select kpi_id, owner from {wh.ident(schema, 'dim_kpis')}")
+        }
     rows = []
     for source in stale:
         since = source["stale_since"] or source["as_of_date"]
         kpis = source["kpi_ids"]
-        rows.append(normalise_breach({
-            "breach_id": f"stale_data:{source['data_source']}:{since}",
-            "kpi_id": kpis[0] if kpis else source["data_source"],
-            "kpi_name": f"Data source {source['data_source']} ({', '.join(kpis) or 'no KPI'})",
-            "owner": next((owners[k] for k in kpis if owners.get(k)), None),
-            "grain": "day",
-            "period_start": since,
-            "period_end": since,
-            "rule": "stale_data",
-            "severity": "warning",
-            "value": source["stale_days"],
-            "suspect_reason": source.get("reason"),
-        }))
+        rows.append(
+            normalise_breach(
+                {
+                    "breach_id": f"stale_data:{source['data_source']}:{since}",
+                    "kpi_id": kpis[0] if kpis else source["data_source"],
+                    "kpi_name": f"Data source {source['data_source']} ({', '.join(kpis) or 'no KPI'})",
+                    "owner": next((owners[k] for k in kpis if owners.get(k)), None),
+                    "grain": "day",
+                    "period_start": since,
+                    "period_end": since,
+                    "rule": "stale_data",
+                    "severity": "warning",
+                    "value": source["stale_days"],
+                    "suspect_reason": source.get("reason"),
+                }
+            )
+        )
     return rows
 
 
@@ -269,8 +276,16 @@ def definition_seed_hashes(project: Project) -> dict[str, str] | None:
         return None
 
 
-def report_link(project: Project, config: Config) -> str:
-    return config.section("report").get("link") or str(project.out_dir / "report.html")
+def report_link(project: Project, config: Config, run_id: str | None = None) -> str:
+    """Where digests point: `report.base_url` + the run's archived page (runs/<run_id>/report.html;
+    the latest is report.html), else `report.link`, else the local path."""
+    section = config.section("report")
+    base = section.get("base_url")
+    if base:
+        base = base.rstrip("/") + "/"
+        archived = int(section.get("archive_runs", 30) or 0) > 0
+        return base + (f"runs/{run_id}/report.html" if run_id and archived else "report.html")
+    return section.get("link") or str(project.out_dir / "report.html")
 
 
 def publish_stage(
@@ -316,7 +331,7 @@ def publish_stage(
                 None,
                 lookback_days=config.lookback_days,
                 include_suspect=bool(alerts.get("include_suspect", True)),
-                report_path=report_link(project, config),
+                report_path=report_link(project, config, run_id),
                 force_lifecycle=force_lifecycle,
                 flood_settings=alerts,
                 seed_hashes=definition_seed_hashes(project),
@@ -364,7 +379,8 @@ def publish_stage(
                 logging.INFO,
                 "lifecycle",
                 f"breaches: {len(breaches)} in fct_kpi_breaches; this run {c['new']} new, "
-                f"{c['escalated']} escalated, {c['resolved']} resolved, {c['reminder']} reminded ({alerted} to alert, "
+                f"{c['escalated']} escalated, {c['resolved']} resolved, {c['reminder']} reminded "
+                f"({alerted} to alert, "
                 f"{len(lifecycle.queued)} digest(s) queued)",
                 **c,
                 alerted=alerted,
@@ -428,37 +444,59 @@ def send_test(project: Project, config: Config, only: str | None) -> int:
     dests = destinations(config)
     names = [only] if only else list(dests)
     if only and only not in dests and not ("/" in only and only.split("/")[0] in dests):
-        raise OkrKpiError(f"--test {only}: no such destination switched on (known: {', '.join(dests) or 'none'})")
+        raise OkrKpiError(
+            f"--test {only}: no such destination switched on (known: {', '.join(dests) or 'none'})"
+        )
     code = ExitCode.OK
     tried = 0
     for name in names:
         base, _, owner = name.partition("/")
         d = dests[base]
         if d.to_owners and not owner and not d.options.get("to"):
-            log_event(logging.WARNING, "test_skipped",
-                      f"{name}: e-mails each owner; name one to test it: --test {name}/OWNER@ADDRESS")
+            log_event(
+                logging.WARNING,
+                "test_skipped",
+                f"{name}: e-mails each owner; name one to test it: --test {name}/OWNER@ADDRESS",
+            )
             continue
         channel = d.channel(owner or None)
         if channel is None:
-            log_event(logging.WARNING, "test_skipped", f"{name}: its URL variable {d.options.get('url_env')} is not set")
+            log_event(
+                logging.WARNING,
+                "test_skipped",
+                f"{name}: its URL variable {d.options.get('url_env')} is not set",
+            )
             if only:
                 code = ExitCode.DELIVERY_FAILED
             continue
         tried += 1
-        status, attempts, error = send_with_retries(channel, test_payload(name, report_link(project, config)), config)
+        status, attempts, error = send_with_retries(
+            channel, test_payload(name, report_link(project, config)), config
+        )
         if status == "sent":
-            log_event(logging.INFO, "test_sent", f"{name}: test message delivered to {channel.destination}",
-                      always=True, destination=name)
+            log_event(
+                logging.INFO,
+                "test_sent",
+                f"{name}: test message delivered to {channel.destination}",
+                always=True,
+                destination=name,
+            )
         else:
-            log_event(logging.ERROR, "test_failed", f"{name}: test message not delivered ({error})", destination=name)
+            log_event(
+                logging.ERROR,
+                "test_failed",
+                f"{name}: test message not delivered ({error})",
+                destination=name,
+            )
             code = ExitCode.DELIVERY_FAILED
     if not tried and not only:
         log_event(logging.WARNING, "no_channels", "no destination switched on: no test message sent")
     return int(code)
 
 
-def publish_command(project: Project, quiet: bool = False, log_format: str = "text",
-                    test: str | None = None) -> int:
+def publish_command(
+    project: Project, quiet: bool = False, log_format: str = "text", test: str | None = None
+) -> int:
     """`okr-kpi publish`: publish the latest results again; never re-sends what was sent.
     `test` (not None): send a test message instead (to every destination, or the one named)."""
     from okr_kpi.logging import setup_logging

@@ -34,8 +34,13 @@ from okr_kpi.config import Config
 from okr_kpi.logging import describe_url, redact, register_secret
 
 SEVERITY_ICON = {"critical": ":red_circle:", "warning": ":large_yellow_circle:"}
-EVENT_LABEL = {"new": "NEW", "escalated": "ESCALATED", "reminder": "REMINDER", "open": "OPEN",
-               "resolved": "RESOLVED"}
+EVENT_LABEL = {
+    "new": "NEW",
+    "escalated": "ESCALATED",
+    "reminder": "REMINDER",
+    "open": "OPEN",
+    "resolved": "RESOLVED",
+}
 
 
 class DeliveryError(Exception):
@@ -172,8 +177,9 @@ def headline(payload: dict[str, Any]) -> str:
     if payload.get("test"):
         return f"okr-kpi test message for {payload.get('destination') or 'this destination'}"
     names = {"reminder": "still open (reminder)", "open": "open from before this destination was set up"}
-    parts = [f"{c[k]} {names.get(k, k)}" for k in ("new", "escalated", "reminder", "open", "resolved")
-             if c.get(k)]
+    parts = [
+        f"{c[k]} {names.get(k, k)}" for k in ("new", "escalated", "reminder", "open", "resolved") if c.get(k)
+    ]
     return f"KPI breaches as of {payload['as_of_date']}: {', '.join(parts) or 'nothing new'}"
 
 
@@ -399,8 +405,13 @@ class TeamsChannel(Channel):
 
     def render(self, payload: dict[str, Any]) -> dict[str, Any]:
         body: list[dict[str, Any]] = [
-            {"type": "TextBlock", "size": "Large", "weight": "Bolder", "wrap": True,
-             "text": teams_escape(headline(payload))},
+            {
+                "type": "TextBlock",
+                "size": "Large",
+                "weight": "Bolder",
+                "wrap": True,
+                "text": teams_escape(headline(payload)),
+            },
         ]
         entities: list[dict[str, Any]] = []
         if payload.get("flood"):
@@ -414,13 +425,22 @@ class TeamsChannel(Channel):
             owner = teams_escape(group["owner"])
             if mention:
                 tag = f"<at>{owner}</at>"
-                entities.append({"type": "mention", "text": tag, "mentioned": {"id": mention, "name": group["owner"]}})
+                entities.append(
+                    {"type": "mention", "text": tag, "mentioned": {"id": mention, "name": group["owner"]}}
+                )
                 who = tag
             else:
                 who = f"**{owner}**"
-            body.append({"type": "TextBlock", "wrap": True, "separator": True, "weight": "Bolder",
-                         "color": TEAMS_COLOUR.get(group["severity"], "Default"),
-                         "text": f"{who} · {teams_escape(group['severity'])}"})
+            body.append(
+                {
+                    "type": "TextBlock",
+                    "wrap": True,
+                    "separator": True,
+                    "weight": "Bolder",
+                    "color": TEAMS_COLOUR.get(group["severity"], "Default"),
+                    "text": f"{who} · {teams_escape(group['severity'])}",
+                }
+            )
             for line, events in group_lines(group)[: TEAMS_MAX_LINES - shown]:
                 shown += 1
                 text = f"**{EVENT_LABEL[events[0]['event']]}** {teams_escape(describe_line(line, events))}"
@@ -429,10 +449,23 @@ class TeamsChannel(Channel):
                     text += f" · [open]({str(link).replace(')', '%29').replace(' ', '%20')})"
                 body.append({"type": "TextBlock", "wrap": True, "spacing": "Small", "text": text})
         if shown < total:
-            body.append({"type": "TextBlock", "wrap": True, "isSubtle": True,
-                         "text": f"… and {total - shown} more: see the report"})
-        body.append({"type": "TextBlock", "wrap": True, "isSubtle": True, "size": "Small",
-                     "text": teams_escape(f"okr-kpi run {payload['run_id']}")})
+            body.append(
+                {
+                    "type": "TextBlock",
+                    "wrap": True,
+                    "isSubtle": True,
+                    "text": f"… and {total - shown} more: see the report",
+                }
+            )
+        body.append(
+            {
+                "type": "TextBlock",
+                "wrap": True,
+                "isSubtle": True,
+                "size": "Small",
+                "text": teams_escape(f"okr-kpi run {payload['run_id']}"),
+            }
+        )
         card: dict[str, Any] = {
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
             "type": "AdaptiveCard",
@@ -446,7 +479,11 @@ class TeamsChannel(Channel):
         return {
             "type": "message",
             "attachments": [
-                {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+                {
+                    "contentType": "application/vnd.microsoft.card.adaptive",
+                    "contentUrl": None,
+                    "content": card,
+                }
             ],
         }
 
@@ -506,8 +543,10 @@ class EmailChannel(Channel):
             for line, events in group_lines(group):
                 link = line.get("link") if line else None
                 anchor = f" <a href='{escape(link, quote=True)}'>open</a>" if link else ""
-                parts.append(f"<li><b>{EVENT_LABEL[events[0]['event']]}</b> "
-                             f"{escape(describe_line(line, events))}{anchor}</li>")
+                parts.append(
+                    f"<li><b>{EVENT_LABEL[events[0]['event']]}</b> "
+                    f"{escape(describe_line(line, events))}{anchor}</li>"
+                )
             parts.append("</ul>")
         if payload.get("report"):
             parts.append(f"<p style='font-family:sans-serif'>Report: {escape(payload['report'])}</p>")

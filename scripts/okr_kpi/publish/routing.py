@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from okr_kpi.config import Config
-from okr_kpi.logging import log_event
+from okr_kpi.logging import log_event, register_secret
 from okr_kpi.publish.channels import Channel, EmailChannel, SlackChannel, TeamsChannel, WebhookChannel
 from okr_kpi.warehouse import Warehouse
 
@@ -42,6 +42,7 @@ class Destination:
             url = os.environ.get(self.options.get("url_env") or "", "").strip()
             if not url:
                 return None
+            register_url(url)  # whatever its variable is called, never in a log or report
             if self.kind == "slack":
                 channel: Channel = SlackChannel(url)
             elif self.kind == "teams":
@@ -56,6 +57,17 @@ class Destination:
             channel = EmailChannel(options)
         channel.name = f"{self.name}/{owner}" if owner else self.name
         return channel
+
+
+def register_url(url: str) -> None:
+    """A webhook URL and its path (the secret part) are redacted from now on."""
+    from urllib.parse import urlsplit
+
+    register_secret(url)
+    parts = urlsplit(url)
+    tail = parts.path + (("?" + parts.query) if parts.query else "")
+    if len(tail) >= 8:
+        register_secret(tail)
 
 
 def destinations(config: Config) -> dict[str, Destination]:
@@ -141,7 +153,11 @@ class Router:
         krs = event.get("affected_key_results") or ""
         if isinstance(krs, str):
             krs = [k for k in krs.split(",") if k]
-        objectives = {str(self.context[k]["objective_id"]) for k in krs if k in self.context and self.context[k]["objective_id"]}
+        objectives = {
+            str(self.context[k]["objective_id"])
+            for k in krs
+            if k in self.context and self.context[k]["objective_id"]
+        }
         teams = {str(self.context[k]["team"]) for k in krs if k in self.context and self.context[k]["team"]}
         return {
             "kpi": {str(event.get("kpi_id"))},
@@ -181,8 +197,11 @@ class Router:
                 if d.to_owners:
                     owner = str(e.get("owner") or "")
                     if "@" not in owner:
-                        self._warn(f"{name}|{owner}", f"{name}: owner {owner!r} is not an e-mail address: "
-                                   "its breaches are not e-mailed to it")
+                        self._warn(
+                            f"{name}|{owner}",
+                            f"{name}: owner {owner!r} is not an e-mail address: "
+                            "its breaches are not e-mailed to it",
+                        )
                         continue
                 self._add(per, name, d, owner, e)
         return sorted(per.values(), key=lambda ce: (order.index(ce[0].name.split("/")[0]), ce[0].name))
@@ -192,8 +211,10 @@ class Router:
         if key not in per:
             channel = d.channel(owner)
             if channel is None:
-                self._warn(name, f"destination {name!r}: its URL variable {d.options.get('url_env')} "
-                           "is not set: skipped")
+                self._warn(
+                    name,
+                    f"destination {name!r}: its URL variable {d.options.get('url_env')} is not set: skipped",
+                )
                 return
             per[key] = (channel, [])
         per[key][1].append(e)

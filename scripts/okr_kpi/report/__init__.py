@@ -322,7 +322,67 @@ def write_reports(
     _write(paths["json"], json.dumps(doc, indent=2, sort_keys=False) + "\n")
     _write(paths["markdown"], render_markdown(doc))
     _write(paths["html"], render_html(doc, out))
+    keep = int(section.get("archive_runs", 30) or 0)
+    run_id = run_info.get("run_id")
+    if keep > 0 and run_id and lifecycle is not None:
+        # the per-run archive: what this run alerted keeps its page (digests link to it)
+        archive = out / "runs" / str(run_id)
+        archive.mkdir(parents=True, exist_ok=True)
+        _write(archive / "okr_kpi.json", json.dumps(doc, indent=2, sort_keys=False) + "\n")
+        _write(archive / "summary.md", render_markdown(doc))
+        _write(archive / "report.html", render_html(doc, archive))
+        paths["archive"] = archive / "report.html"
+        prune_archive(out / "runs", keep)
+    paths["index"] = out / "index.html"
+    _write(paths["index"], render_index(out, title=section.get("title") or "KPIs and OKRs"))
     return {k: str(v) for k, v in paths.items()}
+
+
+def prune_archive(runs: Path, keep: int) -> list[str]:
+    """Keep the newest `keep` run directories (run ids start with their UTC time)."""
+    import shutil
+
+    dirs = sorted(
+        (d for d in runs.iterdir() if d.is_dir() and (d / "report.html").is_file()), key=lambda d: d.name
+    )
+    gone = dirs[: max(len(dirs) - keep, 0)]
+    for d in gone:
+        shutil.rmtree(d, ignore_errors=True)
+    return [d.name for d in gone]
+
+
+def render_index(out: Path, title: str) -> str:
+    """index.html of the out dir: the latest report, then every archived run, newest first. Links
+    are relative, so the directory can be served as is by any static web server or bucket."""
+    from html import escape
+
+    rows = []
+    runs = out / "runs"
+    archived = [d for d in runs.iterdir() if d.is_dir()] if runs.is_dir() else []
+    for d in sorted(archived, key=lambda d: d.name, reverse=True):
+        try:
+            doc = json.loads((d / "okr_kpi.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        b = doc.get("breaches", {})
+        rows.append(
+            f"<tr><td><a href='runs/{escape(d.name)}/report.html'>{escape(d.name)}</a></td>"
+            f"<td>{escape(str(doc.get('as_of_date')))}</td>"
+            f"<td>{escape(str(doc.get('run', {}).get('status')))}</td>"
+            f"<td>{int((b.get('by_severity') or {}).get('critical') or 0)}</td>"
+            f"<td>{int((b.get('by_severity') or {}).get('warning') or 0)}</td></tr>"
+        )
+    table = "".join(rows) or "<tr><td colspan='5'>No archived run yet.</td></tr>"
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{escape(title)}</title><style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}}"
+        "td,th{padding:.25rem .75rem;text-align:left}</style></head><body>"
+        f"<h1>{escape(title)}</h1><p><a href='report.html'>Latest report</a> · "
+        "<a href='okr_kpi.json'>okr_kpi.json</a> · <a href='summary.md'>summary.md</a></p>"
+        "<h2>Runs</h2><table><thead><tr><th>Run</th><th>as_of_date</th><th>Status</th><th>Critical</th>"
+        f"<th>Warning</th></tr></thead><tbody>{table}</tbody></table></body></html>\n"
+    )
 
 
 def report_command(project: Project) -> Path:
