@@ -21,6 +21,9 @@ written to docs/benchmarks.md with the machine described.
     python benchmarks/bench.py --sizes 100000,500000 --no-docs
     python benchmarks/bench.py --render-only     # docs/benchmarks.md again from the saved results
     python benchmarks/bench.py floor --db wh.duckdb --as-of 2026-08-31   # the floor alone
+    python benchmarks/bench.py row-level --rows 20000000 --repeat 5   # the row-level KPIs alone:
+        # interleaved pairs of the row-level floor and dbt's int_kpi_row_inputs + int_kpi_row_periods,
+        # median pair ratio, peak memory, load per pair; writes its section of docs/benchmarks.md
 
 The results are saved in the work directory (BENCH_WORK_DIR, default /tmp/okr_kpi_bench).
 """

@@ -120,6 +120,13 @@ def test_fixture_has_what_it_claims():
 
 # --- the builds -----------------------------------------------------------------------------------
 
+def without_dbt_tests(target: str) -> tuple[str, ...]:
+    """On Spark (a local session, one JVM per dbt command) the builds leave out dbt's own data
+    tests, which take most of the time there: these tests assert the marts' values themselves,
+    and the package's dbt tests run on Spark in other modules (test_kpi_aggregation)."""
+    return ("--exclude", "resource_type:test") if target == "spark" else ()
+
+
 @pytest.fixture(scope="module", params=TARGETS)
 def project(request, tmp_path_factory):
     target = request.param
@@ -141,7 +148,8 @@ def project(request, tmp_path_factory):
         built.snapshots = {}
         for as_of in ("2024-04-15", "2024-04-30"):
             proc = built.dbt("build", "--select", "+fct_kpi_breaches", "+fct_key_result_progress",
-                             "--indirect-selection", "cautious", check=False, vars={"as_of_date": as_of})
+                             "--indirect-selection", "cautious", *without_dbt_tests(target), check=False,
+                             vars={"as_of_date": as_of})
             assert proc.returncode == 0, proc.stdout[-5000:]
             built.snapshots[as_of] = {
                 "periods": built.query("select * from {schema}.fct_kpi_periods"),
@@ -332,7 +340,8 @@ def zoned(request, tmp_path_factory):
         vars={"as_of_date": "2024-03-02", "okr_kpi_time_zone": "Europe/Paris",
               "okr_kpi_kpi_row_inputs": ["row_inputs"]},
     ) as built:
-        built.dbt("build", "--select", "+fct_kpi_daily", "--indirect-selection", "cautious")
+        built.dbt("build", "--select", "+fct_kpi_daily", "--indirect-selection", "cautious",
+                  *without_dbt_tests(target))
         yield built
 
 

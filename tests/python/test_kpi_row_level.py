@@ -5,6 +5,10 @@ The events span 2023-12-18 .. 2024-02-05 (as_of_date), so weeks straddle the yea
 January/February boundary, with days without events. Three KPIs read the same events through
 okr_kpi.kpi_row_input: distinct customers, the p90 latency, and the median latency of the
 `ok` requests (percentile written `median`). Events after as_of_date are ignored.
+
+Each target runs its own implementation of okr_kpi.kpi_row_periods (the engine's count(distinct)
+and quantile_cont / percentile_cont / percentile with grouping sets); `duckdb-portable` runs the
+portable one (window functions) through dbt's dispatch config; all must equal Python.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,20 +104,65 @@ def expected(kpi: str) -> dict[tuple[str, dt.date], tuple[float, int]]:
     return {key: (float(np.percentile(v, 100 * p)), len(v)) for key, v in values.items()}
 
 
-@pytest.fixture(scope="module", params=TARGETS)
+# The portable implementation (default__kpi_row_periods: window functions), which no tested
+# adapter uses by itself: a DuckDB project that picks it through dbt's dispatch config.
+PORTABLE_DISPATCH = """
+dispatch:
+  - macro_namespace: okr_kpi
+    search_order: ['okr_kpi_fixture', 'okr_kpi']
+"""
+PORTABLE_MACRO = """
+{% macro duckdb__kpi_row_periods(row_inputs, definitions_relation) -%}
+    {{ return(okr_kpi.default__kpi_row_periods(row_inputs, definitions_relation)) }}
+{%- endmacro %}
+"""
+
+
+@pytest.fixture(scope="module", params=[*TARGETS, pytest.param("duckdb-portable", id="duckdb-portable")])
 def built(request, tmp_path_factory):
+    target, portable = request.param.removesuffix("-portable"), request.param.endswith("-portable")
     tmp = tmp_path_factory.mktemp(f"kpi_row_level_{request.param}")
     with consumer_project_on(
-        request.param,
+        target,
         tmp,
         seeds={"kpi_definitions": KPI_DEFINITIONS, "fixture_events": events_csv(),
                "kpi_thresholds": "kpi_id,grain,severity,lower_bound,upper_bound\n"},
         models={"fixture_row_inputs": ROW_MODEL},
         vars={"as_of_date": AS_OF.isoformat(), "okr_kpi_kpi_row_inputs": ["fixture_row_inputs"]},
+        extra_files={"macros/portable_row_periods.sql": PORTABLE_MACRO} if portable else None,
     ) as project:
+        if portable:
+            with (project.path / "dbt_project.yml").open("a") as project_yml:
+                project_yml.write(PORTABLE_DISPATCH)
+        project.portable = portable
         project.dbt("build", "--select", "+fct_kpi_periods", "resource_type:seed",
                     "--indirect-selection", "cautious")
         yield project
+
+
+# What the compiled int_kpi_row_periods must hold on each target: the engine's own exact
+# percentile and one pass over the grains (grouping sets), or the portable window functions.
+COMPILED_MARKERS = {
+    "duckdb": ("quantile_cont(value, cast(0.5 as", "quantile_cont(value, cast(0.9 as", "grouping sets"),
+    "postgres": ("percentile_cont(cast(0.9 as double precision)) within group (order by value)",
+                 "grouping sets"),
+    "spark": ("percentile(value, cast(0.9 as double))", "grouping sets"),
+    "portable": ("row_number() over (partition by kpi_id, grain, period_start order by value)",),
+}
+
+
+def test_each_target_compiles_its_own_implementation(built):
+    compiled = (Path(built.env["DBT_TARGET_PATH"]) / "compiled" / "okr_kpi" / "models" / "kpis"
+                / "int_kpi_row_periods.sql").read_text()
+    markers = COMPILED_MARKERS["portable" if built.portable else built.target]
+    for marker in markers:
+        assert marker in compiled, (built.target, marker)
+    others = {m for kind, ms in COMPILED_MARKERS.items()
+              if kind != ("portable" if built.portable else built.target) for m in ms} - set(markers)
+    for marker in others:
+        assert marker not in compiled, (built.target, marker)
+    if not built.portable:  # the native path reads each KPI's p through its filter
+        assert "filter (where percentile = cast(0.9 as" in compiled
 
 
 def mart_periods(project, kpi: str) -> dict[tuple[str, dt.date], dict]:
