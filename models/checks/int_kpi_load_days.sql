@@ -62,6 +62,11 @@
     ('data_source', string), ('date_day', 'date'), ('row_count', double),
     ('last_row_at', dbt.type_timestamp())
 ] -%}
+{%- set load_casts, null_casts = [], [] -%}
+{%- for column, type in load_columns -%}
+{%- do load_casts.append('cast(' ~ column ~ ' as ' ~ type ~ ') as ' ~ column) -%}
+{%- do null_casts.append('cast(null as ' ~ type ~ ') as ' ~ column) -%}
+{%- endfor -%}
 {%- set days_since_last = dbt.datediff('spans.last_data_date', okr_kpi.as_of_date(), 'day') -%}
 
 with kpis as (
@@ -78,9 +83,7 @@ calendar as (
 loads as (
     {%- for model_name in load_models %}
     select
-        {%- for column, type in load_columns %}
-        cast({{ column }} as {{ type }}) as {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ load_casts | join(',\n        ') }}
     from {{ okr_kpi.project_ref(model_name) }}
     {%- if not loop.last %}
     union all
@@ -88,9 +91,7 @@ loads as (
     {%- endfor %}
     {%- if load_models | length == 0 %}
     select
-        {%- for column, type in load_columns %}
-        cast(null as {{ type }}) as {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ null_casts | join(',\n        ') }}
     from {{ ref('dim_kpis') }}
     where 1 = 0
     {%- endif %}

@@ -43,7 +43,8 @@ SNAPSHOT = {
     "events": "select breach_id, event, severity, as_of_date from okr_kpi.okr_kpi_breach_events "
     "order by 1, 2, 4",
     "outbox": "select channel, status, attempts from okr_kpi.okr_kpi_alert_outbox order by 1, 2, 3",
-    "breaches": "select breach_id, severity, value, is_suspect from okr_kpi.fct_kpi_breaches order by 1",
+    "breaches": "select breach_id, severity, round(value, 6) as value, is_suspect "
+    "from okr_kpi.fct_kpi_breaches order by 1",
     "freshness": "select data_source, as_of_date, covered_through, is_stale "
     "from okr_kpi.fct_kpi_freshness order by 1",
 }
