@@ -233,7 +233,8 @@ def plan(directory: Path, *, source: str, date_column: str, duckdb: Path | None 
         keep_trailing_newline=True,
         autoescape=False,
     )
-    files = {out.format(model=model_name, loads_model=loads_model): env.get_template(template).render(**context)
+    files = {out.format(model=model_name, loads_model=loads_model):
+             env.get_template(template).render(**context)
              for template, out in FILES.items()}
     return Scaffold(directory=directory, name=name, files=files)
 

@@ -59,7 +59,8 @@ def test_init_writes_a_project_over_the_named_table(tmp_path, shop_db):
     # the load profile of the table, for the load checks; ordered_on is a DATE: volumes only
     assert config["vars"]["okr_kpi_source_loads"] == ["shop_kpis_source_loads"]
     loads = (project / "models" / "kpis" / "shop_kpis_source_loads.sql").read_text()
-    assert "okr_kpi.source_load('sales.orders', source('sales', 'orders'), 'ordered_on', has_time=false)" in loads
+    assert ("okr_kpi.source_load('sales.orders', source('sales', 'orders'), 'ordered_on', has_time=false)"
+            in loads)
     model = (project / "models" / "kpis" / "shop_kpis_kpi_orders_amount.sql").read_text()
     assert "source('sales', 'orders')" in model and "aggregation='sum'" in model and "value='amount'" in model
     sources = yaml.safe_load((project / "models" / "sources.yml").read_text())["sources"]

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-
 from harness import TARGETS, consumer_project_on
 
 D = dt.date.fromisoformat
@@ -76,11 +75,13 @@ union all
 @pytest.fixture(scope="module", params=TARGETS[:2])
 def zoned_rows(request, tmp_path_factory):
     target = request.param
-    header = "kpi_id,name,description,unit,direction,aggregation,owner,data_source,reporting_frequency,percentile"
+    header = ("kpi_id,name,description,unit,direction,aggregation,owner,data_source,"
+              "reporting_frequency,percentile")
     definitions = [header]
     for key in ZONES:
-        definitions.append(f"members_{key},members,d,n,higher_is_better,count_distinct,a@x.example,events_{key},daily,")
-        definitions.append(f"median_{key},median,d,n,lower_is_better,percentile,a@x.example,events_{key},daily,median")
+        source = f"a@x.example,events_{key},daily"
+        definitions.append(f"members_{key},members,d,n,higher_is_better,count_distinct,{source},")
+        definitions.append(f"median_{key},median,d,n,lower_is_better,percentile,{source},median")
     events = "event_id,happened_at,member,amount\n" + "\n".join(
         f"{n},{ts},{m},{v}" for n, (ts, m, v) in enumerate(EVENTS, 1))
     models = {
@@ -95,7 +96,8 @@ def zoned_rows(request, tmp_path_factory):
         "loads": """
             {{ okr_kpi.source_load('events_paris', ref('stg_events'), 'happened_at') }}
             union all
-            {{ okr_kpi.source_load('events_ny', ref('stg_events'), 'happened_at', time_zone='America/New_York') }}
+            {{ okr_kpi.source_load('events_ny', ref('stg_events'), 'happened_at',
+                                   time_zone='America/New_York') }}
         """,
     }
     with consumer_project_on(
@@ -106,7 +108,8 @@ def zoned_rows(request, tmp_path_factory):
         vars={"as_of_date": AS_OF.isoformat(), "okr_kpi_time_zone": "Europe/Paris",
               "okr_kpi_kpi_row_inputs": ["rows_paris", "rows_ny"], "okr_kpi_source_loads": ["loads"]},
     ) as built:
-        built.dbt("build", "--select", "+fct_kpi_daily", "+int_kpi_load_days", "--indirect-selection", "cautious")
+        built.dbt("build", "--select", "+fct_kpi_daily", "+int_kpi_load_days",
+                  "--indirect-selection", "cautious")
         yield built
 
 
