@@ -1401,7 +1401,8 @@ def main(argv: list[str] | None = None) -> int:
             start = old.find(heading)
             if start >= 0:
                 end = old.find("\n## ", start + len(heading))
-                text = text.rstrip("\n") + "\n\n" + (old[start:end] if end >= 0 else old[start:]).rstrip("\n") + "\n"
+                section = old[start:end] if end >= 0 else old[start:]
+                text = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
         doc.write_text(text)
         if (work / ROW_LEVEL_RESULTS).exists():  # the row-level section of `bench.py row-level`
             write_row_level_section(doc, render_row_level(json.loads((work / ROW_LEVEL_RESULTS).read_text())))
