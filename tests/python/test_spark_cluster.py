@@ -90,6 +90,9 @@ def project(own_cluster, tmp_path, monkeypatch):
         seeds={"kpi_definitions": KPI_DEFINITIONS, "fixture_kpi_inputs": inputs_csv(INPUTS),
                "kpi_thresholds": THRESHOLDS},
         models={"fixture_inputs": fixture_inputs_model()}, kpi_inputs=["fixture_inputs"])
+    # `okr-kpi run` passes only as_of_date to dbt: the project's own vars name its KPI inputs
+    with (p.path / "dbt_project.yml").open("a") as project_yml:
+        project_yml.write("vars:\n  okr_kpi_kpi_inputs: [fixture_inputs]\n")
     server = WebhookReceiver().start()
     (tmp_path / "okr_kpi.yml").write_text("alerts:\n  lookback_days: 31\n")
     for name in ("OKR_KPI_SLACK_WEBHOOK_URL",):
