@@ -253,9 +253,10 @@ def test_a_failing_destination_is_retried_alone(routed, monkeypatch):
         broken.stop()
 
 
-def test_without_routes_every_channel_gets_everything(tmp_path, monkeypatch):
+def test_without_routes_every_channel_gets_everything(tmp_path, monkeypatch, caplog):
     """The default with no routes: every configured destination, as before routing existed;
-    the built-in Teams channel from OKR_KPI_TEAMS_WEBHOOK_URL."""
+    the built-in Teams channel from OKR_KPI_TEAMS_WEBHOOK_URL. The built-in Slack channel,
+    whose URL is not set and which no route names, is left out without a warning."""
     monkeypatch.setenv("OKR_KPI_DUCKDB_PATH", str(tmp_path / "wh.duckdb"))
     monkeypatch.setenv("OKR_KPI_SCHEMA", "okr_kpi")
     monkeypatch.setenv("OKR_KPI_CONFIG", str(tmp_path / "okr_kpi.yml"))
@@ -275,5 +276,6 @@ def test_without_routes_every_channel_gets_everything(tmp_path, monkeypatch):
         jsonschema.validate(teams, TEAMS_SCHEMA)
         (hook,) = http.bodies("/hook")
         assert {e["breach_id"] for g in hook["groups"] for e in g["events"]} == {"rev", "leads"}
+        assert not [r for r in caplog.records if "is not set" in r.getMessage()]
     finally:
         http.stop()

@@ -210,6 +210,8 @@ class Router:
         key = f"{name}/{owner}" if owner else name
         if key not in per:
             channel = d.channel(owner)
+            if channel is None and name in BUILT_IN and not self._named(name):
+                return  # a built-in channel nobody set up and no route names: nothing to say
             if channel is None:
                 self._warn(
                     name,
@@ -218,6 +220,10 @@ class Router:
                 return
             per[key] = (channel, [])
         per[key][1].append(e)
+
+    def _named(self, name: str) -> bool:
+        """A route or default_route names this destination."""
+        return any(name in (route.get("to") or []) for route in self.routes) or name in (self.default or [])
 
     def _warn(self, key: str, message: str) -> None:
         if key not in self._warned:
