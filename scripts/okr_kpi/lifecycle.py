@@ -924,7 +924,7 @@ def flood_guard(
     window (lookback_days) bounds that one. `flood_min_new: 0` switches the guard off."""
     minimum = int(settings.get("flood_min_new", 20) or 0)
     ratio = float(settings.get("flood_ratio", 5) or 0)
-    new = sum(1 for e in events if e["event"] == "new")
+    new = sum(1 for e in events if e["event"] == "new" and e.get("rule") != "stale_data")
     if minimum <= 0 or not history:
         return None
     usual = usual_new_count(wh, schema)

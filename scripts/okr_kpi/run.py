@@ -330,10 +330,14 @@ def run_job(
                     force_lifecycle=force_lifecycle,
                 )
                 lc = result.lifecycle
+                # breaches only: the stale-data alerts are counted apart (stale_data_alerts)
                 ev = {
-                    k: sum(1 for e in (lc.events if lc else []) if e["event"] == k)
+                    k: sum(1 for e in (lc.events if lc else [])
+                           if e["event"] == k and e.get("rule") != "stale_data")
                     for k in ("new", "escalated", "resolved")
                 }
+                ev["stale_data_alerts"] = sum(1 for e in (lc.events if lc else [])
+                                              if e["event"] == "new" and e.get("rule") == "stale_data")
                 stages["lifecycle"] = {
                     "status": ("backfill" if lc.backfill_of else "ok") if lc else "skipped",
                     "exit_code": 0,

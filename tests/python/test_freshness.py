@@ -257,6 +257,8 @@ def test_stale_demo_run_gives_no_false_breach_and_one_alert_per_source(tmp_path,
         sources = {row["data_source"] for row in csv.DictReader(f)}
     stale = [line for line in lines if line["event"] == "stale_data"]
     assert sorted(line["data_source"] for line in stale) == sorted(sources)
+    # ... each one alert, counted apart from the breaches (new == 0 above)
+    assert final["stages"]["lifecycle"]["stale_data_alerts"] == len(sources)
     for line in stale:
         # a sparse source may have its last row a day or two before the data's end
         last = dt.date.fromisoformat(line["last_data_date"])

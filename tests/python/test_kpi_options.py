@@ -21,7 +21,7 @@ import datetime as dt
 import statistics
 
 import pytest
-from harness import TARGETS, consumer_project_on, fixture_inputs_model
+from harness import TARGETS, consumer_project_on, fixture_inputs_model, start_target
 
 D = dt.date.fromisoformat
 FIRST, LAST = D("2023-01-01"), D("2024-04-30")
@@ -129,7 +129,7 @@ def without_dbt_tests(target: str) -> tuple[str, ...]:
 
 @pytest.fixture(scope="module", params=TARGETS)
 def project(request, tmp_path_factory):
-    target = request.param
+    target = start_target(request)  # the cluster: started first (once per session)
     with consumer_project_on(
         target,
         tmp_path_factory.mktemp(f"kpi_options_{target}"),
@@ -304,7 +304,7 @@ def test_time_zone_fixture_has_what_it_claims():
 
 @pytest.fixture(scope="module", params=TARGETS)
 def zoned(request, tmp_path_factory):
-    target = request.param
+    target = start_target(request)  # the cluster: started first (once per session)
     definitions = ["kpi_id,name,description,unit,direction,aggregation,owner,data_source,reporting_frequency,"
                    "percentile"]
     definitions += [f"{k},{k},events,events,neutral,count,a@x.example,events,daily," for k in ZONE_KPIS]

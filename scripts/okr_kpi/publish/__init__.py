@@ -312,6 +312,7 @@ def publish_stage(
     lifecycle = None
     if update:
         breaches = read_breaches(wh, schema)
+        recorded = len(breaches) if breaches is not None else 0  # the mart's rows, without stale data
         if breaches is not None and config.section("alerts").get("stale_data", True):
             breaches = breaches + stale_data_breaches(wh, schema)
         if breaches is None:
@@ -360,10 +361,13 @@ def publish_stage(
                     f"{', '.join(f['changed_seeds']) or 'none'}",
                     **f,
                 )
+            # breaches of the marts apart from the stale-data alerts (a stale source is not a breach)
             c = {
-                k: sum(1 for e in lifecycle.events if e["event"] == k)
+                k: sum(1 for e in lifecycle.events if e["event"] == k and e.get("rule") != "stale_data")
                 for k in ("new", "escalated", "reminder", "resolved")
             }
+            c["stale_data"] = sum(1 for e in lifecycle.events
+                                  if e["event"] == "new" and e.get("rule") == "stale_data")
             alerted = len(lifecycle.alerted_events)
             for e in lifecycle.alerted_events[:50]:  # critical and warning are coloured apart
                 log_event(
@@ -378,14 +382,14 @@ def publish_stage(
             log_event(
                 logging.INFO,
                 "lifecycle",
-                f"breaches: {len(breaches)} in fct_kpi_breaches; this run {c['new']} new, "
-                f"{c['escalated']} escalated, {c['resolved']} resolved, {c['reminder']} reminded "
-                f"({alerted} to alert, "
-                f"{len(lifecycle.queued)} digest(s) queued)",
+                f"breaches: {recorded} in fct_kpi_breaches; this run {c['new']} new, "
+                f"{c['escalated']} escalated, {c['resolved']} resolved, {c['reminder']} reminded"
+                + (f", {c['stale_data']} new stale-data alert(s)" if c["stale_data"] else "")
+                + f" ({alerted} to alert, {len(lifecycle.queued)} digest(s) queued)",
                 **c,
                 alerted=alerted,
                 queued=len(lifecycle.queued),
-                open=len(breaches),
+                open=recorded,
             )
     if not channels and not any(d.to_owners for d in router.dests.values()):
         log_event(
