@@ -8,6 +8,7 @@ fresh warehouse (a DuckDB file in tmp_path, or a fresh PostgreSQL schema).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import shutil
@@ -429,3 +430,11 @@ def assert_corrupt_customer_detected(result) -> None:
     assert [o.expectation for o in result.failures] == ["expect_column_values_to_be_unique(customer_id)"]
     assert [o.expectation for o in result.warnings] == ["expect_column_values_to_be_in_set(region)"]
     assert result.exit_code() == ExitCode.DATA_QUALITY
+
+
+def as_date(value) -> dt.date:
+    """A date from what a warehouse returns for a date column: a date, or a datetime or text
+    (Spark through Thrift, pandas) cut to its day."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])

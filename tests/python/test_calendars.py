@@ -19,7 +19,7 @@ import math
 import random
 
 import pytest
-from harness import consumer_project_on, fixture_inputs_model
+from harness import as_date, consumer_project_on, fixture_inputs_model
 
 D = dt.date.fromisoformat
 DAY = dt.timedelta(days=1)
@@ -276,9 +276,6 @@ def same(a, b, tol=1e-9) -> bool:
         return a == b
     return math.isclose(float(a), float(b), rel_tol=tol, abs_tol=tol)
 
-
-def as_date(value) -> dt.date:
-    return value if isinstance(value, dt.date) and not isinstance(value, dt.datetime) else D(str(value)[:10])
 
 
 # --- the generated histories, built on each warehouse --------------------------------------------

@@ -20,7 +20,7 @@ import json
 import statistics
 
 import pytest
-from harness import TARGETS, consumer_project_on, fixture_inputs_model
+from harness import TARGETS, as_date, consumer_project_on, fixture_inputs_model
 from publish_helpers import DEMO_AS_OF, DEMO_DIR, demo_env, duck_query, okr_kpi
 
 START = dt.date(2026, 6, 1)
@@ -150,24 +150,19 @@ def project(request, tmp_path_factory):
         yield p
 
 
-def _date(value) -> dt.date:
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
 
 def test_load_checks_catch_ten_percent_and_half_day_loads_only(project):
     rows = project.query(
         "select data_source, date_day, reason from {schema}.int_kpi_load_days where not is_covered"
     )
-    got = {(r["data_source"], _date(r["date_day"]), r["reason"].split(":")[0]) for r in rows}
+    got = {(r["data_source"], as_date(r["date_day"]), r["reason"].split(":")[0]) for r in rows}
     assert got == expected_uncovered()
     # no source is stale on its last day of data
     fresh = project.query(
         "select data_source, is_stale, covered_through from {schema}.fct_kpi_freshness"
     )
     assert {r["data_source"] for r in fresh} == {"events", "tenpct", "halfday", "billing"}
-    assert all(not r["is_stale"] and _date(r["covered_through"]) == AS_OF for r in fresh), fresh
+    assert all(not r["is_stale"] and as_date(r["covered_through"]) == AS_OF for r in fresh), fresh
 
 
 def test_uncovered_periods_are_not_judged(project):
@@ -176,12 +171,12 @@ def test_uncovered_periods_are_not_judged(project):
     )
     for kpi, day in (("tenpct_count", TEN_PCT_DAY), ("halfday_count", NOON_DAY)):
         hit = [b for b in breaches
-               if b["kpi_id"] == kpi and _date(b["period_start"]) <= day <= _date(b["period_end"])]
+               if b["kpi_id"] == kpi and as_date(b["period_start"]) <= day <= as_date(b["period_end"])]
         assert hit == [], hit
     periods = project.query(
         "select kpi_id, grain, period_start, is_full_period from {schema}.fct_kpi_periods where grain = 'day'"
     )
-    not_full = {(p["kpi_id"], _date(p["period_start"])) for p in periods if not p["is_full_period"]}
+    not_full = {(p["kpi_id"], as_date(p["period_start"])) for p in periods if not p["is_full_period"]}
     assert ("tenpct_count", TEN_PCT_DAY) in not_full and ("halfday_count", NOON_DAY) in not_full
     assert not any(k == "events_count" and d > START for k, d in not_full)
     # a normal load passes: no breach at all on the clean source
@@ -199,7 +194,7 @@ def test_rare_zero_count_is_never_a_missing_load_and_its_breaches_alert(project)
     )
     # the first day of data is the span's start; every later day with more than 5 churned breaches
     expected = {START + dt.timedelta(days=d) for d, n in CHURN_SPIKES.items() if n > 5}
-    assert {_date(b["period_start"]) for b in breaches} == expected
+    assert {as_date(b["period_start"]) for b in breaches} == expected
     assert not any(b["is_suspect"] for b in breaches)
 
 
@@ -210,7 +205,7 @@ def test_anomaly_window_skips_uncovered_periods(project):
         "select period_start, expected_value, trailing_count, severity from {schema}.int_kpi_anomalies "
         "where kpi_id = 'tenpct_count' and grain = 'day'"
     )
-    assert [_date(r["period_start"]) for r in rows] == [DROP_DAY]
+    assert [as_date(r["period_start"]) for r in rows] == [DROP_DAY]
     window = [
         usual_rows(d) for d in range(DAYS)
         if (START + dt.timedelta(days=d)) < DROP_DAY

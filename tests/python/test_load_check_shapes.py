@@ -25,7 +25,7 @@ import math
 import random
 
 import pytest
-from harness import consumer_project_on, fixture_inputs_model
+from harness import as_date, consumer_project_on, fixture_inputs_model
 
 START = dt.date(2026, 1, 5)  # a Monday
 DAYS = 138  # 20 weeks less two days: the last day is a Friday
@@ -178,17 +178,12 @@ def project(tmp_path_factory):
         yield p
 
 
-def _date(value) -> dt.date:
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
 
 def test_ordinary_histories_are_never_marked_and_every_planted_fault_is(project):
     rows = project.query(
         "select data_source, date_day, reason from {schema}.int_kpi_load_days where not is_covered"
     )
-    got = {(r["data_source"], _date(r["date_day"]), r["reason"].split(":")[0]) for r in rows}
+    got = {(r["data_source"], as_date(r["date_day"]), r["reason"].split(":")[0]) for r in rows}
     false_marks = sorted(g for g in got if g not in EXPECTED)
     missed = sorted(e for e in EXPECTED if e not in got)
     assert false_marks == [] and missed == [], f"false: {false_marks}\nmissed: {missed}"
@@ -196,7 +191,7 @@ def test_ordinary_histories_are_never_marked_and_every_planted_fault_is(project)
 
 def test_freshness_names_only_the_stopped_feeds(project):
     rows = project.query("select data_source, is_stale, stale_since from {schema}.fct_kpi_freshness")
-    stale = {r["data_source"]: _date(r["stale_since"]) for r in rows if r["is_stale"]}
+    stale = {r["data_source"]: as_date(r["stale_since"]) for r in rows if r["is_stale"]}
     assert stale == {
         "stopped_busy": AS_OF - dt.timedelta(days=3),
         "stopped_weekdays": AS_OF - dt.timedelta(days=1),
