@@ -345,7 +345,9 @@ def thrift_query(port: int, sql: str, host: str = HOST) -> list[tuple]:
         cur.execute(sql)
         return [tuple(r) for r in cur.fetchall()]
     finally:
-        con.close()
+        from okr_kpi.adapters.spark import close_thrift
+
+        close_thrift(con)
 
 
 def _tail(path: Path, lines: int = 30) -> str:

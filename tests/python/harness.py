@@ -345,6 +345,7 @@ CLUSTER = "cluster"
 
 def cluster_query(env: dict[str, str], sql: str) -> list[dict]:
     """Run SQL on the cluster through its Thrift server (PyHive); rows as dicts."""
+    from okr_kpi.adapters.spark import close_thrift
     from pyhive import hive
 
     con = hive.connect(host=env.get("OKR_KPI_SPARK_HOST", "127.0.0.1"), port=int(env["OKR_KPI_SPARK_PORT"]),
@@ -358,7 +359,7 @@ def cluster_query(env: dict[str, str], sql: str) -> list[dict]:
 
         return thrift_rows(cur)  # dates and timestamps as Python values, as the local session
     finally:
-        con.close()
+        close_thrift(con)
 
 
 def drop_cluster_schemas(env: dict[str, str]) -> None:

@@ -84,6 +84,18 @@ def thrift_rows(cursor) -> list[dict[str, Any]]:
 LOCK_TABLE = "okr_kpi_run_lock"  # the run lock on a cluster (SparkAdapter._cluster_lock)
 
 
+def close_thrift(con) -> None:
+    """Close a PyHive connection; a failure to close the server's session is not an error.
+
+    The Spark 4 Thrift server can fail CloseSession after every statement of the session has
+    run and returned (NoClassDefFoundError ...LlapSigner$Signable: pyspark ships no
+    hive-llap-common, and Hive's function registry wants it while tearing a session down).
+    Nothing is lost then: the server drops the session on its idle timeout.
+    """
+    with contextlib.suppress(Exception):
+        con.close()
+
+
 def _dead_here(holder: str) -> bool:
     """True if the lock `holder` ("pid N on HOST since ...") is a process of this host that is gone."""
     import socket
@@ -241,7 +253,7 @@ class SparkWarehouse(Warehouse):
             reason = _thrift_reason(err)
             raise WarehouseUnavailable(
                 f"cannot connect to the Spark Thrift server {host}:{port}: {reason}") from None
-        self._cursor = con.cursor()
+        self._con, self._cursor = con, con.cursor()
 
     # --- SQL -----------------------------------------------------------------------------------
     def schema_ident(self, schema: str) -> str:
@@ -403,6 +415,7 @@ class SparkWarehouse(Warehouse):
         if self.thrift:
             with contextlib.suppress(Exception):
                 self._cursor.close()
+            close_thrift(self._con)
             return
         # Release the metastore: the next dbt command (another process) needs it.
         release_local_session()
