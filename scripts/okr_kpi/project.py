@@ -88,6 +88,18 @@ def read_project_file(project_dir: Path) -> dict[str, Any]:
     return data
 
 
+def pinned_var(project_config: dict[str, Any], name: str) -> Any:
+    """A var of dbt_project.yml: `vars: {name: ...}` or, scoped to the package, `vars: {okr_kpi:
+    {name: ...}}` (the scoped one wins, as in dbt); None when neither sets it."""
+    variables = project_config.get("vars") or {}
+    if not isinstance(variables, dict):
+        return None
+    scoped = variables.get(PACKAGE_NAME)
+    if isinstance(scoped, dict) and scoped.get(name) is not None:
+        return scoped[name]
+    return variables.get(name)
+
+
 def _dbt_error(err: Exception) -> str:
     """A dbt exception's message without dbt's 'Runtime Error' banners."""
     lines = [line.strip() for line in str(err).splitlines()]
@@ -243,6 +255,43 @@ class Project:
         path = Path(os.environ.get("DBT_TARGET_PATH")
                     or self.project_config.get("target-path") or "target")
         return path if path.is_absolute() else (self.project_dir / path).resolve()
+
+    def pinned_as_of(self) -> str | None:
+        """The var `as_of_date` pinned in dbt_project.yml (`vars: as_of_date:` or, scoped to the
+        package, `vars: okr_kpi: as_of_date:`), as YYYY-MM-DD; None when it is not set.
+
+        `dbt build` in the project uses it, so the toolkit's commands take it as their default
+        as_of too (an explicit --as-of wins). A templated value (`{{ env_var(...) }}`) cannot be
+        read here: None, and the caller says so. A value that is no date is an error (exit 2).
+        """
+        import datetime as dt
+
+        found = pinned_var(self.project_config, "as_of_date")
+        if found is None:
+            return None
+        value = str(found)
+        if "{{" in value or "{%" in value:
+            return None
+        try:
+            return dt.date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            raise OkrKpiError(
+                f"{self.project_dir / 'dbt_project.yml'}: vars.as_of_date {value!r} is not a date "
+                "(YYYY-MM-DD)") from None
+
+    def default_as_of(self) -> tuple[str, str]:
+        """(as_of_date, where it came from) when no --as-of is given, in the order of the package's
+        SQL (macro as_of_date): the environment variable OKR_KPI_AS_OF_DATE, the project's pinned
+        var as_of_date, else yesterday (the machine's date)."""
+        import datetime as dt
+
+        env = os.environ.get("OKR_KPI_AS_OF_DATE", "").strip()
+        if env:
+            return env, "the environment variable OKR_KPI_AS_OF_DATE"
+        pinned = self.pinned_as_of()
+        if pinned:
+            return pinned, "the var as_of_date pinned in dbt_project.yml"
+        return (dt.date.today() - dt.timedelta(days=1)).isoformat(), "yesterday"
 
     def env(self) -> dict[str, str]:
         """The environment dbt runs in: the caller's, with the adapter's additions."""

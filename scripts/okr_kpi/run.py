@@ -29,7 +29,7 @@ from okr_kpi.children import preexec
 from okr_kpi.config import load_config
 from okr_kpi.exit_codes import ExitCode, worst
 from okr_kpi.logging import Progress, add_log_file, log_event, redact, rotate_log, setup_logging
-from okr_kpi.project import OkrKpiError, Project
+from okr_kpi.project import OkrKpiError, Project, pinned_var
 from okr_kpi.warehouse import WarehouseUnavailable, connect
 from okr_kpi.window import choose_window
 
@@ -200,11 +200,23 @@ def run_checks_stage(
     return info, result
 
 
-def _validate_as_of(as_of: str | None) -> str:
-    """The as_of_date: yesterday by default; a date after today (the later of the machine's and
-    UTC's date) is refused, exit 2, before anything is touched (docs/publishing.md, "Backfills")."""
+def _validate_as_of(as_of: str | None, project: Project | None = None) -> str:
+    """The as_of_date: --as-of, else the project's pinned var as_of_date, else yesterday; a date
+    after today (the later of the machine's and UTC's date) is refused, exit 2, before anything
+    is touched (docs/publishing.md, "Backfills")."""
+    name = f"--as-of {as_of}"
     if not as_of:
-        return (dt.date.today() - dt.timedelta(days=1)).isoformat()
+        if project is None:
+            return (dt.date.today() - dt.timedelta(days=1)).isoformat()
+        as_of, source = project.default_as_of()
+        name = f"as_of_date {as_of} ({source})"
+        if source != "yesterday":
+            log_event(logging.INFO, "as_of_default", f"as_of_date {as_of}: {source} (--as-of overrides it)",
+                      as_of=as_of)
+        elif pinned_var(project.project_config, "as_of_date") is not None:
+            log_event(logging.WARNING, "as_of_default",
+                      f"dbt_project.yml sets as_of_date with a template okr-kpi cannot read: the run uses "
+                      f"yesterday, {as_of} (give --as-of to choose)", as_of=as_of)
     try:
         day = dt.date.fromisoformat(as_of)
     except ValueError:
@@ -212,7 +224,7 @@ def _validate_as_of(as_of: str | None) -> str:
     today = max(dt.date.today(), dt.datetime.now(dt.UTC).date())
     if day > today:
         raise OkrKpiError(
-            f"--as-of {as_of} is in the future (today is {today}): as_of_date is the last day with "
+            f"{name} is in the future (today is {today}): as_of_date is the last day with "
             "complete data; nothing was built or sent"
         )
     return day.isoformat()
@@ -275,7 +287,7 @@ def run_job(
         # touched). The run log is appended to, never truncated (a refused run adds its lines).
         check_paths(run_paths(project, log_file))
         log_handler = add_log_file(log_file, log_format)
-        as_of = _validate_as_of(as_of)  # a refused as_of (e.g. in the future) is in the run log too
+        as_of = _validate_as_of(as_of, project)  # a refused as_of (e.g. in the future) is in the run log too
         seed_preflight(project)
         log_event(
             logging.INFO,

@@ -406,8 +406,8 @@ def clinic(tmp_path_factory, toolkit_bin):
         project.build = project.dbt("build", "--log-format", "json")
         project.periods = project.query("select * from {schema}.fct_kpi_periods")
         project.lint = project.okr_kpi("lint", cwd=project.path)
-        project.run = project.okr_kpi("run", "--as-of", AS_OF.isoformat(),
-                                      "--out", str(project.tmp / "run_out"))
+        # no --as-of: the clinic pins as_of_date in its dbt_project.yml, and the run follows it
+        project.run = project.okr_kpi("run", "--out", str(project.tmp / "run_out"))
         project.posts = list(project.receiver.requests)
         project.publish = project.okr_kpi("publish", "--out", str(project.tmp / "run_out"))
         project.posts_after_publish = list(project.receiver.requests)
@@ -714,6 +714,7 @@ def test_run_delivers_to_the_webhook(clinic):
     assert {p["path"] for p in clinic.posts} == {"/hooks/vetcare"}
     digest = clinic.posts[0]["body"]
     assert digest["type"] == "okr_kpi.breach_digest" and digest["as_of_date"] == AS_OF.isoformat()
+    assert f"as_of_date {AS_OF.isoformat()}: the var as_of_date pinned in dbt_project.yml" in output
     events = [e for group in digest["groups"] for e in group["events"]]
     ids = {r["breach_id"] for r in clinic.query("select breach_id from {schema}.fct_kpi_breaches")}
     assert {e["breach_id"] for e in events} <= ids

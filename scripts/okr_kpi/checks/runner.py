@@ -301,6 +301,7 @@ def run_checks_command(
     from okr_kpi.window import choose_window
 
     config = load_config(project.project_dir)
+    as_of = as_of or project.pinned_as_of()
     window_as_of = as_of or (dt.date.today() - dt.timedelta(days=1)).isoformat()
     window = choose_window(project, window_as_of, config, full_history=full_history, since=since)
     click.echo(f"Source expectations read {window.describe()}")
