@@ -3,6 +3,8 @@
 
     - increase / decrease: progress = (current - baseline) / (target - baseline), unclamped; null
       when the target equals the baseline (no division by zero); score = progress clamped to [0, 1].
+      A baseline already past the target (increase: target below it; decrease: above it): progress
+      = score = 1 while the target is met, else 0.
     - maintain_above / maintain_below: the cycle's complete periods of `grain` up to the day are the
       days of the cycle that end a period of `grain`; on each, the condition (current >= target,
       resp. <=) held or not. score = progress = periods held / periods counted.
@@ -44,11 +46,25 @@ assessed as (
         *,
         case
             when
-                current_value is not null
-                and baseline is not null
-                and target is not null
-                and target != baseline
-                then (current_value - baseline) / (target - baseline)
+                current_value is null
+                or baseline is null
+                or target is null
+                or target = baseline
+                then null
+            -- a baseline already past the target the kr_type heads for (a baseline read from the
+            -- data: a decrease to 45 from a 43.8 before the cycle): no progress can be measured
+            -- towards it, so the key result is judged on the target alone, 1 when met, else 0
+            when
+                (kr_type = 'increase' and target < baseline)
+                or (kr_type = 'decrease' and target > baseline)
+                then case
+                        when
+                            (kr_type = 'increase' and current_value >= target)
+                            or (kr_type = 'decrease' and current_value <= target)
+                            then 1.0
+                        else 0.0
+                    end
+            else (current_value - baseline) / (target - baseline)
         end as linear_progress,
         case
             when

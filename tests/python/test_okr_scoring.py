@@ -80,6 +80,8 @@ KEY_RESULTS = """
     kr-flat,o-b,Flat KPI to 100,increase,flat,day,latest_period,50,100,absolute,1,bob
     kr-checkin,o-ind,Measured by check-ins,increase,,,,,10,absolute,1,ida
     kr-past,o-past,Sales 60 last week,increase,sales,day,cycle_to_date,,60,absolute,1,ceo
+    kr-dec-past,o-c,Latency at most 200 (from 150),decrease,latency,day,latest_period,,200,absolute,1,cat
+    kr-inc-past,o-c,Sales at least 4 a day (from 5),increase,sales,day,latest_period,,4,absolute,1,cat
 """
 
 CHECK_INS = """
@@ -96,7 +98,9 @@ def built(request, tmp_path_factory):
     """The fixture built once per target (duckdb, postgres, the Spark cluster): every test runs on each."""
     tmp = tmp_path_factory.mktemp(f"okr_scoring_{start_target(request)}")
     # kr-avg-ctd belongs to an objective of its own (o-a2) so that it does not change o-a's roll-up
-    objectives = OBJECTIVES.rstrip() + "\n    o-a2,c1,Averages,team,a,ann,\n"
+    # (and kr-dec-past, kr-inc-past to o-c)
+    objectives = OBJECTIVES.rstrip() + ("\n    o-a2,c1,Averages,team,a,ann,"
+                                        "\n    o-c,c1,Baselines past target,team,c,cat,\n")
     with consumer_project_on(
         request.param,
         tmp,
@@ -153,7 +157,7 @@ def test_one_row_per_key_result_per_cycle_day_up_to_as_of(built):
                        "max(date_day) as last_day from {schema}.fct_key_result_progress "
                        "group by key_result_id")
     by_id = {r["key_result_id"]: r for r in rows}
-    assert len(by_id) == 13
+    assert len(by_id) == len(KEY_RESULTS.strip().splitlines()) - 1  # every key result of the seed (15)
     for key_result_id, r in by_id.items():
         if key_result_id == "kr-past":  # cycle c0 is over: its 7 days
             assert (r["n"], r["first_day"], r["last_day"]) == (7, D("2023-12-25"), D("2023-12-31"))
@@ -193,6 +197,24 @@ def test_decrease_latest_period_relative_target_empty_baseline(built):
     assert close(day7["pace_ratio"], 0.5 / 0.7) and day7["status"] == "on_track"  # 0.714 >= 0.7
     day8 = kr(built, "kr-dec-week", AS_OF)
     assert close(day8["pace_ratio"], 0.5 / 0.8) and day8["status"] == "at_risk"  # 0.625: [0.5, 0.7)
+
+
+def test_a_baseline_from_the_data_already_past_the_target_is_judged_on_the_target(built):
+    # kr-dec-past: decrease to 200 while the day before the cycle (Dec 31) was 150, already under
+    # it. (current - baseline) / (target - baseline) would call Jan 3's 250 "achieved" (progress
+    # (250 - 150) / 50 = 2) and Jan 2's 120 "off track" (-0.6): judged on the target alone instead
+    for day, value, met in (("2024-01-02", 120, True), ("2024-01-03", 250, False), ("2024-01-04", 90, True)):
+        row = kr(built, "kr-dec-past", day)
+        assert row["baseline"] == 150 and row["baseline_source"] == "period_before_cycle"
+        assert row["current_value"] == value and row["target"] == 200
+        assert row["score"] == (1.0 if met else 0.0) and row["progress"] == row["score"], (day, row)
+        assert row["status"] == ("achieved" if met else "off_track"), (day, row)
+    # kr-inc-past: increase to 4 from a baseline of 5 (Dec 31); Jan's 10 a day meets it
+    row = kr(built, "kr-inc-past", "2024-01-03")
+    assert row["baseline"] == 5 and row["current_value"] == 10
+    assert row["score"] == 1.0 and row["status"] == "achieved"
+    # the objective of the two: (0 + 1) / 2 on Jan 3
+    assert close(objective(built, "o-c", "2024-01-03")["progress"], 0.5)
 
 
 def test_decrease_cycle_to_date_average_is_ratio_of_sums(built):
@@ -368,6 +390,9 @@ def test_scoreboard_lists_objectives_under_their_parents_with_their_key_results(
     assert lines == [
         ("c1", "TEAM: Averages", "on_track"),
         ("c1", "    - Average ticket time [decrease]", "on_track"),
+        ("c1", "TEAM: Baselines past target", "achieved"),
+        ("c1", "    - Latency at most 200 (from 150) [decrease]", "achieved"),  # Jan 8: 100
+        ("c1", "    - Sales at least 4 a day (from 5) [increase]", "achieved"),  # Jan 8: 10
         ("c1", "COMPANY: Company", "on_track"),
         ("c1", "    - Sales 160 [increase]", "at_risk"),  # 0.5 / 0.8 = 0.625
         ("c1", "    TEAM: Team A", "on_track"),
