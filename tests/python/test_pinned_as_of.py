@@ -29,17 +29,10 @@ def project_with_vars(tmp_path: Path, vars_yaml: str) -> Project:
     (tmp_path / "dbt_packages" / "okr_kpi").symlink_to(REPO)
     yml = tmp_path / "dbt_project.yml"
     yml.write_text(yml.read_text() + vars_yaml)
-    env = {"OKR_KPI_DUCKDB_PATH": str(tmp_path / "w.duckdb")}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OKR_KPI_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+        mp.delenv("OKR_KPI_AS_OF_DATE", raising=False)
         return Project(project_dir=tmp_path, profiles_dir=tmp_path, target="duckdb")
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @pytest.mark.parametrize(("vars_yaml", "expected"), [
