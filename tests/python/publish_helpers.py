@@ -173,3 +173,28 @@ def duck_query(path: str, sql: str) -> list[dict]:
         return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
     finally:
         con.close()
+
+
+CHANNEL_URL_VARS = ("OKR_KPI_WEBHOOK_URL", "OKR_KPI_SLACK_WEBHOOK_URL", "OKR_KPI_TEAMS_WEBHOOK_URL")
+
+
+def publish_project(tmp_path: Path, monkeypatch, config: str | None = None, **env: str):
+    """A project for the publishing tests that write breaches straight into a DuckDB file (no dbt):
+    the warehouse tmp_path/wh.duckdb, schema okr_kpi, the config file tmp_path/okr_kpi.yml
+    (`config`, when given), one delivery try, no built-in channel from the caller's environment
+    (`env` sets variables, e.g. a channel URL), the repository's profile. An okr_kpi.project.Project."""
+    from harness import write_profile_project
+    from okr_kpi.project import Project
+
+    monkeypatch.setenv("OKR_KPI_DUCKDB_PATH", str(tmp_path / "wh.duckdb"))
+    monkeypatch.setenv("OKR_KPI_SCHEMA", "okr_kpi")
+    monkeypatch.setenv("OKR_KPI_CONFIG", str(tmp_path / "okr_kpi.yml"))
+    monkeypatch.setenv("OKR_KPI_DELIVERY_RETRIES", "0")
+    for name in CHANNEL_URL_VARS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    if config is not None:
+        (tmp_path / "okr_kpi.yml").write_text(config)
+    write_profile_project(tmp_path)
+    return Project(target="duckdb", project_dir=tmp_path, out_dir=tmp_path / "reports")

@@ -15,9 +15,7 @@ from pathlib import Path
 import duckdb
 import jsonschema
 import pytest
-from harness import write_profile_project
-from okr_kpi.project import Project
-from publish_helpers import WebhookReceiver
+from publish_helpers import WebhookReceiver, publish_project
 from test_publish_lifecycle import breach, publish, set_breaches
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,17 +66,11 @@ def registry(project):
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    monkeypatch.setenv("OKR_KPI_DUCKDB_PATH", str(tmp_path / "wh.duckdb"))
-    monkeypatch.setenv("OKR_KPI_SCHEMA", "okr_kpi")
-    monkeypatch.setenv("OKR_KPI_CONFIG", str(tmp_path / "okr_kpi.yml"))
-    monkeypatch.setenv("OKR_KPI_DELIVERY_RETRIES", "0")
-    (tmp_path / "okr_kpi.yml").write_text(f"report:\n  link: {BASE}\n")
     server = WebhookReceiver().start()
-    monkeypatch.setenv("OKR_KPI_WEBHOOK_URL", server.url("/hook"))
-    monkeypatch.setenv("OKR_KPI_SLACK_WEBHOOK_URL", server.url("/slack"))
-    monkeypatch.setenv("OKR_KPI_TEAMS_WEBHOOK_URL", server.url("/teams"))
-    write_profile_project(tmp_path)
-    yield Project(target="duckdb", project_dir=tmp_path, out_dir=tmp_path / "reports"), server
+    yield publish_project(tmp_path, monkeypatch, f"report:\n  link: {BASE}\n",
+                          OKR_KPI_WEBHOOK_URL=server.url("/hook"),
+                          OKR_KPI_SLACK_WEBHOOK_URL=server.url("/slack"),
+                          OKR_KPI_TEAMS_WEBHOOK_URL=server.url("/teams")), server
     server.stop()
 
 

@@ -15,9 +15,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from harness import write_profile_project
-from okr_kpi.project import Project
-from publish_helpers import WebhookReceiver
+from publish_helpers import WebhookReceiver, publish_project
 from test_publish_lifecycle import breach, publish, set_breaches
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,16 +84,9 @@ def test_publish_test_sends_one_message_per_destination(tmp_path):
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    monkeypatch.setenv("OKR_KPI_DUCKDB_PATH", str(tmp_path / "wh.duckdb"))
-    monkeypatch.setenv("OKR_KPI_SCHEMA", "okr_kpi")
-    monkeypatch.setenv("OKR_KPI_CONFIG", str(tmp_path / "okr_kpi.yml"))
-    monkeypatch.setenv("OKR_KPI_DELIVERY_RETRIES", "0")
-    for name in ("OKR_KPI_WEBHOOK_URL", "OKR_KPI_SLACK_WEBHOOK_URL", "OKR_KPI_TEAMS_WEBHOOK_URL"):
-        monkeypatch.delenv(name, raising=False)
-    (tmp_path / "okr_kpi.yml").write_text("alerts: {reminders: {critical: 0, warning: 0}}\n")
-    write_profile_project(tmp_path)
+    project = publish_project(tmp_path, monkeypatch, "alerts: {reminders: {critical: 0, warning: 0}}\n")
     server = WebhookReceiver().start()
-    yield Project(target="duckdb", project_dir=tmp_path, out_dir=tmp_path / "reports"), server, tmp_path
+    yield project, server, tmp_path
     server.stop()
 
 

@@ -16,9 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import write_profile_project
-from okr_kpi.project import Project
-from publish_helpers import WebhookReceiver
+from publish_helpers import WebhookReceiver, publish_project
 from test_publish_lifecycle import breach, publish, set_breaches, table
 
 OKR_KPI = str(Path(sys.executable).parent / "okr-kpi")
@@ -31,17 +29,9 @@ def day(n: int) -> dt.date:
 
 @pytest.fixture
 def setup(tmp_path, monkeypatch):
-    monkeypatch.setenv("OKR_KPI_DUCKDB_PATH", str(tmp_path / "wh.duckdb"))
-    monkeypatch.setenv("OKR_KPI_SCHEMA", "okr_kpi")
-    monkeypatch.setenv("OKR_KPI_CONFIG", str(tmp_path / "okr_kpi.yml"))
-    monkeypatch.setenv("OKR_KPI_DELIVERY_RETRIES", "0")
-    monkeypatch.setenv("OKR_KPI_LOG_DIR", str(tmp_path / "logs"))
-    monkeypatch.delenv("OKR_KPI_SLACK_WEBHOOK_URL", raising=False)
-    monkeypatch.delenv("OKR_KPI_TEAMS_WEBHOOK_URL", raising=False)
     server = WebhookReceiver().start()
-    monkeypatch.setenv("OKR_KPI_WEBHOOK_URL", server.url("/hook"))
-    write_profile_project(tmp_path)
-    project = Project(target="duckdb", project_dir=tmp_path, out_dir=tmp_path / "reports")
+    project = publish_project(tmp_path, monkeypatch, OKR_KPI_LOG_DIR=str(tmp_path / "logs"),
+                              OKR_KPI_WEBHOOK_URL=server.url("/hook"))
     yield project, server, tmp_path
     server.stop()
 

@@ -16,9 +16,7 @@ from pathlib import Path
 import duckdb
 import jsonschema
 import pytest
-from harness import write_profile_project
-from okr_kpi.project import Project
-from publish_helpers import SmtpReceiver, WebhookReceiver
+from publish_helpers import SmtpReceiver, WebhookReceiver, publish_project
 from test_publish_lifecycle import breach, publish, set_breaches, table
 
 REPO = Path(__file__).resolve().parents[2]
@@ -108,12 +106,6 @@ def registry(project):
 
 @pytest.fixture
 def routed(tmp_path, monkeypatch):
-    for name in ("OKR_KPI_WEBHOOK_URL", "OKR_KPI_SLACK_WEBHOOK_URL", "OKR_KPI_TEAMS_WEBHOOK_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OKR_KPI_DUCKDB_PATH", str(tmp_path / "wh.duckdb"))
-    monkeypatch.setenv("OKR_KPI_SCHEMA", "okr_kpi")
-    monkeypatch.setenv("OKR_KPI_CONFIG", str(tmp_path / "okr_kpi.yml"))
-    monkeypatch.setenv("OKR_KPI_DELIVERY_RETRIES", "0")
     monkeypatch.setenv("OKR_KPI_DELIVERY_BACKOFF_SECONDS", "0.01")
     monkeypatch.setenv("OKR_KPI_DELIVERY_TIMEOUT_SECONDS", "2")
     http = WebhookReceiver().start()
@@ -125,9 +117,7 @@ def routed(tmp_path, monkeypatch):
         ("T_AUDIT", "/audit"),
     ):
         monkeypatch.setenv(var, http.url(path))
-    (tmp_path / "okr_kpi.yml").write_text(CONFIG.format(port=smtp.port))
-    write_profile_project(tmp_path)
-    project = Project(target="duckdb", project_dir=tmp_path, out_dir=tmp_path / "reports")
+    project = publish_project(tmp_path, monkeypatch, CONFIG.format(port=smtp.port))
     yield project, http, smtp
     http.stop()
     smtp.stop()
@@ -257,18 +247,11 @@ def test_without_routes_every_channel_gets_everything(tmp_path, monkeypatch, cap
     """The default with no routes: every configured destination, as before routing existed;
     the built-in Teams channel from OKR_KPI_TEAMS_WEBHOOK_URL. The built-in Slack channel,
     whose URL is not set and which no route names, is left out without a warning."""
-    monkeypatch.setenv("OKR_KPI_DUCKDB_PATH", str(tmp_path / "wh.duckdb"))
-    monkeypatch.setenv("OKR_KPI_SCHEMA", "okr_kpi")
-    monkeypatch.setenv("OKR_KPI_CONFIG", str(tmp_path / "okr_kpi.yml"))
-    monkeypatch.setenv("OKR_KPI_DELIVERY_RETRIES", "0")
-    (tmp_path / "okr_kpi.yml").write_text("alerts: {lookback_days: 31}\n")
     http = WebhookReceiver().start()
     try:
-        monkeypatch.setenv("OKR_KPI_TEAMS_WEBHOOK_URL", http.url("/teams"))
-        monkeypatch.setenv("OKR_KPI_WEBHOOK_URL", http.url("/hook"))
-        monkeypatch.delenv("OKR_KPI_SLACK_WEBHOOK_URL", raising=False)
-        write_profile_project(tmp_path)
-        project = Project(target="duckdb", project_dir=tmp_path, out_dir=tmp_path / "reports")
+        project = publish_project(tmp_path, monkeypatch, "alerts: {lookback_days: 31}\n",
+                                  OKR_KPI_TEAMS_WEBHOOK_URL=http.url("/teams"),
+                                  OKR_KPI_WEBHOOK_URL=http.url("/hook"))
         set_breaches(project, [REV, LEADS])
         publish(project)
         assert sorted(r["path"] for r in http.requests) == ["/hook", "/teams"]

@@ -12,9 +12,7 @@ import datetime as dt
 
 import duckdb
 import pytest
-from harness import write_profile_project
-from okr_kpi.project import Project
-from publish_helpers import WebhookReceiver
+from publish_helpers import WebhookReceiver, publish_project
 from test_publish_lifecycle import breach, publish, set_breaches
 
 DAY1 = dt.date(2026, 8, 31)
@@ -43,22 +41,15 @@ def freshness(project, rows):
 
 @pytest.fixture
 def setup(tmp_path, monkeypatch):
-    monkeypatch.setenv("OKR_KPI_DUCKDB_PATH", str(tmp_path / "wh.duckdb"))
-    monkeypatch.setenv("OKR_KPI_SCHEMA", "okr_kpi")
-    monkeypatch.setenv("OKR_KPI_CONFIG", str(tmp_path / "okr_kpi.yml"))
-    monkeypatch.setenv("OKR_KPI_DELIVERY_RETRIES", "0")
-    for name in ("OKR_KPI_WEBHOOK_URL", "OKR_KPI_SLACK_WEBHOOK_URL", "OKR_KPI_TEAMS_WEBHOOK_URL"):
-        monkeypatch.delenv(name, raising=False)
     server = WebhookReceiver().start()
-    monkeypatch.setenv("T_DATA", server.url("/data"))
-    monkeypatch.setenv("T_BIZ", server.url("/biz"))
-    (tmp_path / "okr_kpi.yml").write_text(
+    config = (
         "alerts: {reminders: {critical: 1, warning: 1}}\n"
         "destinations:\n  data: {type: webhook, url_env: T_DATA}\n  biz: {type: webhook, url_env: T_BIZ}\n"
         "routes:\n  - {match: {rule: stale_data}, to: data}\ndefault_route: [biz]\n"
     )
-    write_profile_project(tmp_path)
-    yield Project(target="duckdb", project_dir=tmp_path, out_dir=tmp_path / "reports"), server
+    project = publish_project(tmp_path, monkeypatch, config,
+                              T_DATA=server.url("/data"), T_BIZ=server.url("/biz"))
+    yield project, server
     server.stop()
 
 
