@@ -107,7 +107,8 @@ out_option = click.option(
 )
 as_of_option = click.option(
     "--as-of", "as_of", default=None, type=DATE,
-    help="as_of_date: the last day with complete data (default: OKR_KPI_AS_OF_DATE, else the var as_of_date pinned in dbt_project.yml, else yesterday).",
+    help="as_of_date: the last day with complete data (default: OKR_KPI_AS_OF_DATE, else the var "
+         "as_of_date pinned in dbt_project.yml, else yesterday).",
 )
 
 
