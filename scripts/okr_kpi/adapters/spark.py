@@ -13,11 +13,13 @@ called before every dbt command), and a SparkWarehouse opens a new session lazil
 it is used (a few seconds: a new JVM).
 
 Method thrift (a cluster) is reached through PyHive (host, port, user, schema of the target),
-installed by the [spark] extra. The raw-data loader (replace_tables) writes the tables as Parquet
-files into a staging directory that the Spark servers read (OKR_KPI_SPARK_STAGING_DIR, see
-staging_location) and creates each table from them with one CREATE TABLE ... AS SELECT through
-Thrift; without a usable staging directory it falls back to literal INSERT statements in batches
-(slow: a fixed cost per statement), saying so. pyspark and pyhive are imported only here, lazily.
+installed by the [spark] extra. A load of FILE_LOAD_MIN_ROWS rows or more (the raw-data loader of
+`okr-kpi generate`: replace_tables) writes the tables as Parquet files into a staging directory
+that the Spark servers read (OKR_KPI_SPARK_STAGING_DIR, see staging_location) and creates each
+table from them with one CREATE TABLE ... AS SELECT through Thrift; without a usable staging
+directory it falls back to literal INSERT statements in batches (slow: a fixed cost per
+statement), saying so. Smaller loads (the lifecycle's rewrites) are INSERT statements.
+pyspark and pyhive are imported only here, lazily.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ def thrift_rows(cursor) -> list[dict[str, Any]]:
 STAGING_DIR_VAR = "OKR_KPI_SPARK_STAGING_DIR"  # where okr-kpi writes Parquet files ("off": INSERT)
 STAGING_URI_VAR = "OKR_KPI_SPARK_STAGING_URI"  # the same directory as the Spark servers name it
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+FILE_LOAD_MIN_ROWS = 1000  # a smaller load is one INSERT statement per table (replace_tables)
 # pyarrow's types of the contract's logical types (the Parquet files' schema)
 _ARROW_TYPES = {"bigint": "int64", "int": "int32", "double": "float64", "varchar": "string",
                 "date": "date32", "timestamp": "timestamp[us]", "boolean": "bool"}
@@ -449,7 +452,9 @@ class SparkWarehouse(Warehouse):
         self.execute(f"create database if not exists {quote_spark(schema)}")
         staged: dict[str, str] = {}
         counts: dict[str, int] = {}
-        files = self._open_staging() if self.thrift else None
+        files = None
+        if self.thrift:
+            files, tables = self._plan_load(tables)
         self.load_method = "parquet files" if files is not None else ("insert" if self.thrift else "session")
         try:
             for table, columns, frames in tables:
@@ -495,6 +500,29 @@ class SparkWarehouse(Warehouse):
             if files is not None:
                 files.remove()
         return counts
+
+    def _plan_load(self, tables):
+        """Thrift: (staging files or None, the same tables) for a load. A load of fewer than
+        FILE_LOAD_MIN_ROWS rows in all (the lifecycle's and outbox's rewrites, a check-in) is a
+        few INSERT statements, cheaper than files; a larger one (the raw loader) goes through
+        Parquet files when a staging directory is usable. Frames are read ahead only until that
+        many rows are seen, so a large load is never held in memory."""
+        import itertools
+
+        seen: list[tuple[str, Columns, list]] = []
+        total = 0
+        tables = iter(tables)
+        for table, columns, frames in tables:
+            frames = iter(frames)
+            got: list = []
+            for frame in frames:
+                got.append(frame)
+                total += len(frame)
+                if total >= FILE_LOAD_MIN_ROWS:
+                    rest = itertools.chain(seen, [(table, columns, itertools.chain(got, frames))], tables)
+                    return self._open_staging(), rest
+            seen.append((table, columns, got))
+        return None, seen
 
     def _open_staging(self) -> _Staging | None:
         """Thrift: the staging directory of a file-based load, checked from both ends (okr-kpi
