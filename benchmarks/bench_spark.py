@@ -141,6 +141,19 @@ def nodes(env: dict[str, str]) -> tuple[int, float]:
     return len(results), statistics.median(times) if times else 0.0
 
 
+def finished_nodes(log: Path) -> str:
+    """'N of M nodes' that the last dbt invocation in `log` (dbt.log) finished, for a build that
+    was stopped."""
+    import re
+
+    if not log.exists():
+        return ""
+    text = log.read_text(errors="replace")
+    text = text[text.rfind("Running with dbt"):]
+    done = re.findall(r"\b(\d+) of (\d+) (?:OK|PASS|WARN|ERROR|FAIL|SKIP)", text)
+    return f"{len(done)} of {done[-1][1]} nodes" if done else "0 nodes"
+
+
 def raw_rows(output: str) -> int:
     """The rows `okr-kpi generate` reports having loaded (its summary lines)."""
     import re
@@ -171,7 +184,8 @@ def bench(target: str, rows: int, work: Path, cluster, deadline: float) -> dict:
                                 "--vars", json.dumps({"as_of_date": as_of})], env, cluster,
                                timeout=min(BUILD_TIMEOUT, left))
             except TooSlow as err:
-                out[step] = {"skipped": str(err)}
+                done = finished_nodes(Path(env["DBT_LOG_PATH"]) / "dbt.log")
+                out[step] = {"skipped": f"{err}, {done} finished" if done else str(err)}
                 if step == "full":
                     out["nightly"] = {"skipped": "not run: the full build did not finish"}
                     break
