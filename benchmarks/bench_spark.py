@@ -285,7 +285,16 @@ def main(argv: list[str] | None = None) -> int:
                         "(comma-separated: runs made side by side are shown together)")
     args = parser.parse_args(argv)
     if args.from_json:
-        runs = [json.loads(Path(p).read_text()) for p in args.from_json.split(",")]
+        runs = []
+        for path in args.from_json.split(","):
+            run = json.loads(Path(path).read_text())
+            for r in run["results"]:  # a stopped build of a run before finished_nodes existed
+                log = Path(path).parent / f"{r['target']}_{r['rows']}" / "logs" / "dbt.log"
+                for step in ("full", "nightly"):
+                    b = r.get(step) or {}
+                    if b.get("skipped", "").startswith("did not finish") and "finished" not in b["skipped"]:
+                        b["skipped"] += f", {finished_nodes(log)} finished"
+            runs.append(run)
         results = sorted((r for run in runs for r in run["results"]),
                          key=lambda r: (r["rows"], ["duckdb", "cluster", "spark"].index(r["target"])
                                         if r["target"] in ("duckdb", "cluster", "spark") else 9))
