@@ -13,8 +13,13 @@ called before every dbt command), and a SparkWarehouse opens a new session lazil
 it is used (a few seconds: a new JVM).
 
 Method thrift (a cluster) is reached through PyHive (host, port, user, schema of the target),
-installed by the [spark] extra; the raw-data loader then inserts in batches. pyspark and pyhive
-are imported only here, lazily.
+installed by the [spark] extra. A load of FILE_LOAD_MIN_ROWS rows or more (the raw-data loader of
+`okr-kpi generate`: replace_tables) writes the tables as Parquet files into a staging directory
+that the Spark servers read (OKR_KPI_SPARK_STAGING_DIR, see staging_location) and creates each
+table from them with one CREATE TABLE ... AS SELECT through Thrift; without a usable staging
+directory it falls back to literal INSERT statements in batches (slow: a fixed cost per
+statement), saying so. Smaller loads (the lifecycle's rewrites) are INSERT statements.
+pyspark and pyhive are imported only here, lazily.
 """
 
 from __future__ import annotations
@@ -79,6 +84,113 @@ def thrift_rows(cursor) -> list[dict[str, Any]]:
         out.append({c: (f(v) if f is not None and v is not None else v)
                     for c, f, v in zip(cols, fns, row, strict=True)})
     return out
+
+
+# --- the file-based loader on a cluster ---------------------------------------------------------
+
+STAGING_DIR_VAR = "OKR_KPI_SPARK_STAGING_DIR"  # where okr-kpi writes Parquet files ("off": INSERT)
+STAGING_URI_VAR = "OKR_KPI_SPARK_STAGING_URI"  # the same directory as the Spark servers name it
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+FILE_LOAD_MIN_ROWS = 1000  # a smaller load is one INSERT statement per table (replace_tables)
+# pyarrow's types of the contract's logical types (the Parquet files' schema)
+_ARROW_TYPES = {"bigint": "int64", "int": "int32", "double": "float64", "varchar": "string",
+                "date": "date32", "timestamp": "timestamp[us]", "boolean": "bool"}
+
+
+def staging_location(host: str | None, environ=None) -> tuple[str, str] | str:
+    """(directory okr-kpi writes, the same directory as the Spark servers read it) of the
+    file-based loader, or the reason why there is none (then the loader inserts rows).
+
+    OKR_KPI_SPARK_STAGING_DIR: a local path (on a cluster: a mount every node shares) or a URI
+    that pyarrow writes (s3://, gs://, hdfs://, file://); "off" turns the file path off.
+    OKR_KPI_SPARK_STAGING_URI: how the Spark servers name that directory, when they name it
+    differently (s3a://bucket/dir for s3://bucket/dir, dbfs:/mnt/x for /dbfs/mnt/x); default: the
+    staging dir itself, a local path as file://. Unset, and the Thrift server on this machine
+    (127.0.0.1, localhost): a directory in the system temp dir, which that server reads too.
+    """
+    import tempfile
+
+    environ = os.environ if environ is None else environ
+    value = (environ.get(STAGING_DIR_VAR) or "").strip()
+    if value.lower() in ("off", "none", "false", "0"):
+        return f"{STAGING_DIR_VAR} is {value!r}"
+    if not value:
+        if str(host or "").lower() not in LOCAL_HOSTS:
+            return (f"{STAGING_DIR_VAR} is not set and the Thrift server {host} is on another machine "
+                    "(set it to a directory every Spark node reads: HDFS, S3, DBFS, a shared mount)")
+        value = str(Path(tempfile.gettempdir()) / "okr_kpi_spark_staging")
+    uri = (environ.get(STAGING_URI_VAR) or "").strip()
+    if not uri:
+        uri = value if "://" in value or value.startswith("dbfs:") else Path(value).resolve().as_uri()
+    return value.rstrip("/"), uri.rstrip("/")
+
+
+class _Staging:
+    """One load's directory of Parquet files under the staging dir (removed when done)."""
+
+    def __init__(self, directory: str, uri: str) -> None:
+        import uuid
+
+        from pyarrow import fs
+
+        if "://" in directory:
+            self.fs, root = fs.FileSystem.from_uri(directory)
+        else:
+            self.fs, root = fs.LocalFileSystem(), str(Path(directory).resolve())
+        run = f"load-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.root, self.uri, self.run = f"{root}/{run}", f"{uri}/{run}", run
+        self.display = f"{directory}/{run}"
+        self.fs.create_dir(self.root, recursive=True)
+        self.files: dict[str, list[str]] = {}
+
+    def write(self, table: str, frame, columns: Columns) -> int:
+        """One DataFrame as one more Parquet file of `table`, in the contract's types."""
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        names = [name for name, _, _ in columns]
+        missing = [name for name in names if name not in frame.columns]
+        if missing:
+            raise OkrKpiError(f"table {table}: the data has no column {', '.join(missing)} "
+                              f"(expected {', '.join(names)})")
+        arrays = []
+        for name, logical, _ in columns:
+            column = frame[name]
+            try:
+                try:
+                    array = pa.array(column, from_pandas=True)
+                except pa.ArrowTypeError:
+                    if logical != "varchar":
+                        raise
+                    # mixed values in a text column: as text, as the INSERT path writes them
+                    array = pa.array(column.map(lambda v: v if isinstance(v, str) or pd.isna(v) else str(v)),
+                                     from_pandas=True)
+                arrays.append(array.cast(pa.type_for_alias(_ARROW_TYPES[logical])))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as err:
+                raise OkrKpiError(f"table {table}, column {name}: cannot write the values as "
+                                  f"{logical}: {str(err).splitlines()[0]}") from None
+        files = self.files.setdefault(table, [])
+        path = f"{self.root}/{table}/part-{len(files):05d}.parquet"
+        if not files:
+            self.fs.create_dir(f"{self.root}/{table}", recursive=True)
+        pq.write_table(pa.Table.from_arrays(arrays, names=names), path, filesystem=self.fs)
+        files.append(path)
+        return len(frame)
+
+    def frames(self, table: str):
+        """The files written for `table`, read back (the INSERT fallback after a failed read)."""
+        import pyarrow.parquet as pq
+
+        for path in self.files.get(table, []):
+            yield pq.read_table(path, filesystem=self.fs).to_pandas()
+
+    def table_uri(self, table: str) -> str:
+        return f"{self.uri}/{table}"
+
+    def remove(self) -> None:
+        with contextlib.suppress(Exception):
+            self.fs.delete_dir(self.root)
 
 
 LOCK_TABLE = "okr_kpi_run_lock"  # the run lock on a cluster (SparkAdapter._cluster_lock)
@@ -234,6 +346,8 @@ class SparkWarehouse(Warehouse):
                  conf: dict[str, str] | None = None, thrift: dict[str, Any] | None = None) -> None:
         self.thrift = thrift is not None
         self._cursor = None
+        self._thrift_host = (thrift or {}).get("host")
+        self.load_method = ""  # how the last replace_tables loaded: parquet files, insert, session
         self.warehouse_dir, self.metastore_dir, self.conf = warehouse_dir, metastore_dir, conf or {}
         if self.thrift:
             self._connect_thrift(**thrift)
@@ -350,6 +464,10 @@ class SparkWarehouse(Warehouse):
         self.execute(f"create database if not exists {quote_spark(schema)}")
         staged: dict[str, str] = {}
         counts: dict[str, int] = {}
+        files = None
+        if self.thrift:
+            files, tables = self._plan_load(tables)
+        self.load_method = "parquet files" if files is not None else ("insert" if self.thrift else "session")
         try:
             for table, columns, frames in tables:
                 for name, logical, _ in columns:
@@ -358,6 +476,18 @@ class SparkWarehouse(Warehouse):
                 staging = table + STAGING_SUFFIX
                 self.execute(f"drop table if exists {self.ident(schema, staging)}")
                 ddl = ", ".join(f"{quote_spark(name)} {SPARK_TYPES[logical]}" for name, logical, _ in columns)
+                if files is not None:
+                    # every frame a Parquet file, then one statement: the cluster reads them in parallel
+                    counts[table] = sum(files.write(table, frame, columns) for frame in frames)
+                    staged[table] = staging
+                    if counts[table]:
+                        select = ", ".join(f"cast({quote_spark(name)} as {SPARK_TYPES[logical]}) as "
+                                           f"{quote_spark(name)}" for name, logical, _ in columns)
+                        self.execute(f"create table {self.ident(schema, staging)} using parquet as "
+                                     f"select {select} from parquet.{quote_spark(files.table_uri(table))}")
+                    else:
+                        self.execute(f"create table {self.ident(schema, staging)} ({ddl}) using parquet")
+                    continue
                 self.execute(f"create table {self.ident(schema, staging)} ({ddl}) using parquet"
                              if not self.thrift else f"create table {self.ident(schema, staging)} ({ddl})")
                 staged[table] = staging
@@ -378,7 +508,69 @@ class SparkWarehouse(Warehouse):
                 with contextlib.suppress(Exception):
                     self.execute(f"drop table if exists {self.ident(schema, staging)}")
             raise
+        finally:
+            if files is not None:
+                files.remove()
         return counts
+
+    def _plan_load(self, tables):
+        """Thrift: (staging files or None, the same tables) for a load. A load of fewer than
+        FILE_LOAD_MIN_ROWS rows in all (the lifecycle's and outbox's rewrites, a check-in) is a
+        few INSERT statements, cheaper than files; a larger one (the raw loader) goes through
+        Parquet files when a staging directory is usable. Frames are read ahead only until that
+        many rows are seen, so a large load is never held in memory."""
+        import itertools
+
+        seen: list[tuple[str, Columns, list]] = []
+        total = 0
+        tables = iter(tables)
+        for table, columns, frames in tables:
+            frames = iter(frames)
+            got: list = []
+            for frame in frames:
+                got.append(frame)
+                total += len(frame)
+                if total >= FILE_LOAD_MIN_ROWS:
+                    rest = itertools.chain(seen, [(table, columns, itertools.chain(got, frames))], tables)
+                    return self._open_staging(), rest
+            seen.append((table, columns, got))
+        return None, seen
+
+    def _open_staging(self) -> _Staging | None:
+        """Thrift: the staging directory of a file-based load, checked from both ends (okr-kpi
+        writes a Parquet file there, the Thrift server reads it back), or None (INSERT path)."""
+        from okr_kpi.logging import log_event
+
+        location = staging_location(self._thrift_host)
+        files = None
+        if isinstance(location, str):
+            reason = location
+        else:
+            directory, uri = location
+            try:
+                import pandas as pd
+
+                files = _Staging(directory, uri)
+                files.write("_probe", pd.DataFrame({"probe": [1]}), [("probe", "int", True)])
+                self.query(f"select count(*) from parquet.{quote_spark(files.table_uri('_probe'))}")
+                log_event(20, "spark_file_load", f"loading through Parquet files in {files.display} "
+                          f"(read by the Spark servers as {files.uri})")
+                return files
+            except WarehouseUnavailable:
+                if files is not None:
+                    files.remove()
+                raise
+            except Exception as err:  # not writable here, or not readable by the Spark servers
+                text = _thrift_reason(err) if not isinstance(err, OkrKpiError) else str(err).splitlines()[0]
+                reason = (f"the staging directory {directory} (read by Spark as {uri}) is not usable: "
+                          f"{text}")
+                if files is not None:
+                    files.remove()
+        log_event(30, "spark_insert_load",
+                  f"loading the raw tables with INSERT statements of 1000 rows each (slow on a cluster: "
+                  f"a fixed cost per statement, minutes per 100,000 rows), because {reason}. Set "
+                  f"{STAGING_DIR_VAR} to a directory every Spark node reads (docs/warehouses.md)")
+        return None
 
     def _insert_values(self, schema: str, table: str, frame, columns: Columns, batch: int = 1000) -> None:
         """Thrift only: insert a DataFrame as literal rows, `batch` rows per statement."""
