@@ -200,14 +200,12 @@ def run_checks_stage(
     return info, result
 
 
-def _validate_as_of(as_of: str | None, project: Project | None = None) -> str:
+def _validate_as_of(as_of: str | None, project: Project) -> str:
     """The as_of_date: --as-of, else the project's pinned var as_of_date, else yesterday; a date
     after today (the later of the machine's and UTC's date) is refused, exit 2, before anything
     is touched (docs/publishing.md, "Backfills")."""
     name = f"--as-of {as_of}"
     if not as_of:
-        if project is None:
-            return (dt.date.today() - dt.timedelta(days=1)).isoformat()
         as_of, source = project.default_as_of()
         name = f"as_of_date {as_of} ({source})"
         if source != "yesterday":

@@ -345,7 +345,7 @@ class SparkWarehouse(Warehouse):
     def __init__(self, warehouse_dir: Path | None = None, metastore_dir: Path | None = None,
                  conf: dict[str, str] | None = None, thrift: dict[str, Any] | None = None) -> None:
         self.thrift = thrift is not None
-        self._cursor = None
+        self._con = self._cursor = None
         self._thrift_host = (thrift or {}).get("host")
         self.load_method = ""  # how the last replace_tables loaded: parquet files, insert, session
         self.warehouse_dir, self.metastore_dir, self.conf = warehouse_dir, metastore_dir, conf or {}

@@ -293,7 +293,6 @@ def summary_lines(result: CheckResult) -> list[str]:
 def run_checks_command(
     project: Project, as_of: str | None = None, full_history: bool = False, since: str | None = None
 ) -> int:
-    import datetime as dt
 
     import click
 
@@ -301,8 +300,10 @@ def run_checks_command(
     from okr_kpi.window import choose_window
 
     config = load_config(project.project_dir)
-    as_of = as_of or project.pinned_as_of()
-    window_as_of = as_of or (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    # the default of every command (Project.default_as_of); a plain "yesterday" is not passed on:
+    # the threshold suites then judge the marts as they were built
+    window_as_of, source = (as_of, "--as-of") if as_of else project.default_as_of()
+    as_of = None if source == "yesterday" else window_as_of
     window = choose_window(project, window_as_of, config, full_history=full_history, since=since)
     click.echo(f"Source expectations read {window.describe()}")
     result = run_checks(project, as_of=as_of, since=window.since, keep_runs=config.keep_runs)
