@@ -60,10 +60,13 @@ lint: demo-deps
 
 # The benchmark lives outside the package (benchmarks/): it builds the demo project.
 # Then the demo's full and nightly build on DuckDB, the local Spark session and a local Spark
-# cluster (benchmarks/bench_spark.py; BENCH_SPARK_SIZES=20000 for a quick look).
+# cluster (benchmarks/bench_spark.py; BENCH_SPARK_SIZES=20000 for a quick look). `bench.py
+# nightly`: the end-to-end nightly `okr-kpi run` and its stages (issue 19), against the code at
+# BENCH_BEFORE_PYTHONPATH when set (e.g. a checkout of main's scripts/); BENCH_NIGHTLY_SIZES.
 BENCH_SPARK_SIZES ?= 1000000,10000000
 bench: demo-deps
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py nightly
 	$(BIN)/python benchmarks/bench_spark.py --write-docs --sizes $(BENCH_SPARK_SIZES)
 
 bench-spark: demo-deps

@@ -1319,6 +1319,17 @@ def main(argv: list[str] | None = None) -> int:
     rl.add_argument("--no-docs", action="store_true")
     rl.add_argument("--notes", default=os.environ.get("BENCH_NOTES", ""))
     rl.add_argument("--render-only", action="store_true")
+    ni = sub.add_parser("nightly", help="the end-to-end nightly `okr-kpi run` and its stages (issue 19), "
+                                        "this branch's code against another's; writes its section")
+    ni.add_argument("--sizes", default=os.environ.get("BENCH_NIGHTLY_SIZES", "1000000,20000000"),
+                    help="generate --rows values (200000000 for the 200M ladder)")
+    ni.add_argument("--repeat", type=int, default=3)
+    ni.add_argument("--before", default=os.environ.get("BENCH_BEFORE_PYTHONPATH", ""),
+                    help="PYTHONPATH of the code to compare with (e.g. /work/main/scripts); none: skip")
+    ni.add_argument("--work-dir", default=os.environ.get("BENCH_WORK_DIR", "/tmp/okr_kpi_bench"))
+    ni.add_argument("--no-docs", action="store_true")
+    ni.add_argument("--notes", default=os.environ.get("BENCH_NOTES", ""))
+    ni.add_argument("--render-only", action="store_true")
     parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", DEFAULT_ROWS)),
                         help="the largest size (raw rows); the others are rows/20 and rows/4")
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES"),
@@ -1341,6 +1352,9 @@ def main(argv: list[str] | None = None) -> int:
         seconds = run_row_floor(args.db, args.as_of, args.raw_schema, args.memory_limit)
         print(f"row_floor_sql_seconds={seconds:.6f}")
         return 0
+
+    if args.command == "nightly":
+        return main_nightly(args)
 
     if args.command == "row-level":
         work = Path(args.work_dir)
@@ -1397,7 +1411,7 @@ def main(argv: list[str] | None = None) -> int:
         doc = REPO / "docs" / "benchmarks.md"
         old = doc.read_text() if doc.is_file() else ""
         # The sections other commands write (bench.py row-level, benchmarks/bench_spark.py) are kept.
-        for heading in (ROW_LEVEL_HEADING, SPARK_SECTION):
+        for heading in (ROW_LEVEL_HEADING, SPARK_SECTION, NIGHTLY_HEADING):
             start = old.find(heading)
             if start >= 0:
                 end = old.find("\n## ", start + len(heading))
@@ -1433,6 +1447,209 @@ def _load_result(data: dict) -> SizeResult:
     steps = [Measurement(**m) for m in data.pop("steps")]
     nodes = {k: [tuple(n) for n in v] for k, v in data.pop("nodes").items()}
     return SizeResult(**data, steps=steps, nodes=nodes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 19: the end-to-end nightly `okr-kpi run`, and its stages (`bench.py nightly`).
+# ---------------------------------------------------------------------------------------------
+NIGHTLY_HEADING = "## Issue 19: the nightly `okr-kpi run` in one process"
+NIGHTLY_RESULTS = "nightly_results.json"
+
+
+def _run_log_stages(log_file: Path, offset: int, target_path: Path) -> dict[str, float]:
+    """The stages of the run whose JSON log lines start at byte `offset` of log_file: seconds of
+    start-up (process start to build_started is measured by the caller), dbt start (the build's
+    wall time minus dbt's elapsed node time), build, checks and the rest (freshness, lifecycle,
+    report, publish: checks' end to run_finished)."""
+    events: dict[str, dict] = {}
+    with open(log_file, "rb") as f:
+        f.seek(offset)
+        for line in f.read().decode().splitlines():
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            events.setdefault(e.get("event"), e)  # the first of each
+    ts = {k: dt.datetime.fromisoformat(v["ts"]).timestamp() for k, v in events.items() if "ts" in v}
+    build = float(events.get("build", {}).get("seconds") or 0)
+    elapsed = 0.0
+    results = target_path / "run_results.json"
+    if results.is_file():
+        elapsed = float(json.loads(results.read_text()).get("elapsed_time") or 0)
+    checks = float(events.get("checks", {}).get("seconds") or 0)
+    out = {
+        "run_started": ts.get("run_started", 0.0),
+        "build_started": ts.get("build_started", 0.0),
+        "build": build,
+        "dbt_start": max(build - elapsed, 0.0),
+        "dbt_nodes": elapsed,
+        "checks": checks,
+        "publish": (ts.get("run_finished", 0.0) - ts.get("checks_started", 0.0) - checks)
+        if "checks_started" in ts else 0.0,
+        "exit_code": int(events.get("run_finished", {}).get("exit_code", -1)),
+        "nodes": len(json.loads(results.read_text()).get("results", [])) if results.is_file() else 0,
+    }
+    return out
+
+
+def bench_nightly(rows: int, work: Path, project_dir: Path, code: dict[str, str], repeat: int = 3,
+                  log=print) -> dict:
+    """One size: generate the demo company, a first `okr-kpi run` (a full build), then for each
+    code version (name -> PYTHONPATH, "" = the installed package) `repeat` nightly runs, each
+    after one new day of raw data (append_day), on its own copy of the warehouse after the first
+    run. Wall time and peak memory of the `okr-kpi run` process tree, the stages from its run
+    log, and the machine's load average (uptime) at each run's start."""
+    import duckdb
+
+    folder = work / f"nightly_{rows}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    base_db = folder / "base.duckdb"
+    py = sys.executable
+    okr = [py, "-m", "okr_kpi.cli"]
+
+    def env_for(db: Path, name: str, pythonpath: str) -> dict[str, str]:
+        env = dict(os.environ)
+        for secret in ("OKR_KPI_SLACK_WEBHOOK_URL", "OKR_KPI_WEBHOOK_URL", "OKR_KPI_TEAMS_WEBHOOK_URL"):
+            env.pop(secret, None)
+        env.update({
+            "OKR_KPI_TARGET": "duckdb", "OKR_KPI_DUCKDB_PATH": str(db), "OKR_KPI_SCHEMA": "okr_kpi",
+            "OKR_KPI_RAW_SCHEMA": "raw",
+            "OKR_KPI_DUCKDB_MEMORY_LIMIT": env.get("OKR_KPI_DUCKDB_MEMORY_LIMIT", MEMORY_LIMIT),
+            "DBT_TARGET_PATH": str(folder / f"target_{name}"), "DBT_LOG_PATH": str(folder / f"logs_{name}"),
+            "OKR_KPI_LOG_DIR": str(folder / f"logs_{name}"), "OKR_KPI_GX_DIR": str(folder / f"gx_{name}"),
+            "DBT_PROFILES_DIR": str(project_dir), "DBT_PROJECT_DIR": str(project_dir),
+            "OKR_KPI_PROJECT_DIR": str(project_dir),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1",
+        })
+        if pythonpath:
+            env["PYTHONPATH"] = pythonpath
+        else:
+            env.pop("PYTHONPATH", None)
+        return env
+
+    first_code = next(iter(code.values()))
+    env = env_for(base_db, "first", first_code)
+    log(f"[nightly {rows:,} rows] generating the demo company ...")
+    _fail_step(measure("generate", [*okr, "generate", "--rows", str(rows), "--seed", str(SEED)], env,
+                       project_dir))
+    con = duckdb.connect(str(base_db))
+    raw_rows = sum(con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in EVENT_TABLES)
+    con.close()
+    log(f"[nightly {rows:,} rows] first run (full build) ...")
+    load = _load()
+    first = measure("first run", [*okr, "run", "--as-of", str(AS_OF), "--log-format", "json",
+                                  "--skip-publish", "--out", str(folder / "out")], env, project_dir)
+    if first.returncode not in (0, 10, 15):
+        _fail_step(first)
+    out: dict = {"rows": rows, "raw_rows": raw_rows, "first_run": {"seconds": first.seconds,
+                 "peak_bytes": first.peak_bytes, "exit": first.returncode, "load": load}, "versions": {}}
+    new_day = AS_OF + dt.timedelta(days=1)
+    late_day = AS_OF - dt.timedelta(days=1)
+    for name, pythonpath in code.items():
+        runs = []
+        for i in range(repeat):
+            db = folder / f"{name}_{i}.duckdb"
+            shutil.copy(base_db, db)
+            con = duckdb.connect(str(db))
+            append_day(con, new_day, late_day, late_rows=5)
+            con.close()
+            env = env_for(db, name, pythonpath)
+            log_file = Path(env["OKR_KPI_LOG_DIR"]) / "okr_kpi_run.log"
+            offset = log_file.stat().st_size if log_file.exists() else 0
+            load = _load()
+            started = time.time()
+            log(f"[nightly {rows:,} rows] {name}: run {i + 1}/{repeat} (load {load}) ...")
+            m = measure("nightly run", [*okr, "run", "--as-of", str(new_day), "--log-format", "json",
+                                        "--skip-publish", "--out", str(folder / f"out_{name}")],
+                        env, project_dir)
+            stages = _run_log_stages(log_file, offset, Path(env["DBT_TARGET_PATH"]))
+            stages["start_up"] = max(stages.pop("build_started") - started, 0.0)
+            stages.pop("run_started")
+            runs.append({"seconds": m.seconds, "peak_bytes": m.peak_bytes, "exit": m.returncode,
+                         "load": load, **stages})
+            db.unlink(missing_ok=True)
+        out["versions"][name] = runs
+    return out
+
+
+def render_nightly(data: dict, notes: str = "") -> str:
+    def med(runs: list[dict], key: str) -> float:
+        return _median([float(r[key]) for r in runs])
+
+    lines = [
+        NIGHTLY_HEADING, "",
+        f"Measured {data['started']} with `{data['command']}` on this machine (2 cores shared with "
+        "other sessions: the load average, `uptime`'s 1/5/15-minute figures, is given with every "
+        "run). The nightly run: one new day of raw data (plus 5 late rows per table, as in "
+        "\"incremental build\" above) after a first full `okr-kpi run`, then `okr-kpi run --as-of "
+        f"{AS_OF + dt.timedelta(days=1)} --skip-publish --log-format json` (no channel is configured "
+        "either way). Each run has its own copy of the warehouse after the first run. Stages from the "
+        "run log: start-up (process start to `build_started`: imports, config, seed preflight, lock), "
+        "dbt start (the build's wall time minus dbt's node time, run_results.json `elapsed_time`), "
+        "dbt nodes, checks (Great Expectations), and the rest (freshness, lifecycle, report; "
+        "`checks` to `run_finished`). `before` is main's code (dbt and GX each in a child process), "
+        "`after` this branch's (one process). Medians of the runs; peak memory is the highest.", "",
+        "| raw rows | code | runs | wall s | start-up s | dbt start s | dbt nodes s | checks s | rest s | "
+        "peak GB | nodes | exit | load average at each run's start |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    for size in data["sizes"]:
+        for name, runs in size["versions"].items():
+            if not runs:
+                continue
+            lines.append(
+                f"| {size['raw_rows']:,} | {name} | {len(runs)} | {med(runs, 'seconds'):.2f} | "
+                f"{med(runs, 'start_up'):.2f} | {med(runs, 'dbt_start'):.2f} | "
+                f"{med(runs, 'dbt_nodes'):.2f} | "
+                f"{med(runs, 'checks'):.2f} | {med(runs, 'publish'):.2f} | "
+                f"{max(r['peak_bytes'] for r in runs) / 1e9:.2f} | {runs[0]['nodes']} | "
+                f"{', '.join(str(r['exit']) for r in runs)} | {'; '.join(r['load'] for r in runs)} |")
+    lines.append("")
+    for size in data["sizes"]:
+        f = size["first_run"]
+        lines.append(f"- {size['raw_rows']:,} raw rows, first `okr-kpi run` (full build, code "
+                     f"`{next(iter(size['versions']))}`): {f['seconds']:.1f} s wall, "
+                     f"{f['peak_bytes'] / 1e9:.2f} GB peak, exit {f['exit']}, load {f['load']}.")
+    if notes:
+        lines += ["", notes]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(path: Path, heading: str, section: str) -> None:
+    """Replace (or append) the section under `heading` in path; the rest is kept as it is."""
+    old = path.read_text() if path.is_file() else ""
+    start = old.find(heading)
+    if start < 0:
+        path.write_text(old.rstrip("\n") + "\n\n" + section)
+        return
+    end = old.find("\n## ", start + len(heading))
+    path.write_text(old[:start] + section.rstrip("\n") + "\n" + (old[end:] if end >= 0 else ""))
+
+
+def main_nightly(args) -> int:
+    work = Path(args.work_dir)
+    saved = work / NIGHTLY_RESULTS
+    if args.render_only:
+        data = json.loads(saved.read_text())
+    else:
+        code = {}
+        if args.before:
+            code["before"] = args.before
+        code["after"] = str(REPO / "scripts")
+        os.environ.setdefault("OKR_KPI_DUCKDB_MEMORY_LIMIT", MEMORY_LIMIT)
+        data = {"started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "command": "python benchmarks/bench.py " + " ".join(sys.argv[1:]), "sizes": []}
+        work.mkdir(parents=True, exist_ok=True)
+        for rows in [int(s) for s in args.sizes.split(",")]:
+            data["sizes"].append(bench_nightly(rows, work, DEMO_DIR, code, repeat=args.repeat))
+            saved.write_text(json.dumps(data, indent=1, default=str))
+    section = render_nightly(data, args.notes)
+    print(section)
+    if not args.no_docs:
+        write_section(REPO / "docs" / "benchmarks.md", NIGHTLY_HEADING, section)
+        print(f"written: {REPO / 'docs' / 'benchmarks.md'}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -11,19 +11,23 @@
     where        an optional filter on the events
     time_zone    the zone whose calendar days count (default: the var okr_kpi_time_zone, UTC);
                  give 'UTC' for a date_column that already holds a date (a business day)
+    segments     optional segment dimensions (docs/segments.md): a list of column names, or a
+                 dict dimension name -> SQL expression of the segment value
 
     Returns kpi_id, date_day, numerator, denominator: one row per day with (matching) events.
+    With segments, also segment_dimension and segment_value: the total rows (both null, exactly
+    the rows returned without segments) and one row per day, dimension and segment value.
     Several KPIs from the same events: kpi_inputs below reads the events once for all of them.
 
     Incremental: in a model configured with `config(**okr_kpi.kpi_input_incremental_config())`,
     an incremental run reads only the events of the lookback window (see kpi_input_window_start)
     and replaces those days; a full build or --full-refresh reads everything. -#}
 {% macro kpi_input(kpi_id, relation, date_column, aggregation, value=none, numerator=none, denominator=none,
-                   where=none, time_zone=none) -%}
+                   where=none, time_zone=none, segments=none) -%}
     {{ okr_kpi.kpi_inputs(relation, date_column, [{
         'kpi_id': kpi_id, 'aggregation': aggregation, 'value': value,
         'numerator': numerator, 'denominator': denominator, 'where': where,
-    }], time_zone=time_zone) }}
+    }], time_zone=time_zone, segments=segments) }}
 {%- endmacro %}
 
 
@@ -34,10 +38,12 @@
     window_start  the result of kpi_input_window_start(), when the model has it already
           (default: asked here; it costs a query in incremental runs).
     time_zone  as in kpi_input.
+    segments   as in kpi_input: the same dimensions for every KPI of the call.
 
     Returns kpi_id, date_day, numerator, denominator: for each KPI one row per day on which
-    at least one event passes its filter. -#}
-{% macro kpi_inputs(relation, date_column, kpis, window_start='auto', time_zone=none) -%}
+    at least one event passes its filter. With segments, also segment_dimension and
+    segment_value (null on the total rows), in the same single scan (grouping sets). -#}
+{% macro kpi_inputs(relation, date_column, kpis, window_start='auto', time_zone=none, segments=none) -%}
     {%- set float_type = okr_kpi.type_double() -%}
     {%- if kpis | length == 0 -%}
         {{ exceptions.raise_compiler_error("kpi_inputs(" ~ relation ~ "): no KPI given") }}
@@ -87,6 +93,10 @@
     {%- if window_start == 'auto' %}
         {%- set window_start = okr_kpi.kpi_input_window_start() %}
     {%- endif %}
+    {%- set segment_list = okr_kpi._kpi_segment_list(segments, relation) %}
+    {%- if segment_list | length > 0 %}
+    {{ okr_kpi._kpi_segmented_inputs(relation, date_column, columns, segment_list, window_start, time_zone) }}
+    {%- else %}
     {#- A single select (nested subqueries, no WITH), so that a model can use it as a CTE. #}
     select
         kpis.kpi_id,
@@ -128,6 +138,117 @@
         {%- endfor %}
     ) as kpis
     {#- Only days with at least one event passing the KPI's filter. #}
+    where
+        case kpis.kpi_number
+            {%- for column in columns %}
+            when {{ loop.index }} then daily.kpi_{{ loop.index }}_events
+            {%- endfor %}
+        end > 0
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- The segment dimensions of a kpi_input call as a list of {'name', 'expression'}: `segments` is
+    none, a list of column names or a dict name -> expression. Names are lowercase identifiers
+    (docs/segments.md). -#}
+{% macro _kpi_segment_list(segments, relation) -%}
+    {%- set found = [] -%}
+    {%- if segments is none -%}
+        {{ return(found) }}
+    {%- endif -%}
+    {%- if segments is mapping -%}
+        {%- for name, expression in segments.items() -%}
+            {%- do found.append({'name': name, 'expression': expression}) -%}
+        {%- endfor -%}
+    {%- elif segments is string -%}
+        {{ exceptions.raise_compiler_error("kpi_input(" ~ relation ~ "): segments must be a list of column names or a dict name -> expression, got the text '" ~ segments ~ "'") }}
+    {%- else -%}
+        {%- for name in segments -%}
+            {%- do found.append({'name': name, 'expression': name}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- for segment in found -%}
+        {%- if modules.re.match('^[a-z][a-z0-9_]*$', segment.name | string) is none -%}
+            {{ exceptions.raise_compiler_error("kpi_input(" ~ relation ~ "): segment dimension '" ~ segment.name ~ "' is not a lowercase name (letters, digits, _)") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+
+{#- A segment value as text: empty or null values form the segment '(none)'. -#}
+{% macro kpi_segment_value(expression) -%}
+    coalesce(nullif(trim(cast({{ expression }} as {{ dbt.type_string() }})), ''), '(none)')
+{%- endmacro %}
+
+
+{#- kpi_inputs with segments: one scan, grouping sets (day) and (day, dimension) per dimension;
+    the (day) set gives the total rows, with segment_dimension and segment_value null. -#}
+{% macro _kpi_segmented_inputs(relation, date_column, columns, segment_list, window_start, time_zone) -%}
+    {%- set string = dbt.type_string() -%}
+    {%- set float_type = okr_kpi.type_double() -%}
+    select
+        kpis.kpi_id,
+        daily.date_day,
+        {%- for part in ['numerator', 'denominator'] %}
+        case kpis.kpi_number
+            {%- for column in columns %}
+            when {{ loop.index }} then daily.kpi_{{ loop.index }}_{{ part }}
+            {%- endfor %}
+        end as {{ part }},
+        {%- endfor %}
+        daily.segment_dimension,
+        daily.segment_value
+    from (
+        select
+            okr_kpi_date_day as date_day,
+            case
+                {%- for segment in segment_list %}
+                when grouping(okr_kpi_segment_{{ loop.index }}) = 0 then cast('{{ segment.name }}' as {{ string }})
+                {%- endfor %}
+            end as segment_dimension,
+            case
+                {%- for segment in segment_list %}
+                when grouping(okr_kpi_segment_{{ loop.index }}) = 0 then okr_kpi_segment_{{ loop.index }}
+                {%- endfor %}
+            end as segment_value,
+            {%- for column in columns %}
+            {{ column.events }} as kpi_{{ loop.index }}_events,
+            cast({{ column.numerator }} as {{ float_type }}) as kpi_{{ loop.index }}_numerator,
+            cast({{ column.denominator or 'null' }} as {{ float_type }}) as kpi_{{ loop.index }}_denominator
+            {%- if not loop.last %},{% endif %}
+            {%- endfor %}
+        from (
+            select
+                okr_kpi_events.*,
+                {{ okr_kpi.local_date(date_column, time_zone) }} as okr_kpi_date_day,
+                {%- for segment in segment_list %}
+                {{ okr_kpi.kpi_segment_value(segment.expression) }} as okr_kpi_segment_{{ loop.index }}{% if not loop.last %},{% endif %}
+                {%- endfor %}
+            from {{ relation }} as okr_kpi_events
+            {%- if window_start is not none and okr_kpi.time_zone_shifts(time_zone) %}
+            where
+                {{ date_column }} >= {{ dbt.dateadd('day', -1, window_start) }}
+                and {{ okr_kpi.local_date(date_column, time_zone) }} >= {{ window_start }}
+            {%- elif window_start is not none %}
+            where {{ date_column }} >= {{ window_start }}
+            {%- endif %}
+        ) as okr_kpi_segmented_events
+        group by grouping sets (
+            (okr_kpi_date_day),
+            {%- for segment in segment_list %}
+            (okr_kpi_date_day, okr_kpi_segment_{{ loop.index }}){% if not loop.last %},{% endif %}
+            {%- endfor %}
+        )
+    ) as daily
+    cross join (
+        {%- for column in columns %}
+        select {{ loop.index }} as kpi_number, cast('{{ column.kpi_id }}' as {{ string }}) as kpi_id
+        {%- if not loop.last %}
+        union all
+        {%- endif %}
+        {%- endfor %}
+    ) as kpis
     where
         case kpis.kpi_number
             {%- for column in columns %}

@@ -24,6 +24,28 @@
     {{ return(adapter.dispatch('kpi_row_periods', 'okr_kpi')(row_inputs, definitions_relation)) }}
 {%- endmacro %}
 
+{#- The same per segment: row_inputs also has segment_dimension and segment_value
+    (int_kpi_segment_row_inputs), and every grouping and partition includes them. -#}
+{% macro kpi_segment_row_periods(row_inputs, definitions_relation) -%}
+    {{ return(adapter.dispatch('kpi_segment_row_periods', 'okr_kpi')(row_inputs, definitions_relation)) }}
+{%- endmacro %}
+
+{% macro default__kpi_segment_row_periods(row_inputs, definitions_relation) -%}
+    {{ return(okr_kpi.default__kpi_row_periods(row_inputs, definitions_relation, segmented=true)) }}
+{%- endmacro %}
+
+{% macro duckdb__kpi_segment_row_periods(row_inputs, definitions_relation) -%}
+    {{ return(okr_kpi._kpi_row_periods_native(row_inputs, definitions_relation, segmented=true)) }}
+{%- endmacro %}
+
+{% macro postgres__kpi_segment_row_periods(row_inputs, definitions_relation) -%}
+    {{ return(okr_kpi._kpi_row_periods_native(row_inputs, definitions_relation, segmented=true)) }}
+{%- endmacro %}
+
+{% macro spark__kpi_segment_row_periods(row_inputs, definitions_relation) -%}
+    {{ return(okr_kpi._kpi_row_periods_native(row_inputs, definitions_relation, segmented=true)) }}
+{%- endmacro %}
+
 {% macro duckdb__kpi_row_periods(row_inputs, definitions_relation) -%}
     {{ return(okr_kpi._kpi_row_periods_native(row_inputs, definitions_relation)) }}
 {%- endmacro %}
@@ -105,26 +127,28 @@
     coalesce(period_day, period_week, period_month, period_quarter, period_year) as period_start
 {%- endmacro %}
 
-{% macro _kpi_row_grouping_sets() -%}
+{% macro _kpi_row_grouping_sets(segmented=false) -%}
+    {%- set keys = 'kpi_id, segment_dimension, segment_value' if segmented else 'kpi_id' -%}
     grouping sets (
-        (kpi_id, period_day),
-        (kpi_id, period_week),
-        (kpi_id, period_month),
-        (kpi_id, period_quarter),
-        (kpi_id, period_year)
+        ({{ keys }}, period_day),
+        ({{ keys }}, period_week),
+        ({{ keys }}, period_month),
+        ({{ keys }}, period_quarter),
+        ({{ keys }}, period_year)
     )
 {%- endmacro %}
 
 
-{% macro _kpi_row_periods_native(row_inputs, definitions_relation) -%}
+{% macro _kpi_row_periods_native(row_inputs, definitions_relation, segmented=false) -%}
     {%- set percentiles = okr_kpi.kpi_row_percentiles(definitions_relation) -%}
     {%- if percentiles is none -%}
-        {{ return(okr_kpi.default__kpi_row_periods(row_inputs, definitions_relation)) }}
+        {{ return(okr_kpi.default__kpi_row_periods(row_inputs, definitions_relation, segmented=segmented)) }}
     {%- endif -%}
     {%- set double = okr_kpi.type_double() -%}
+    {%- set seg = ' segment_dimension, segment_value,' if segmented else '' -%}
 with distinct_rows as (
     select
-        kpi_id,
+        kpi_id,{{ seg }}
         member,
         input_model,
         {{ okr_kpi._kpi_row_grain_columns('date_day') }}
@@ -134,19 +158,19 @@ with distinct_rows as (
 
 distinct_counts as (
     select
-        kpi_id,
+        kpi_id,{{ seg }}
         {{ okr_kpi._kpi_row_grain_keys() }},
         min(input_model) as input_model,
         cast(count(distinct member) as {{ double }}) as numerator,
         cast(count(member) as {{ double }}) as denominator
     from distinct_rows
-    group by {{ okr_kpi._kpi_row_grouping_sets() }}
+    group by {{ okr_kpi._kpi_row_grouping_sets(segmented) }}
 )
 {%- if percentiles | length > 0 %},
 
 percentile_rows as (
     select
-        kpi_id,
+        kpi_id,{{ seg }}
         value,
         percentile,
         input_model,
@@ -157,7 +181,7 @@ percentile_rows as (
 
 percentiles as (
     select
-        kpi_id,
+        kpi_id,{{ seg }}
         {{ okr_kpi._kpi_row_grain_keys() }},
         min(input_model) as input_model,
         {#- every row of a KPI has the KPI's percentile: one aggregate per distinct percentile,
@@ -173,15 +197,15 @@ percentiles as (
         ) as numerator,
         cast(count(*) as {{ double }}) as denominator
     from percentile_rows
-    group by {{ okr_kpi._kpi_row_grouping_sets() }}
+    group by {{ okr_kpi._kpi_row_grouping_sets(segmented) }}
 )
 {%- endif %},
 
 final as (
-    select kpi_id, grain, period_start, input_model, numerator, denominator from distinct_counts
+    select kpi_id,{{ seg }} grain, period_start, input_model, numerator, denominator from distinct_counts
     {%- if percentiles | length > 0 %}
     union all
-    select kpi_id, grain, period_start, input_model, numerator, denominator from percentiles
+    select kpi_id,{{ seg }} grain, period_start, input_model, numerator, denominator from percentiles
     {%- endif %}
 )
 
@@ -190,8 +214,9 @@ select * from final
 
 
 {#- Portable: window functions, the same definition on every adapter. -#}
-{% macro default__kpi_row_periods(row_inputs, definitions_relation) -%}
+{% macro default__kpi_row_periods(row_inputs, definitions_relation, segmented=false) -%}
     {%- set double = okr_kpi.type_double() -%}
+    {%- set seg = ' segment_dimension, segment_value,' if segmented else '' -%}
 with in_span as (
     select * from {{ row_inputs }}
 ),
@@ -207,7 +232,7 @@ by_grain as (
 
 distinct_counts as (
     select
-        kpi_id,
+        kpi_id,{{ seg }}
         grain,
         period_start,
         min(input_model) as input_model,
@@ -215,26 +240,26 @@ distinct_counts as (
         cast(count(member) as {{ double }}) as denominator
     from by_grain
     where aggregation = 'count_distinct' and member is not null
-    group by kpi_id, grain, period_start
+    group by kpi_id,{{ seg }} grain, period_start
 ),
 
 ranked as (
     select
-        kpi_id,
+        kpi_id,{{ seg }}
         grain,
         period_start,
         input_model,
         value,
-        (count(*) over (partition by kpi_id, grain, period_start) - 1) * percentile as position,
-        count(*) over (partition by kpi_id, grain, period_start) as row_count,
-        row_number() over (partition by kpi_id, grain, period_start order by value) - 1 as value_rank
+        (count(*) over (partition by kpi_id,{{ seg }} grain, period_start) - 1) * percentile as position,
+        count(*) over (partition by kpi_id,{{ seg }} grain, period_start) as row_count,
+        row_number() over (partition by kpi_id,{{ seg }} grain, period_start order by value) - 1 as value_rank
     from by_grain
     where aggregation = 'percentile' and value is not null and percentile > 0 and percentile < 1
 ),
 
 bracketed as (
     select
-        kpi_id,
+        kpi_id,{{ seg }}
         grain,
         period_start,
         min(input_model) as input_model,
@@ -244,12 +269,12 @@ bracketed as (
         max(case when value_rank = floor(position) + 1 then value end) as upper_value
     from ranked
     where value_rank in (floor(position), floor(position) + 1)
-    group by kpi_id, grain, period_start
+    group by kpi_id,{{ seg }} grain, period_start
 ),
 
 percentiles as (
     select
-        kpi_id,
+        kpi_id,{{ seg }}
         grain,
         period_start,
         input_model,
@@ -259,9 +284,9 @@ percentiles as (
 ),
 
 final as (
-    select kpi_id, grain, period_start, input_model, numerator, denominator from distinct_counts
+    select kpi_id,{{ seg }} grain, period_start, input_model, numerator, denominator from distinct_counts
     union all
-    select kpi_id, grain, period_start, input_model, numerator, denominator from percentiles
+    select kpi_id,{{ seg }} grain, period_start, input_model, numerator, denominator from percentiles
 )
 
 select * from final

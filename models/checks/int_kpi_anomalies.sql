@@ -16,8 +16,8 @@
     holding a day flagged by a model of okr_kpi_quality_models are still judged, but left out of
     the trailing window of later periods (which shrinks): one broken load must not widen the band
     and hide the next real drop.
-    Grains: by default only the KPI's reporting grain (reporting_frequency daily -> day, weekly ->
-    week, monthly -> month, quarterly -> quarter): the daily noise of a KPI watched monthly is not
+    Grains: by default only the KPI's reporting grain (dim_kpis.reporting_grain: daily -> day,
+    weekly -> week, monthly -> month, quarterly -> quarter): the daily noise of a KPI watched monthly is not
     news. Set the var okr_kpi_anomaly_grains to 'all' to scan every grain. -#}
 {%- set window = var('okr_kpi_anomaly_window', 28) | int -%}
 {%- set sigma = var('okr_kpi_anomaly_sigma', 3) | float -%}
@@ -44,12 +44,7 @@ kpis as (
     select
         kpi_id,
         direction,
-        case reporting_frequency
-            when 'daily' then 'day'
-            when 'weekly' then 'week'
-            when 'monthly' then 'month'
-            when 'quarterly' then 'quarter'
-        end as reporting_grain
+        reporting_grain
     from {{ ref('dim_kpis') }}
 ),
 

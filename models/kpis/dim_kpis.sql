@@ -23,6 +23,8 @@ final as (
         cast(definitions.owner as {{ dbt.type_string() }}) as owner,
         cast(definitions.data_source as {{ dbt.type_string() }}) as data_source,
         cast(definitions.reporting_frequency as {{ dbt.type_string() }}) as reporting_frequency,
+        cast({{ okr_kpi.reporting_grain('definitions.reporting_frequency') }} as {{ dbt.type_string() }})
+            as reporting_grain,
         coalesce(
             {{ okr_kpi.seed_column(okr_kpi.project_ref('kpi_definitions'), 'definitions', 'reporting_lag_days',
                 '0', dbt.type_int()) }},

@@ -1,5 +1,7 @@
 {#- One row per KPI per day with data: the union of every KPI input model (see macro kpi_input_models),
-    and the day rows of the row-level KPIs (count_distinct, percentile: int_kpi_row_periods). -#}
+    and the day rows of the row-level KPIs (count_distinct, percentile: int_kpi_row_periods).
+    Totals only: of a model with segment columns, the rows whose segment_dimension is null
+    (its segment rows go to int_kpi_segment_inputs). -#}
 {%- set input_models = okr_kpi.kpi_input_models() -%}
 {%- set double = okr_kpi.type_double() -%}
 
@@ -21,6 +23,9 @@ with unioned as (
         cast(denominator as {{ double }}) as denominator,
         cast('{{ model_name }}' as {{ dbt.type_string() }}) as input_model
     from {{ okr_kpi.project_ref(model_name) }}
+    {%- if okr_kpi._kpi_has_segment_columns(okr_kpi.project_ref(model_name)) %}
+    where segment_dimension is null
+    {%- endif %}
     {%- endfor %}
 )
 

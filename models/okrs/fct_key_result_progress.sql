@@ -1,8 +1,6 @@
 {#- One row per key result per day of its cycle, from the cycle's first day to the earlier of its
     last day and as_of_date: value, baseline, target, progress, score, pace, status and forecast
     (docs/scoring.md). -#}
-{%- set on_track_pace = var('okr_kpi_on_track_pace', 0.7) -%}
-{%- set at_risk_pace = var('okr_kpi_at_risk_pace', 0.5) -%}
 {%- set double = okr_kpi.type_double() -%}
 
 with key_results as (
@@ -111,10 +109,7 @@ statused as (
                         when date_day >= cycle_end_date then 'off_track'
                         else 'on_track'
                     end
-            when score >= 1 then 'achieved'
-            when pace_ratio >= {{ on_track_pace }} then 'on_track'
-            when pace_ratio >= {{ at_risk_pace }} then 'at_risk'
-            else 'off_track'
+            else {{ okr_kpi.okr_pace_status('score', 'pace_ratio') }}
         end as status,
         case
             when kr_type = 'milestone' and is_milestone_met then 1.0

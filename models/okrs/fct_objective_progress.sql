@@ -7,10 +7,6 @@
     okr_kpi_rollup_depth + 1 levels deep roll up fully (default 3: company > team > individual > ...).
     status: the key results' pace rule on progress / expected_progress. grade: at the cycle's last
     day, red / yellow / green by score (vars okr_kpi_grade_yellow, okr_kpi_grade_green); null before. -#}
-{%- set on_track_pace = var('okr_kpi_on_track_pace', 0.7) -%}
-{%- set at_risk_pace = var('okr_kpi_at_risk_pace', 0.5) -%}
-{%- set grade_green = var('okr_kpi_grade_green', 0.7) -%}
-{%- set grade_yellow = var('okr_kpi_grade_yellow', 0.4) -%}
 {%- set depth = var('okr_kpi_rollup_depth', 3) | int -%}
 {%- set double = okr_kpi.type_double() -%}
 
@@ -155,19 +151,13 @@ final as (
         cast(
             case
                 when progress is null then 'no_data'
-                when progress >= 1 then 'achieved'
-                when progress / expected_progress >= {{ on_track_pace }} then 'on_track'
-                when progress / expected_progress >= {{ at_risk_pace }} then 'at_risk'
-                else 'off_track'
+                else {{ okr_kpi.okr_pace_status('progress', 'progress / expected_progress') }}
             end
             as {{ dbt.type_string() }}
         ) as status,
         cast(
             case
-                when date_day < cycle_end_date or score is null then null
-                when score >= {{ grade_green }} then 'green'
-                when score >= {{ grade_yellow }} then 'yellow'
-                else 'red'
+                when date_day >= cycle_end_date then {{ okr_kpi.okr_grade('score') }}
             end
             as {{ dbt.type_string() }}
         ) as grade,

@@ -15,13 +15,16 @@ with key_results as (
 ),
 
 periods as (
+    -- the totals and the segments (a key result on a segment: its segment's periods)
     select
         kpi_id,
+        segment_key,
         grain,
         period_start,
         period_end,
         value
-    from {{ ref('fct_kpi_periods') }}
+    from {{ okr_kpi.kpi_periods_with_segments(['kpi_id', 'grain', 'period_start', 'period_end', 'value',
+        'is_full_period']) }} as kpi_periods
     where is_full_period
 ),
 
@@ -44,6 +47,7 @@ prior_periods as (
     inner join periods
         on
             key_results.kpi_id = periods.kpi_id
+            and key_results.segment_key = periods.segment_key
             and key_results.grain = periods.grain
             and key_results.cycle_start_date > periods.period_end
     where key_results.measured_by = 'kpi' and key_results.measure = 'latest_period'
@@ -72,6 +76,7 @@ last_year_periods as (
     inner join periods
         on
             key_results.kpi_id = periods.kpi_id
+            and key_results.segment_key = periods.segment_key
             and key_results.grain = periods.grain
             and periods.period_start = {{ okr_kpi.period_start_prior_year('key_results.grain',
                 okr_kpi.period_start('key_results.grain', 'key_results.cycle_start_date')) }}

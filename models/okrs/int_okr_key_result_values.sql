@@ -25,18 +25,21 @@ periods as (
     -- a period is known from the day its KPI's reporting lag has passed (period_end + lag days)
     select
         lagged.kpi_id,
+        lagged.segment_key,
         lagged.grain,
         lagged.period_start,
         lagged.period_end,
         lagged.value,
         lagged.known_from,
-        lead(lagged.known_from) over (partition by lagged.kpi_id, lagged.grain order by lagged.period_end)
+        lead(lagged.known_from)
+            over (partition by lagged.kpi_id, lagged.segment_key, lagged.grain order by lagged.period_end)
             as next_known_from
     from (
         select
             kpi_periods.*,
             cast({{ dbt.dateadd('day', 'kpis.reporting_lag_days', 'kpi_periods.period_end') }} as date) as known_from
-        from {{ ref('fct_kpi_periods') }} as kpi_periods
+        from {{ okr_kpi.kpi_periods_with_segments(['kpi_id', 'grain', 'period_start', 'period_end', 'value',
+            'is_full_period']) }} as kpi_periods
         inner join {{ ref('dim_kpis') }} as kpis on kpi_periods.kpi_id = kpis.kpi_id
         where kpi_periods.is_full_period
     ) as lagged
@@ -78,6 +81,7 @@ kr_days as (
         key_results.grain,
         key_results.measure,
         key_results.measured_by,
+        key_results.segment_key,
         key_results.cycle_start_date
     from days
     inner join key_results on days.key_result_id = key_results.key_result_id
@@ -94,6 +98,7 @@ latest_period as (
     inner join periods
         on
             kr_days.kpi_id = periods.kpi_id
+            and kr_days.segment_key = periods.segment_key
             and kr_days.grain = periods.grain
             and kr_days.date_day >= periods.known_from
             and (periods.next_known_from is null or kr_days.date_day < periods.next_known_from)
@@ -114,7 +119,8 @@ cycle_days_with_data as (
         on
             kr_days.kpi_id = daily.kpi_id
             and kr_days.date_day = daily.date_day
-    where kr_days.measured_by = 'kpi' and kr_days.measure = 'cycle_to_date'
+    -- the totals' days: a segment key result reads latest_period only (lint: okr-segment-cycle-to-date)
+    where kr_days.measured_by = 'kpi' and kr_days.measure = 'cycle_to_date' and kr_days.segment_key = ''
 ),
 
 cycle_to_date_running as (

@@ -32,7 +32,11 @@ key_results as (
             'last_period'
         ) as baseline_method,
         cast({{ okr_kpi.to_double(okr_kpi.seed_column(okr_kpi.project_ref('okr_key_results'), 'key_result_seed',
-            'baseline_periods')) }} as {{ dbt.type_int() }}) as baseline_periods
+            'baseline_periods')) }} as {{ dbt.type_int() }}) as baseline_periods,
+        {{ okr_kpi.to_text(okr_kpi.seed_column(okr_kpi.project_ref('okr_key_results'), 'key_result_seed',
+            'segment_dimension')) }} as segment_dimension,
+        {{ okr_kpi.to_text(okr_kpi.seed_column(okr_kpi.project_ref('okr_key_results'), 'key_result_seed',
+            'segment_value')) }} as segment_value
     -- the alias names the seed's optional columns (macro seed_column), when it has them
     from {{ okr_kpi.project_ref('okr_key_results') }} as key_result_seed  -- noqa: AL05
 ),
@@ -65,6 +69,13 @@ final as (
         key_results.target_kind,
         coalesce(key_results.weight_input, 1.0) as weight,
         key_results.owner,
+        key_results.segment_dimension,
+        key_results.segment_value,
+        -- '' for the KPI's total, 'dimension=value' for one segment (macro kpi_periods_with_segments)
+        case
+            when key_results.segment_dimension is null or key_results.segment_value is null then ''
+            else {{ dbt.concat(['key_results.segment_dimension', "'='", 'key_results.segment_value']) }}
+        end as segment_key,
         objectives.cycle_start_date,
         objectives.cycle_end_date,
         objectives.cycle_days

@@ -1,4 +1,4 @@
-{#- One row per KPI: its latest complete period at its reporting grain (dim_kpis.reporting_frequency)
+{#- One row per KPI: its latest complete period at its reporting grain (dim_kpis.reporting_grain)
     and the two comparisons the report's KPI tile shows, chosen to suit the grain
     (docs/publishing.md, "Comparisons that suit the grain"):
 
@@ -13,13 +13,7 @@
 with kpis as (
     select
         kpi_id,
-        case reporting_frequency
-            when 'weekly' then 'week'
-            when 'monthly' then 'month'
-            when 'quarterly' then 'quarter'
-            when 'yearly' then 'year'
-            else 'day'
-        end as grain
+        reporting_grain as grain
     from {{ ref('dim_kpis') }}
 ),
 

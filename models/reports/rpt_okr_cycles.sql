@@ -7,10 +7,10 @@
     cycle, and the okr_kpi_report_finished_cycles (default 1) most recently ended finished cycles
     of each cycle_length. score: the mean score of the cycle's top objectives (no parent in the
     same cycle) on their latest day scored (for a finished cycle, its last day); grade: that final
-    score's OKR grade (vars okr_kpi_grade_green / okr_kpi_grade_yellow), finished cycles only. -#}
+    score's OKR grade (macro okr_grade: vars okr_kpi_grade_green / okr_kpi_grade_yellow), finished
+    cycles only. is_current: the one cycle the report leads with (the active cycle that started
+    last, the shortest of those; else the finished cycle that ended last). -#}
 {%- set finished_reported = var('okr_kpi_report_finished_cycles', 1) | int -%}
-{%- set grade_green = var('okr_kpi_grade_green', 0.7) -%}
-{%- set grade_yellow = var('okr_kpi_grade_yellow', 0.4) -%}
 {%- set double = okr_kpi.type_double() -%}
 
 with cycles as (
@@ -138,10 +138,7 @@ final as (
         cast(scores.score as {{ double }}) as score,
         cast(
             case
-                when ranked.cycle_state != 'finished' or scores.score is null then null
-                when scores.score >= {{ grade_green }} then 'green'
-                when scores.score >= {{ grade_yellow }} then 'yellow'
-                else 'red'
+                when ranked.cycle_state = 'finished' then {{ okr_kpi.okr_grade('scores.score') }}
             end
             as {{ dbt.type_string() }}
         ) as grade,
@@ -157,7 +154,22 @@ final as (
                 case when ranked.cycle_state = 'finished' then ranked.end_date end desc,
                 ranked.start_date asc,
                 ranked.cycle_id asc
-        ) as integer) as report_order
+        ) as integer) as report_order,
+        -- the report's current cycle: the active cycle that started last (the shortest of those),
+        -- else the finished cycle that ended last
+        cast(
+            ranked.cycle_state in ('active', 'finished')
+            and row_number() over (
+                order by
+                    case ranked.cycle_state when 'active' then 0 when 'finished' then 1 else 2 end,
+                    case when ranked.cycle_state = 'active' then ranked.start_date end desc,
+                    case when ranked.cycle_state = 'active' then ranked.cycle_days end asc,
+                    case when ranked.cycle_state = 'finished' then ranked.end_date end desc,
+                    ranked.start_date asc,
+                    ranked.cycle_id asc
+            ) = 1
+            as boolean
+        ) as is_current
     from ranked
     left join scores on ranked.cycle_id = scores.cycle_id
 )

@@ -1,8 +1,11 @@
-"""Child processes of a run (dbt, the Great Expectations worker) die with it.
+"""Child processes of a run die with it.
 
-A `kill -9` of `okr-kpi run` (a scheduler's timeout, an operator) reaches only its own process.
-Left alone, a dbt build or a GX worker would go on holding the DuckDB file, and the next run would
-find the warehouse taken (exit 50) until they finish. On Linux each child asks the kernel for a
+dbt and Great Expectations run inside the `okr-kpi run` process (okr_kpi.dbt_invoke, issue 19);
+the children left are dbt on Spark (a subprocess, see dbt_invoke.in_process), `Project.dbt` of
+other commands, and the checks' worker when it is run as a process of its own. A `kill -9` of a
+run (a scheduler's timeout, an operator) reaches only its own process. Left alone, a child dbt
+would go on holding the warehouse, and the next run would find it taken (exit 50) until it
+finishes. On Linux each child asks the kernel for a
 SIGKILL when its parent dies (prctl PR_SET_PDEATHSIG); elsewhere a group kill (what schedulers
 send) still reaches them.
 """

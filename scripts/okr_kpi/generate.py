@@ -403,7 +403,18 @@ class DemoCompany:
 
     def leads_frames(self):
         rng = self.rng("leads")
-        counts = self.daily_counts(rng, "leads", self.cal.day_factor(self.incidents, "leads_drop"))
+        # paid_leads_outage hits one segment only (docs/segments.md): paid leads x its factor on its
+        # days, the other channels as usual, so the total falls by the paid share of the drop
+        paid = c.LEAD_SOURCES.index("paid")
+        paid_factor = self.cal.day_factor(self.incidents, "paid_leads_outage")
+        total_factor = (self.cal.day_factor(self.incidents, "leads_drop")
+                        * (1 - c.LEAD_SOURCE_WEIGHTS[paid] * (1 - paid_factor)))
+        counts = self.daily_counts(rng, "leads", total_factor)
+        # the outage days' channels come from a stream of their own: the other days keep theirs
+        outage_rng = np.random.default_rng([self.seed, len(c.TABLE_ORDER), paid])
+        outage_weights = np.asarray(c.LEAD_SOURCE_WEIGHTS, dtype=float)
+        outage_weights[paid] *= paid_factor.min()
+        outage_weights /= outage_weights.sum()
         company_domains = [f"{stem}{suffix}.example" for stem in c.EMAIL_DOMAIN_STEMS
                            for suffix in c.EMAIL_DOMAIN_SUFFIXES]
         domains = np.asarray(company_domains + list(c.FREE_MAIL_DOMAINS), dtype=object)
@@ -413,10 +424,16 @@ class DemoCompany:
         def build(first_day, day_counts, first_id):
             seconds = self.event_seconds(rng, day_counts, first_day, c.HOURS_BUSINESS)
             n = len(seconds)
+            sources = _pick(rng, c.LEAD_SOURCES, c.LEAD_SOURCE_WEIGHTS, n)
+            days = first_day + np.repeat(np.arange(len(day_counts)), day_counts)
+            on_outage = paid_factor[days] != 1
+            if on_outage.any():
+                sources[on_outage] = _pick(outage_rng, c.LEAD_SOURCES, tuple(outage_weights),
+                                           int(on_outage.sum()))
             return _frame("leads", {
                 "lead_id": np.arange(first_id, first_id + n, dtype=np.int64),
                 "created_at": self.cal.timestamps(seconds),
-                "source": _pick(rng, c.LEAD_SOURCES, c.LEAD_SOURCE_WEIGHTS, n),
+                "source": sources,
                 "email_domain": _pick(rng, domains, weights, n),
             })
 

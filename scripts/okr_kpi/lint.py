@@ -24,6 +24,7 @@ import click
 from okr_kpi.exit_codes import ExitCode
 from okr_kpi.lint_kpi_options import kpi_option_issues
 from okr_kpi.lint_row_level import row_level_issues
+from okr_kpi.lint_segments import segment_issues
 from okr_kpi.project import find_project_dir
 from okr_kpi.seeds import ERROR, SPECS, WARNING, SeedIssue, SeedRow, SeedSet, load_seeds
 
@@ -127,7 +128,7 @@ def practice_issues(seeds: SeedSet) -> list[SeedIssue]:
     ctx = _Context(seeds)
     issues: list[SeedIssue] = []
     for rule in (_kpi_rules, _cycle_rules, _objective_rules, _key_result_rules, _check_in_rules,
-                 row_level_issues, kpi_option_issues):
+                 row_level_issues, kpi_option_issues, segment_issues):
         issues.extend(rule(ctx))
     return issues
 

@@ -180,8 +180,6 @@ def changed_seed_columns(project: Project) -> list[str]:
 
 def refresh_seeds(project: Project, names: list[str]) -> int:
     """`dbt seed --full-refresh` of the named seeds (their tables are created anew); dbt's exit code."""
-    import subprocess
-
     from okr_kpi.logging import log_event
 
     if not names:
@@ -189,9 +187,10 @@ def refresh_seeds(project: Project, names: list[str]) -> int:
     log_event(logging.INFO, "seed_refresh",
               f"the columns of {', '.join(names)} changed: reloading {'it' if len(names) == 1 else 'them'} "
               "in full (dbt seed --full-refresh)", seeds=names)
-    project.before_dbt()
-    proc = subprocess.run(project.dbt_args("seed", "--full-refresh", "--select", *names),
-                          cwd=project.project_dir, env=project.env(), text=True, capture_output=True)
-    if proc.returncode != 0:
-        log_event(logging.ERROR, "seed_refresh", "dbt seed --full-refresh failed:\n" + proc.stdout[-3000:])
-    return proc.returncode
+    from okr_kpi.dbt_invoke import invoke
+
+    inv = invoke(project, "seed", "--full-refresh", "--select", *names)  # in this process
+    if not inv.ok:
+        log_event(logging.ERROR, "seed_refresh",
+                  "dbt seed --full-refresh failed:\n" + "\n".join(inv.messages)[-3000:])
+    return inv.exit_code

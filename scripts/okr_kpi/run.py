@@ -15,27 +15,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import logging
 import os
-import re
-import subprocess
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
-from okr_kpi.children import preexec
 from okr_kpi.config import load_config
 from okr_kpi.exit_codes import ExitCode, worst
 from okr_kpi.logging import Progress, add_log_file, log_event, redact, rotate_log, setup_logging
 from okr_kpi.project import OkrKpiError, Project, pinned_var
 from okr_kpi.warehouse import WarehouseUnavailable, connect
 from okr_kpi.window import choose_window
-
-_DBT_PROGRESS = re.compile(
-    r"\b(\d+) of (\d+) (START|OK|PASS|WARN|ERROR|FAIL|SKIP)\b\s*(.*?)\s*(?:\.{2,}|\[|$)"
-)
 
 
 def lock_path(project: Project) -> Path | None:
@@ -53,55 +44,38 @@ def run_lock(project: Project):
 def run_dbt_build(
     project: Project, as_of: str, progress: Progress, since: str | None = None
 ) -> dict[str, Any]:
-    """Run `dbt build`, stream its output to the debug log and a progress ticker; classify the outcome.
+    """Run `dbt build` in this process (okr_kpi.dbt_invoke); progress from dbt's structured log
+    events, the outcome from its result objects.
 
     as_of and the tests' window (since) reach dbt as environment variables, not --vars: dbt
     reads them when a node runs, so a new date every night keeps dbt's partial parsing.
     """
+    from okr_kpi.dbt_invoke import invoke
     from okr_kpi.window import AS_OF_ENV, SINCE_ENV
 
-    project.before_dbt()  # e.g. Spark: dbt's JVM needs the Derby metastore to itself
-    cmd = project.dbt_args("build")
-    env = {**project.env(), AS_OF_ENV: as_of, SINCE_ENV: since or ""}
     started = time.time()
-    tail: deque[str] = deque(maxlen=60)
     log_event(logging.INFO, "build_started", "dbt build: started", as_of_date=as_of)
-    proc = subprocess.Popen(
-        cmd,
-        cwd=project.project_dir,
-        env=env,
-        text=True,
-        bufsize=1,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        **preexec(),  # a kill -9 of the run kills dbt too (okr_kpi.children)
-    )
-    assert proc.stdout is not None
-    for raw in proc.stdout:
-        line = redact(raw.rstrip())
-        tail.append(line)
-        log_event(logging.DEBUG, "dbt", line)
-        m = _DBT_PROGRESS.search(line)
-        if m:
-            progress.update(f"dbt build {m.group(1)}/{m.group(2)} {m.group(3).lower()} {m.group(4)}")
-    rc = proc.wait()
+
+    def tick(step) -> None:
+        progress.update(f"dbt build {step.index}/{step.total} {step.status} {step.description}")
+
+    inv = invoke(project, "build", env={AS_OF_ENV: as_of, SINCE_ENV: since or ""}, on_step=tick)
     progress.done()
     seconds = round(time.time() - started, 1)
-    results_path = project.target_path / "run_results.json"
     counts: dict[str, int] = {}
     build_errors: list[str] = []
     test_failures: list[str] = []
-    if results_path.is_file() and results_path.stat().st_mtime >= started - 1:
-        for r in json.loads(results_path.read_text()).get("results", []):
-            status = r.get("status")
-            counts[status] = counts.get(status, 0) + 1
-            uid = r.get("unique_id", "")
-            # "fail": a test found bad rows (data quality); "error": a node could not run at all
-            # (a model's SQL, a missing relation, a test's query): the build itself failed.
-            if status == "error" or (status == "fail" and not uid.startswith(("test.", "unit_test."))):
-                build_errors.append(uid)
-            elif status == "fail":
-                test_failures.append(uid)
+    for r in inv.results:
+        status = str(getattr(r.status, "value", r.status))
+        counts[status] = counts.get(status, 0) + 1
+        uid = r.node.unique_id
+        # "fail": a test found bad rows (data quality); "error": a node could not run at all
+        # (a model's SQL, a missing relation, a test's query): the build itself failed.
+        if status == "error" or (status == "fail" and not uid.startswith(("test.", "unit_test."))):
+            build_errors.append(uid)
+        elif status == "fail":
+            test_failures.append(uid)
+    rc = inv.exit_code
     if rc == 0:
         status, code = "ok", ExitCode.OK
     elif build_errors or not counts:
@@ -129,8 +103,12 @@ def run_dbt_build(
             **result,
         )
         if code == ExitCode.BUILD_FAILED:
-            for line in list(tail)[-25:]:
-                log_event(logging.ERROR, "dbt_output", f"  dbt| {line}")
+            tail = inv.messages[-25:]
+            if inv.exception is not None:
+                tail.append(redact(str(inv.exception)))
+            for line in tail:
+                for part in line.splitlines():
+                    log_event(logging.ERROR, "dbt_output", f"  dbt| {part}")
     return result
 
 

@@ -47,6 +47,9 @@ class SeedSpec:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     optional_file: bool = False
+    # optional columns that are part of the key when set (a segment's threshold is not a
+    # duplicate of the total's): empty or absent cells count as one more value
+    key_extra: tuple[str, ...] = ()
 
     @property
     def file_name(self) -> str:
@@ -75,6 +78,7 @@ SPECS: dict[str, SeedSpec] = {
             Column("data_source"),
             _enum("reporting_frequency", ("daily", "weekly", "monthly", "quarterly")),
             Column("reporting_lag_days", "number", optional=True),  # empty or absent: 0
+            Column("segment_dimensions", optional=True),  # `|`-separated (docs/segments.md)
         ), key=("kpi_id",)),
         SeedSpec("kpi_thresholds", (
             Column("kpi_id", required=True),
@@ -82,7 +86,9 @@ SPECS: dict[str, SeedSpec] = {
             _enum("severity", ("warning", "critical")),
             Column("lower_bound", "number"),
             Column("upper_bound", "number"),
-        ), key=("kpi_id", "grain", "severity")),
+            Column("segment_dimension", optional=True),  # empty: the KPI's total (docs/segments.md)
+            Column("segment_value", optional=True),
+        ), key=("kpi_id", "grain", "severity"), key_extra=("segment_dimension", "segment_value")),
         SeedSpec("okr_cycles", (
             Column("cycle_id", "id", required=True),
             Column("name", required=True),
@@ -114,6 +120,8 @@ SPECS: dict[str, SeedSpec] = {
             _enum("baseline_method", ("last_period", "average_of_periods", "same_period_last_year"),
                   required=False, optional=True),  # empty or absent: last_period
             Column("baseline_periods", "number", optional=True),  # N of average_of_periods
+            Column("segment_dimension", optional=True),  # empty: the KPI's total (docs/segments.md)
+            Column("segment_value", optional=True),
         ), key=("key_result_id",)),
         SeedSpec("okr_check_ins", (
             Column("key_result_id", required=True),
@@ -318,8 +326,11 @@ def read_seed(path: Path, spec: SeedSpec | str) -> SeedTable:
         key = tuple(row[c] for c in spec.key)
         if None in key:
             continue
+        key += tuple(row[c] for c in spec.key_extra)
         if key in seen_keys:
             shown = ", ".join(f"{c}={row.raw[c]}" for c in spec.key)
+            extra = [f"{c}={row.raw[c]}" for c in spec.key_extra if row.raw.get(c)]
+            shown = ", ".join([shown, *extra])
             table.issues.append(row.issue(
                 spec.key[-1], ERROR, "seed-duplicate-key",
                 f"duplicate key {shown} (first at line {seen_keys[key].line})"))

@@ -244,11 +244,13 @@ def test_demo_incidents_lists_the_planted_dates(con):
     rows = con.execute("select incident_id, kpi_id, start_date, end_date, factor from raw.demo_incidents "
                        "order by start_date, kpi_id").fetchall()
     d = dt.date
-    # end 2026-08-31: -76 days = 2026-06-16, -42..-39 = 07-20..07-23, -27..-25 = 08-04..08-06, -19 = 08-12
+    # end 2026-08-31: -76 days = 2026-06-16, -42..-39 = 07-20..07-23, -47 = 07-15, -27..-25 = 08-04..08-06,
+    # -19 = 08-12
     assert rows == [
         ("apdex_outage", "apdex", d(2026, 6, 16), d(2026, 6, 16), 5.0),
         ("apdex_outage", "p90_response_time", d(2026, 6, 16), d(2026, 6, 16), 5.0),
         ("apdex_outage", "peak_response_time", d(2026, 6, 16), d(2026, 6, 16), 5.0),
+        ("paid_leads_outage", "new_leads", d(2026, 7, 15), d(2026, 7, 15), 0.0),
         ("page_load_regression", "page_load_time", d(2026, 7, 20), d(2026, 7, 23), 2.5),
         ("churn_spike", "churned_customers", d(2026, 8, 4), d(2026, 8, 6), 6.0),
         ("leads_drop", "new_leads", d(2026, 8, 12), d(2026, 8, 12), 0.25),
@@ -273,6 +275,18 @@ def test_leads_drop(con):
     assert leads.get(incident, 0) < 0.5 * same_weekday_median(leads, incident)
     control = incident - dt.timedelta(weeks=3)  # an ordinary Wednesday does not look like that
     assert leads[control] >= 0.5 * same_weekday_median(leads, control)
+
+
+def test_paid_leads_outage_hits_the_paid_channel_only(con):
+    day = dt.date(2026, 7, 15)
+    by_source = dict(con.execute(
+        f"select source, count(*) from raw.leads where cast(created_at as date) = date '{day}' group by 1"
+    ).fetchall())
+    assert "paid" not in by_source
+    for source in ("organic", "referral"):  # the larger channels: a day of the small ones may be empty
+        series = daily(con, f"select cast(created_at as date), count(*) from raw.leads "
+                            f"where source = '{source}' group by 1")
+        assert by_source.get(source, 0) >= 0.5 * same_weekday_median(series, day), source
 
 
 def test_page_load_regression(con):
@@ -465,7 +479,7 @@ def _sudden_changes(series: pd.Series, bad: int, window: int = 28, min_periods: 
 
 @pytest.mark.parametrize("metric, sql, bad, expected", [
     ("new_leads", "select cast(created_at as date) as d, count(*) as v from raw.leads group by 1", -1,
-     [dt.date(2026, 8, 12)]),
+     [dt.date(2026, 7, 15), dt.date(2026, 8, 12)]),  # paid_leads_outage (paid only), leads_drop
     ("page_load_time", "select cast(started_at as date) as d, avg(page_load_ms) as v from raw.web_sessions "
      "group by 1", 1, [dt.date(2026, 7, day) for day in (20, 21, 22, 23)]),
     ("apdex", "select cast(requested_at as date) as d, avg(case when status_code >= 500 then 0.0 "

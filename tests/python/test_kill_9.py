@@ -5,9 +5,10 @@ Each test starts from the same warehouse: the demo after a complete `okr-kpi run
 2026-08-24` that sent its digest to a local webhook receiver (built once per module). The oracle
 is an uninterrupted `okr-kpi run --as-of 2026-08-31` on another copy of that warehouse: after a
 run is killed (SIGKILL of the okr-kpi process, found by its own run log: a model built by dbt, or
-the checks' worker running) and a second run completes, the marts, the breach history and the
-events equal the oracle's, the killed run sent nothing, and the second run sent exactly the one
-digest the uninterrupted run would (nothing twice, nothing lost).
+the checks running; both run inside the okr-kpi process, issue 19) and a second run completes,
+the marts, the breach history and the events equal the oracle's, the killed run sent nothing,
+and the second run sent exactly the one digest the uninterrupted run would (nothing twice,
+nothing lost).
 """
 
 from __future__ import annotations
@@ -215,8 +216,9 @@ def test_kill_9_during_dbt_build_then_rerun(world):
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert children, "dbt was not a child of the run"
-    assert_children_die(children)  # dbt does not build on alone, holding the file
+    # dbt runs inside the okr-kpi process (okr_kpi.dbt_invoke): the kill stopped it; any child
+    # process there was dies with the run
+    assert_children_die(children)  # nothing builds on alone, holding the file
     assert_lock_free(db)
     # the killed run sent nothing and left the lifecycle and the outbox as they were
     assert receiver.requests == []
@@ -233,15 +235,14 @@ def test_kill_9_during_the_checks_then_rerun(world):
     try:
         wait_for(lambda: any(e.get("event") == "checks_started" for e in log_events(env)),
                  proc, "the checks stage")
-        # the Great Expectations worker (a child process) is running
-        wait_for(lambda: any(alive(c) for c in descendants(proc.pid)), proc, "the GX worker")
+        # Great Expectations runs in the okr-kpi process: let it open the warehouse
+        time.sleep(1.0)
         assert not any(e.get("event") == "checks" for e in log_events(env)), "the checks had ended"
         children = kill_9(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert children
-    assert_children_die(children)  # the worker does not keep the DuckDB file open
+    assert_children_die(children)  # no process of the run keeps the DuckDB file open
     assert_lock_free(db)
     assert receiver.requests == []
     now = snapshot(db)

@@ -122,10 +122,11 @@ def test_report_document_matches_the_marts(published):
     jsonschema.validate(doc, json.loads((REPO / "docs" / "okr_kpi.schema.json").read_text()))
     db = env["OKR_KPI_DUCKDB_PATH"]
     grain_of = {"daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter"}
-    kpis = duck_query(db, "select kpi_id, reporting_frequency from okr_kpi.dim_kpis")
+    kpis = duck_query(db, "select kpi_id, reporting_frequency, reporting_grain from okr_kpi.dim_kpis")
     assert {k["kpi_id"] for k in doc["kpis"]["items"]} == {k["kpi_id"] for k in kpis}
     for k in kpis:
         grain = grain_of[k["reporting_frequency"]]
+        assert k["reporting_grain"] == grain  # the mapping's one home (macro reporting_grain)
         rows = duck_query(
             db,
             f"select period_start, value from okr_kpi.fct_kpi_periods where kpi_id = '{k['kpi_id']}' "

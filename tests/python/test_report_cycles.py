@@ -310,6 +310,9 @@ def test_rpt_okr_cycles_classifies_every_cycle(courier):
         "fy-2025": "active", "h2-2025": "active", "q3-2025": "active",
         "q1-2025": "finished", "q2-2025": "finished", "q4-2025": "upcoming"}
     assert {c for c, r in rows.items() if r["is_reported"]} == set(ACTIVE + FINISHED_SHOWN)
+    # the report's current cycle, by hand: h2-2025 and q3-2025 both started last (2025-07-01) among
+    # the active ones; q3-2025 is the shorter
+    assert [c for c, r in rows.items() if r["is_current"]] == ["q3-2025"]
     for cycle_id, (elapsed, days) in ELAPSED.items():
         assert (rows[cycle_id]["elapsed_days"], rows[cycle_id]["cycle_days"]) == (elapsed, days)
         assert rows[cycle_id]["expected_progress"] == pytest.approx(elapsed / days)
@@ -334,6 +337,7 @@ def test_report_shows_the_year_the_half_year_and_the_quarter(courier):
         "co-fy", "co-h2"]
     # the upcoming Q4 objective is not scored yet: absent from marts and report alike
     assert "co-q4" not in objectives and "Peak season ready" not in (out / "report.html").read_text()
+    assert doc["okrs"]["cycle"]["cycle_id"] == "q3-2025"  # rpt_okr_cycles.is_current
     cycles = {c["cycle_id"]: c for c in doc["okrs"]["cycles"]}
     assert cycles["q3-2025"]["elapsed_days"] == 51 and cycles["q3-2025"]["cycle_days"] == 92
     assert "day 51 of 92" in (out / "summary.md").read_text()

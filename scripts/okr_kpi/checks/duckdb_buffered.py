@@ -102,12 +102,29 @@ class BufferedConnection(duckdb_engine.ConnectionWrapper):
         return BufferedCursor(self._raw, self)
 
 
+_opened: list = []  # the DuckDB connections this dialect opened (close_all closes them)
+
+
 class BufferedDuckDBDialect(duckdb_engine.Dialect):
     """duckdb_engine's dialect (name "duckdb", so GX treats it as DuckDB) with buffered cursors."""
 
     def connect(self, *cargs: Any, **cparams: Any) -> BufferedConnection:
         wrapper = super().connect(*cargs, **cparams)
-        return BufferedConnection(wrapper._ConnectionWrapper__c)
+        raw = wrapper._ConnectionWrapper__c
+        _opened.append(raw)
+        return BufferedConnection(raw)
+
+
+def close_all() -> None:
+    """Close every DuckDB connection this dialect opened. The checks run in the run's process: a
+    read-only DuckDB instance left open there (GX's engines keep theirs) would stop the toolkit
+    from opening the same file for writing next ("different configuration")."""
+    while _opened:
+        raw = _opened.pop()
+        try:
+            raw.close()
+        except Exception:
+            pass
 
 
 def register() -> None:

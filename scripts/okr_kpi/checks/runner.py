@@ -2,38 +2,34 @@
 
 Suites are built on every run from the same definitions dbt uses:
 - kpi_thresholds (the seed, read from the warehouse): one expect_column_values_to_be_between per
-  threshold row, on a SQL query batch of fct_kpi_periods for that KPI and grain (complete, fully
-  covered periods) -- the same rule as the dbt test `kpi_thresholds` and fct_kpi_breaches;
+  threshold row, on the batch of that KPI and grain of int_kpi_threshold_candidates, the periods
+  dbt's model says a threshold judges (complete, fully covered, with a value) -- GX adds no
+  filter of its own;
 - the dbt source tests of the manifest (not_null, unique, accepted_values and okr_kpi's
   values_between / row_count_between), mirrored one for one.
 
-GX runs in a subprocess (worker.py): its progress bars are off (okr_kpi/checks/great_expectations.yml), and
-the lines the DuckDB extension prints at interpreter exit ("nanobind: leaked ...") are filtered
-out of its stderr, so the user only sees the summary.
+GX runs in this process (worker.py: `run_safely`), the context and the suites built once per run;
+its progress bars are off (okr_kpi/checks/great_expectations.yml), so the user only sees the
+summary. (`python -m okr_kpi.checks.worker SPEC RESULT` still runs the same code in a process of
+its own.)
 
 The datasource comes from the adapter (okr_kpi.adapters: Adapter.gx_datasource): duckdb and
 postgres through SQLAlchemy (GX's SQL datasource); spark (the local session: dbt's warehouse dir
-and Derby metastore) through GX's Spark datasource, in the worker, while this process holds no
-Spark session (one process at a time on an embedded metastore).
+and Derby metastore) through GX's Spark datasource on this process's session (okr_kpi.adapters.spark).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from okr_kpi.children import preexec
 from okr_kpi.exit_codes import ExitCode
 from okr_kpi.project import OkrKpiError, Project
 from okr_kpi.resources import gx_template_text
 
 CONNECTION_ENV = "OKR_KPI_GX_CONNECTION_STRING"
-NOISE = ("nanobind", "leaked", "Skipping doctests")
 
 # dbt generic test -> (GX expectation, kwargs builder)
 _MIRRORS = {
@@ -141,7 +137,11 @@ def connection_string(project: Project) -> tuple[str, str]:
 def load_manifest(project: Project) -> dict:
     path = project.target_path / "manifest.json"
     if not path.exists():
-        project.dbt("parse", capture=True, check=True)
+        from okr_kpi.dbt_invoke import invoke
+
+        inv = invoke(project, "parse", debug_log=False)  # in this process
+        if not inv.ok:
+            raise OkrKpiError(f"dbt parse failed (exit {inv.exit_code})\n{inv.error_text()[-4000:]}")
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as err:
@@ -192,12 +192,6 @@ def source_expectations(manifest: dict) -> list[dict]:
     return sorted(out, key=lambda i: (i["table"], i["test_name"]))
 
 
-def _filtered(stderr: str) -> str:
-    return "\n".join(
-        line for line in stderr.splitlines() if line.strip() and not any(n in line for n in NOISE)
-    )
-
-
 def run_checks(
     project: Project, as_of: str | None = None, since: str | None = None, keep_runs: int | None = None
 ) -> CheckResult:
@@ -216,28 +210,28 @@ def run_checks(
         "since": since,
         "keep_runs": keep_runs,
         "relations": {
-            "fct_kpi_periods": _relation(manifest, "fct_kpi_periods", "model"),
+            "threshold_candidates": _relation(manifest, "int_kpi_threshold_candidates", "model"),
             "kpi_thresholds": _relation(manifest, "kpi_thresholds", "seed"),
         },
         "source_expectations": source_expectations(manifest),
     }
-    project.before_dbt()  # the worker is another process too (Spark: it needs the metastore)
     _ensure_gx_dir(Path(spec["gx_dir"]))
-    with tempfile.TemporaryDirectory(prefix="okr_kpi_check_") as tmp:
-        spec_path, result_path = Path(tmp) / "spec.json", Path(tmp) / "result.json"
-        spec_path.write_text(json.dumps(spec))
-        env = {**project.env(), CONNECTION_ENV: url, "GX_ANALYTICS_ENABLED": "false"}
-        proc = subprocess.run(
-            [sys.executable, "-m", "okr_kpi.checks.worker", str(spec_path), str(result_path)],
-            env=env,
-            capture_output=True,
-            text=True,
-            **preexec(),  # a kill -9 of the run kills the worker too (okr_kpi.children)
-        )
-        if not result_path.exists():
-            detail = _filtered(proc.stderr)[-3000:]
-            return CheckResult(outcomes=[], fatal=f"the GX worker died (exit {proc.returncode}): {detail}")
-        data = json.loads(result_path.read_text())
+    from okr_kpi.checks import worker
+
+    # In this process (issue 19): the GX context and its suites are built once per run, next to
+    # the dbt build that ran here too. The connection string reaches GX through the environment
+    # (its config substitutes ${OKR_KPI_GX_CONNECTION_STRING}), never a file; it is removed after.
+    saved = {k: os.environ.get(k) for k in (CONNECTION_ENV, "GX_ANALYTICS_ENABLED")}
+    os.environ[CONNECTION_ENV] = url
+    os.environ["GX_ANALYTICS_ENABLED"] = "false"
+    try:
+        data = worker.run_safely(spec)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     if "fatal" in data:
         fatal = data["fatal"].replace(url, "<connection>") if url else data["fatal"]
         return CheckResult(outcomes=[], fatal=fatal)

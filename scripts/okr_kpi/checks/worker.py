@@ -1,22 +1,25 @@
-"""Runs the Great Expectations suites of one `okr-kpi check` (in a subprocess: see runner.py).
+"""Runs the Great Expectations suites of one `okr-kpi check` or `okr-kpi run`: in the caller's
+process (`run_safely(spec)`, what runner.run_checks does: the context and suites built once per
+run), or in a process of its own:
 
     python -m okr_kpi.checks.worker SPEC.json RESULT.json
 
 SPEC (written by runner.py): the adapter's datasource (okr_kpi.adapters: Adapter.gx_datasource:
 dialect, engine "sql" or "spark", setup: a module whose register() runs first; for the spark
-engine `spark`: warehouse_dir, metastore_dir, conf), gx_dir, relations (fct_kpi_periods,
+engine `spark`: warehouse_dir, metastore_dir, conf), gx_dir, relations (threshold_candidates,
 kpi_thresholds), as_of, source_expectations (mirrors of the dbt source tests). The connection
 string of the SQL engine is read from the
 environment variable OKR_KPI_GX_CONNECTION_STRING, so it never lands in a file.
 RESULT: {"outcomes": [...], "data_docs_path": ...}; an exception outside the expectations is
-reported as {"fatal": message}. Exits with os._exit after flushing, so that nothing the DuckDB
-extension prints at interpreter shutdown reaches the user.
+reported as {"fatal": message}. As a process of its own it exits with os._exit after flushing,
+so that nothing the DuckDB extension prints at interpreter shutdown reaches the user.
 
 On Spark (engine "spark") the worker opens the local session of okr_kpi.spark -- the warehouse
 directory and Derby metastore dbt uses -- and GX's Spark datasource (SparkDFExecutionEngine)
 reuses it: every batch is a DataFrame asset whose data is `spark.sql(query)`, a lazy Spark
-DataFrame, so each metric is computed by Spark (nothing is collected into pandas). The session
-and its JVM are stopped before the worker exits, releasing the metastore for the parent.
+DataFrame, so each metric is computed by Spark (nothing is collected into pandas). In the run's
+process the session stays open for the publishing step; a worker process stops it and its JVM
+before it exits, releasing the metastore for its parent.
 """
 
 from __future__ import annotations
@@ -77,10 +80,7 @@ def _failed_suite(vd, message: str):
 
 def read_thresholds(engine, relation: str, spark=None) -> list[dict]:
     """The threshold rows, through a SQLAlchemy `engine` or (the spark dialect) a SparkSession."""
-    sql = (
-        "select kpi_id, grain, severity, lower_bound, upper_bound "
-        f"from {relation} order by kpi_id, grain, severity"
-    )
+    sql = f"select * from {relation} order by kpi_id, grain, severity"
     if spark is not None:
         rows = [row.asDict() for row in spark.sql(sql).collect()]
     else:
@@ -90,6 +90,8 @@ def read_thresholds(engine, relation: str, spark=None) -> list[dict]:
             rows = con.execute(sa.text(sql)).mappings().all()
     out = []
     for row in rows:
+        if str(row.get("segment_dimension") or "").strip() not in ("", "None"):
+            continue  # a segment's threshold (docs/segments.md): not a bound of the KPI's total
 
         def num(v):
             return None if v is None or str(v).strip() == "" else float(v)
@@ -165,13 +167,26 @@ def recent_rows_query(relation: str, event_time: str, since: str, unique: list[s
 
 def run(spec: dict) -> dict:
     """Run the suites; great_expectations.yml is restored afterwards (GX writes the run's datasource
-    into it), so the committed context config does not change with every run."""
+    into it), so the committed context config does not change with every run. Every connection
+    the suites opened is closed afterwards (they ran in the caller's process)."""
+    import warnings
+
     config = Path(spec["gx_dir"]) / "great_expectations.yml"
     original = config.read_text()
     try:
-        return _run(spec)
+        with warnings.catch_warnings():
+            # e.g. SQLAlchemy's "will not make use of SQL compilation caching" for duckdb_engine:
+            # the user sees the checks' summary, not the libraries' warnings
+            warnings.simplefilter("ignore")
+            return _run(spec)
     finally:
         config.write_text(original)
+        if spec.get("setup"):
+            import importlib
+
+            closer = getattr(importlib.import_module(spec["setup"]), "close_all", None)
+            if closer is not None:
+                closer()
 
 
 def _run(spec: dict) -> dict:
@@ -240,9 +255,10 @@ def _run(spec: dict) -> dict:
     for (kpi_id, grain), rows in sorted(by_kpi_grain.items()):
         batch_definition, batch_parameters = add_batch(
             f"periods__{kpi_id}__{grain}",
-            f"select kpi_id, grain, period_start, value from {spec['relations']['fct_kpi_periods']} "
-            f"where kpi_id = {_sql_literal(kpi_id)} and grain = {_sql_literal(grain)} "
-            f"and is_complete and is_fully_covered{as_of_filter}",
+            # the periods dbt's int_kpi_threshold_candidates judges (the rule's one definition):
+            # this query only picks the KPI's and grain's rows
+            f"select kpi_id, grain, period_start, value from {spec['relations']['threshold_candidates']} "
+            f"where kpi_id = {_sql_literal(kpi_id)} and grain = {_sql_literal(grain)}{as_of_filter}",
         )
         expectations = []
         for row in rows:
@@ -397,7 +413,20 @@ def _run(spec: dict) -> dict:
             data_docs_path = sites[0].get("site_url")
     if spark is None:
         engine.dispose()
+        _dispose_gx_engine(datasource)
     return {"outcomes": outcomes, "data_docs_path": data_docs_path}
+
+
+def _dispose_gx_engine(datasource) -> None:
+    """Close the SQLAlchemy engine GX's datasource keeps: in the run's process the DuckDB file is
+    opened next by the toolkit itself (for writing), which DuckDB refuses while a read-only
+    instance of the same file is open in the process."""
+    engine = getattr(datasource, "_cached_engine", None) or getattr(datasource, "_engine", None)
+    if engine is not None:
+        try:
+            engine.dispose()
+        except Exception:
+            pass
 
 
 def _run_folders(root: Path) -> dict[str, list[Path]]:
@@ -444,11 +473,14 @@ def build_data_docs(context, run_id, suite_names: list[str]) -> None:
     context.build_data_docs(site_names=["local_site"], resource_identifiers=identifiers)
 
 
-def main(argv: list[str]) -> int:
-    spec = json.loads(Path(argv[1]).read_text())
+def run_safely(spec: dict, release_spark: bool = False) -> dict:
+    """run(spec), with an exception outside the expectations reported as {"fatal": message} (an
+    engine error, never a pass). release_spark: stop the Spark session afterwards (a process of
+    its own, whose parent opens the same Derby metastore next); in the run's process the session
+    stays for the stages after the checks."""
     try:
-        result = run(spec)
-    except Exception as err:  # reported to the parent as an engine error, never as a pass
+        return run(spec)
+    except Exception as err:  # reported as an engine error, never as a pass
         message = f"{type(err).__name__}: {err}"
         if spec.get("engine") == "spark" and ("MetaStoreClient" in message or "XSDB6" in message):
             message = (
@@ -456,17 +488,20 @@ def main(argv: list[str]) -> int:
                 "(an embedded Derby metastore allows one process at a time): wait for it to finish, "
                 f"then run again ({message.splitlines()[0][:300]})"
             )
-        result = {"fatal": message, "traceback": traceback.format_exc()}
+        return {"fatal": message, "traceback": traceback.format_exc()}
     finally:
-        if spec.get("engine") == "spark":
-            # stop the session and its JVM before the parent learns we are done: the parent
-            # opens the same Derby metastore next (one process at a time)
+        if release_spark and spec.get("engine") == "spark":
             from okr_kpi.adapters.spark import release_local_session
 
             try:
                 release_local_session()
             except Exception:
                 pass
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(Path(argv[1]).read_text())
+    result = run_safely(spec, release_spark=True)
     Path(argv[2]).write_text(json.dumps(result, default=str))
     return 0
 

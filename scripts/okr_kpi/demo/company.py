@@ -96,7 +96,7 @@ CURRENCY = "EUR"
 
 # --- leads --------------------------------------------------------------------------------------
 LEAD_SOURCES = ("organic", "paid", "referral", "event")
-LEAD_SOURCE_WEIGHTS = (0.40, 0.35, 0.15, 0.10)
+LEAD_SOURCE_WEIGHTS = (0.35, 0.45, 0.12, 0.08)  # paid: the segment of paid_leads_outage
 # Made-up company domains (reserved .example TLD) plus a few free-mail ones.
 EMAIL_DOMAIN_STEMS = (
     "acme", "northwind", "globex", "initech", "umbrella", "hooli", "vandelay", "stark", "wayne",
@@ -169,7 +169,8 @@ NEWSLETTER_SOURCE_WEIGHTS = (0.55, 0.35, 0.10)
 # --- planted incidents: (incident_id, kpi_id, first day, last day as offsets from `end`, factor,
 # description). Only incidents wholly inside the window are planted. With the default window:
 # leads_drop 2026-08-12, page_load_regression 2026-07-20..23, churn_spike 2026-08-04..06,
-# apdex_outage 2026-06-16 (one row per incident per KPI it shows in).
+# paid_leads_outage 2026-07-15 (paid leads only), apdex_outage 2026-06-16 (one row per incident
+# per KPI it shows in).
 INCIDENTS = (
     ("leads_drop", "new_leads", -19, -19, 0.25,
      "Lead form broken for a day: new leads x0.25"),
@@ -177,6 +178,8 @@ INCIDENTS = (
      "Unoptimised images shipped: page_load_ms x2.5 for four days"),
     ("churn_spike", "churned_customers", -27, -25, 6.0,
      "Billing migration cancels subscriptions: cancellations x6 for three days"),
+    ("paid_leads_outage", "new_leads", -47, -47, 0.0,
+     "Paid search account suspended for a day: paid leads x0 (one segment only; new leads -45 %)"),
     ("apdex_outage", "apdex", -76, -76, 5.0,
      "Database failover: response_ms x5 for a day"),
     ("apdex_outage", "peak_response_time", -76, -76, 5.0,

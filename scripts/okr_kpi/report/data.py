@@ -17,13 +17,6 @@ from okr_kpi.logging import redact_obj
 from okr_kpi.warehouse import Warehouse
 
 SCHEMA_VERSION = 1
-FREQUENCY_GRAIN = {
-    "daily": "day",
-    "weekly": "week",
-    "monthly": "month",
-    "quarterly": "quarter",
-    "yearly": "year",
-}
 GRAIN_ORDER = ["day", "week", "month", "quarter", "year"]
 
 
@@ -74,7 +67,7 @@ def collect_kpis(
     items = []
     for k in kpis:
         kpi_id = k.get("kpi_id")
-        grain = FREQUENCY_GRAIN.get(str(k.get("reporting_frequency") or "daily"), "day")
+        grain = k.get("reporting_grain") or "day"  # dim_kpis.reporting_grain: the mapping is SQL's
         periods: list[dict] = []
         if has_periods:
             periods = wh.query(
@@ -86,38 +79,38 @@ def collect_kpis(
         periods = [p for p in periods if p.get("is_complete") in (None, True)]
         latest = periods[-1] if periods else None
         latest_out = None
-        if latest:
-            ly = _num(latest.get("same_period_last_year_value"))
-            value = _num(latest.get("value"))
+        tile = tiles.get(kpi_id)
+        if latest and tile and tile.get("period_start") == latest.get("period_start"):
+            # the tile's latest period and its comparisons, as rpt_kpi_tiles computed them
+            latest_out = {
+                "period_start": tile.get("period_start"),
+                "period_end": tile.get("period_end"),
+                "value": _num(tile.get("value")),
+                "comparison_basis": tile.get("comparison_basis"),
+                "comparison_period_start": tile.get("comparison_period_start"),
+                "prior_value": _num(tile.get("comparison_value")),
+                "change": _num(tile.get("change")),
+                "change_pct": _num(tile.get("change_pct")),
+                "year_comparison_basis": tile.get("year_comparison_basis"),
+                "year_comparison_period_start": tile.get("year_comparison_period_start"),
+                "same_period_last_year_value": _num(tile.get("year_comparison_value")),
+                "change_pct_last_year": _num(tile.get("change_pct_year")),
+            }
+        elif latest:
+            # a report for an earlier as_of_date than the build's tiles: the period's own columns
+            # (fct_kpi_periods); the change on last year is the tiles' alone, so it is left empty
             latest_out = {
                 "period_start": latest.get("period_start"),
                 "period_end": latest.get("period_end"),
-                "value": value,
+                "value": _num(latest.get("value")),
                 "prior_value": _num(latest.get("prior_value")),
                 "change": _num(latest.get("change")),
                 "change_pct": _num(latest.get("change_pct")),
-                "same_period_last_year_value": ly,
-                "change_pct_last_year": (value - ly) / abs(ly)
-                if value is not None and ly not in (None, 0)
-                else None,
+                "same_period_last_year_value": _num(latest.get("same_period_last_year_value")),
+                "change_pct_last_year": None,
                 "comparison_basis": "prior_period",
                 "year_comparison_basis": "same_period_last_year",
             }
-            tile = tiles.get(kpi_id)
-            if tile and tile.get("period_start") == latest_out["period_start"]:
-                latest_out.update(
-                    {
-                        "comparison_basis": tile.get("comparison_basis"),
-                        "comparison_period_start": tile.get("comparison_period_start"),
-                        "prior_value": _num(tile.get("comparison_value")),
-                        "change": _num(tile.get("change")),
-                        "change_pct": _num(tile.get("change_pct")),
-                        "year_comparison_basis": tile.get("year_comparison_basis"),
-                        "year_comparison_period_start": tile.get("year_comparison_period_start"),
-                        "same_period_last_year_value": _num(tile.get("year_comparison_value")),
-                        "change_pct_last_year": _num(tile.get("change_pct_year")),
-                    }
-                )
         kpi_thresholds = [
             {
                 "severity": t.get("severity"),
@@ -126,6 +119,7 @@ def collect_kpis(
             }
             for t in thresholds
             if t.get("kpi_id") == kpi_id and t.get("grain") == grain
+            and str(t.get("segment_dimension") or "").strip() in ("", "None")  # totals' bounds only
         ]
         first = periods[0]["period_start"] if periods else None
         kpi_breaches = [
@@ -315,11 +309,8 @@ def collect_okrs(wh: Warehouse, schema: str, as_of: dt.date) -> dict[str, Any]:
     items = [_cycle_item(c) for c in cycles]
     for item in items:
         item["objective_ids"] = [o["objective_id"] for o in ordered if o["cycle_id"] == item["cycle_id"]]
-    active = [c for c in items if c["state"] == "active"]
-    # `cycle` (schema 1's one cycle): the active cycle that started last (the shortest of those),
-    # else the finished one that ended last.
-    current = max(active, key=lambda c: (str(c["start_date"]), -(c["cycle_days"] or 0)), default=None)
-    current = current or next((c for c in items if c["state"] == "finished"), None)
+    # `cycle` (schema 1's one cycle): rpt_okr_cycles.is_current (the rule is the model's)
+    current = next((item for item, c in zip(items, cycles, strict=True) if c.get("is_current")), None)
     return {
         "available": True,
         "scored": wh.table_exists(schema, "rpt_okr_key_results"),
