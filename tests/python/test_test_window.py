@@ -11,9 +11,16 @@ once, then these rows added to raw.customers (worked out by hand; the window sta
   900004    2025-03-01 09:00      emea       old duplicate pair ...            (outside)
   900004    2025-03-02 09:00      emea       ... of a new id
 
+and two orders of customers that do not exist, to raw.orders (a test on a staging model):
+
+  order     ordered_at            customer
+  990001    2025-02-03 10:00      990001       old orphan order                   (outside)
+  990002    2026-08-30 10:00      990002       recent orphan order                (inside)
+
 With the window: accepted_values(region) finds 1 value (atlantis); unique(customer_id) finds
 1 duplicated id (K: the new row and the old one it repeats), not 900004; not_null(signed_up_at)
-finds 1 row. With all of history: 2 values (mars, atlantis), 2 duplicated ids, 1 null. The GX
+finds 1 row; relationships(stg_demo__orders.customer_id -> customers) finds 1 orphan (990002).
+With all of history: 2 values (mars, atlantis), 2 duplicated ids, 1 null, 2 orphans. The GX
 mirrors count rows: in_set 1 / 2, unique 2 / 4, not null 1 / 1. The row count reads the whole
 table either way (20,000-row demo: its customers plus the 6 rows).
 """
@@ -43,7 +50,7 @@ SINCE = "2026-08-24"
 def corrupted(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("test_window")
     with demo_company(tmp, rows=20_000) as (project, env):
-        for args in (("seed",), ("run", "--select", "path:models/staging +fct_kpi_periods")):
+        for args in (("seed",), ("run", "--select", "path:models/staging +int_kpi_threshold_candidates")):
             proc = project.dbt(*args, vars={"as_of_date": AS_OF}, capture=True)
             assert proc.returncode == 0, proc.stdout[-3000:]
     con = duckdb.connect(env["OKR_KPI_DUCKDB_PATH"])
@@ -68,20 +75,30 @@ def corrupted(tmp_path_factory):
             f"insert into raw.customers ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
             [values[c] for c in columns],
         )
+    order_columns = [r[0] for r in con.execute("describe raw.orders").fetchall()]
+    for order_id, ordered_at in ((990001, "2025-02-03 10:00:00"), (990002, "2026-08-30 10:00:00")):
+        values = {c: None for c in order_columns}
+        values.update(order_id=order_id, customer_id=order_id, ordered_at=ordered_at, amount=10.0,
+                      currency="EUR", status="completed")
+        con.execute(
+            f"insert into raw.orders ({', '.join(order_columns)}) values ({', '.join('?' for _ in order_columns)})",
+            [values[c] for c in order_columns],
+        )
     total = con.execute("select count(*) from raw.customers").fetchone()[0]
     con.close()
     return {"tmp": tmp, "env": env, "old_id": old_id, "total": total}
 
 
 def dbt_failures(corrupted, monkeypatch, since: str | None) -> dict[tuple[str, str], int]:
-    """(test name, column) -> dbt's failures count, for the tests on customers (source and staging)."""
+    """(where, test name, column) -> dbt's failures count, for the tests on customers (source and
+    staging) and on the staging orders."""
     for key, value in corrupted["env"].items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("OKR_KPI_TEST_SINCE", since or "")
     monkeypatch.setenv("OKR_KPI_AS_OF_DATE", AS_OF)
     project = Project(target="duckdb", project_dir=DEMO_DIR)
-    project.dbt("test", "--select", "source:demo.customers stg_demo__customers", "--indirect-selection",
-                "cautious", capture=True)
+    project.dbt("test", "--select", "source:demo.customers stg_demo__customers stg_demo__orders",
+                "--indirect-selection", "cautious", capture=True)
     target = corrupted["tmp"] / "target"
     manifest = json.loads((target / "manifest.json").read_text())
     out = {}
@@ -97,13 +114,13 @@ def test_dbt_column_tests_read_the_window_and_everything_without_it(corrupted, m
     windowed = dbt_failures(corrupted, monkeypatch, SINCE)
     assert windowed[("source", "accepted_values", "region")] == 1  # atlantis, not mars
     assert windowed[("source", "unique", "customer_id")] == 1  # the repeated old id, not 900004
-    assert windowed[("staging", "unique", "customer_id")] == 1
+    assert windowed[("staging", "relationships", "customer_id")] == 1  # 990002, not 990001
     assert windowed[("source", "not_null", "signed_up_at")] == 1  # null times are always read
     assert windowed[("source", "row_count_between", None)] == 0
     full = dbt_failures(corrupted, monkeypatch, None)
     assert full[("source", "accepted_values", "region")] == 2
     assert full[("source", "unique", "customer_id")] == 2
-    assert full[("staging", "unique", "customer_id")] == 2
+    assert full[("staging", "relationships", "customer_id")] == 2
     assert full[("source", "not_null", "signed_up_at")] == 1
 
 
