@@ -80,7 +80,7 @@ def built(request, tmp_path_factory):
         vars={"as_of_date": AS_OF},
     ) as project:
         # every seed too (the package's seed tests read them); only tests whose parents are all built
-        project.dbt("build", "--select", "+fct_kpi_periods", "resource_type:seed",
+        project.dbt("build", "--select", "+int_kpi_threshold_candidates", "resource_type:seed",
                     "--indirect-selection", "cautious")
         yield project
 

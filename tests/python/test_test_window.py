@@ -81,7 +81,8 @@ def corrupted(tmp_path_factory):
         values.update(order_id=order_id, customer_id=order_id, ordered_at=ordered_at, amount=10.0,
                       currency="EUR", status="completed")
         con.execute(
-            f"insert into raw.orders ({', '.join(order_columns)}) values ({', '.join('?' for _ in order_columns)})",
+            f"insert into raw.orders ({', '.join(order_columns)}) "
+            f"values ({', '.join('?' for _ in order_columns)})",
             [values[c] for c in order_columns],
         )
     total = con.execute("select count(*) from raw.customers").fetchone()[0]
