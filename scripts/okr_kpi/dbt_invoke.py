@@ -119,19 +119,6 @@ def _environment(env: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-@contextlib.contextmanager
-def _working_dir(path: Any) -> Iterator[None]:
-    """The cwd is the project dir for the block, as for dbt in a subprocess (cwd=project_dir): a
-    relative path in the profile (a DuckDB file, a Spark warehouse dir) means the same thing
-    whether dbt runs in this process or not, from wherever the user started okr-kpi."""
-    saved = os.getcwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(saved)
-
-
 def release_adapters() -> None:
     """Close what dbt's adapters keep open between invocations in this process (dbt-duckdb: its
     database instance, held by a class attribute), so the file is free for others."""
@@ -190,7 +177,9 @@ def invoke(
     argv = [command, "--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir),
             "--target", str(project.target), "--log-level", "none", "--no-use-colors",
             "--log-level-file", environ.get("DBT_LOG_LEVEL_FILE") or "debug", *args]
-    with _lock, _environment(environ), _working_dir(project.project_dir):
+    # in the project dir, as the subprocess (cwd=project_dir): a relative path in the profile (a
+    # DuckDB file) means the same thing whichever way dbt runs, wherever okr-kpi was started
+    with _lock, _environment(environ), contextlib.chdir(project.project_dir):
         try:
             res = dbtRunner(callbacks=[callback]).invoke(argv)
         finally:
