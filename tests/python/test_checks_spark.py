@@ -13,6 +13,8 @@ breach lifecycle -> publish). The later tests reuse that warehouse:
 - GX (SQLAlchemy's Hive dialect from PyHive, GX's SQL engine: every metric a Spark SQL query on
   the cluster) finds exactly the threshold breaches of fct_kpi_breaches and of the dbt warning
   test, with no engine error, and every source mirror passes on the clean data;
+- the marts BI reads equal, row by row, the demo built on DuckDB (mart_compare.py; this is
+  test_targets' comparison for the cluster, run here so that the cluster builds the demo once);
 - `okr-kpi check`, `publish` and `report` on the same target;
 - a customer duplicated with the unknown region 'mars' makes `unique(customer_id)` fail with 2
   unexpected rows and `accepted_values(region)` with 1 (exit 30), full history and nightly window.
@@ -31,17 +33,19 @@ import pytest
 from harness import (
     CLUSTER,
     DEMO_DIR,
+    ConsumerProject,
     assert_corrupt_customer_detected,
     cluster_query,
     drop_cluster_schemas,
     target_env,
 )
+from mart_compare import DEMO_ROWS, DEMO_SEED, MARTS, assert_mart_equal, assert_same_raw_data, build_demo
 from okr_kpi.checks import run_checks
 from okr_kpi.exit_codes import ExitCode
 from okr_kpi.project import Project
 
 pytestmark = pytest.mark.spark
-AS_OF = "2026-08-31"
+AS_OF = "2026-08-31"  # = mart_compare.AS_OF: the DuckDB reference is built on the same day
 OKR_KPI = str(Path(sys.executable).parent / "okr-kpi")
 
 
@@ -63,12 +67,14 @@ def demo(spark_cluster, tmp_path_factory):
         for key, value in env.items():
             mp.setenv(key, value)
         try:
-            generated = okr_kpi(env, "generate", "--target", CLUSTER, "--rows", "20000", "--seed", "42")
+            generated = okr_kpi(env, "generate", "--target", CLUSTER, "--rows", str(DEMO_ROWS),
+                                "--seed", str(DEMO_SEED))
             assert generated.returncode == 0, generated.stdout + generated.stderr[-3000:]
             run = okr_kpi(env, "run", "--target", CLUSTER, "--as-of", AS_OF, "--out", str(out),
                           "--log-format", "json")
             yield {"project": Project(target=CLUSTER, project_dir=DEMO_DIR), "env": env, "run": run,
-                   "out": out, "tmp": tmp}
+                   "out": out, "tmp": tmp,
+                   "warehouse": ConsumerProject(path=DEMO_DIR, env=env, target=CLUSTER)}
         finally:
             drop_cluster_schemas(env)
 
@@ -116,6 +122,22 @@ def test_gx_on_the_cluster_agrees_with_the_mart_and_dbt(demo):
     assert result.threshold_breaches == from_mart == from_dbt
     assert {("page_load_time", "day", f"2026-07-{d}") for d in (20, 21, 22, 23)} <= from_mart
     assert result.exit_code() == ExitCode.BREACHES
+
+
+@pytest.fixture(scope="module")
+def duckdb_reference(tmp_path_factory):
+    """The same demo company built on DuckDB (`dbt build`, as test_targets builds its reference)."""
+    return build_demo("duckdb", tmp_path_factory.mktemp("demo_duckdb_reference"))
+
+
+def test_same_demo_data_as_duckdb(demo, duckdb_reference):
+    assert_same_raw_data(duckdb_reference, demo["warehouse"])
+
+
+@pytest.mark.parametrize("mart", list(MARTS))
+def test_marts_equal_to_duckdb(demo, duckdb_reference, mart):
+    assert demo["run"].returncode in (ExitCode.OK, ExitCode.BREACHES), "the cluster's run failed"
+    assert_mart_equal(duckdb_reference, demo["warehouse"], mart)
 
 
 def test_check_publish_report_commands_on_the_cluster(demo):
