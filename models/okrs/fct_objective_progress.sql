@@ -24,27 +24,10 @@ key_results as (
     from {{ ref('fct_key_result_progress') }}
 ),
 
-bounds as (
-    select
-        min(cycle_start_date) as first_day,
-        {{ okr_kpi.as_of_date() }} as last_day
-    from objectives
-),
-
-spine as (
-    {{ okr_kpi.date_spine('(select first_day from bounds)', '(select last_day from bounds)') }}
-),
+{{ okr_kpi.okr_cycle_day_ctes('objectives', 'objective_id') }},
 
 objective_days as (
-    select
-        objectives.objective_id,
-        spine.date_day,
-        {{ dbt.datediff('objectives.cycle_start_date', 'spine.date_day', 'day') }} + 1 as elapsed_days  -- noqa: LT05
-    from objectives
-    inner join spine
-        on
-            objectives.cycle_start_date <= spine.date_day
-            and objectives.cycle_end_date >= spine.date_day
+    select * from okr_cycle_days
 ),
 
 own as (

@@ -1,5 +1,6 @@
 {#- One row per key result per day of its cycle, from the cycle's first day to the earlier of its
-    last day and as_of_date. elapsed_days counts the first day (day 1 of a 92-day quarter is 1). -#}
+    last day and as_of_date. elapsed_days counts the first day (day 1 of a 92-day quarter is 1):
+    macros/okrs/okr_cycle_days.sql, which fct_objective_progress uses too. -#}
 with key_results as (
     select
         key_result_id,
@@ -9,28 +10,15 @@ with key_results as (
     from {{ ref('int_okr_key_results') }}
 ),
 
-bounds as (
-    select
-        min(cycle_start_date) as first_day,
-        {{ okr_kpi.as_of_date() }} as last_day
-    from key_results
-),
-
-spine as (
-    {{ okr_kpi.date_spine('(select first_day from bounds)', '(select last_day from bounds)') }}
-),
+{{ okr_kpi.okr_cycle_day_ctes('key_results', 'key_result_id', columns=['cycle_days']) }},
 
 final as (
     select
-        key_results.key_result_id,
-        spine.date_day,
-        {{ dbt.datediff('key_results.cycle_start_date', 'spine.date_day', 'day') }} + 1 as elapsed_days,  -- noqa: LT05
-        key_results.cycle_days
-    from key_results
-    inner join spine
-        on
-            key_results.cycle_start_date <= spine.date_day
-            and key_results.cycle_end_date >= spine.date_day
+        key_result_id,
+        date_day,
+        elapsed_days,
+        cycle_days
+    from okr_cycle_days
 )
 
 select * from final
