@@ -150,7 +150,7 @@ def segment_chart(kpi: dict[str, Any], split: dict[str, Any], width: int = 420, 
     starts = [p["period_start"] for p in (segments[0]["trend"] if segments else [])]
     if len(starts) < 2 or not values:
         return (
-            f'<svg class="kpi-chart split empty" role="img" aria-label="{label}" '
+            f'<svg class="segment-chart empty" role="img" aria-label="{label}" '
             f'viewBox="0 0 {width} {height}" '
             f'width="100%"><text x="{width / 2}" y="{height / 2}" text-anchor="middle" '
             f'fill="{COLOURS["text"]}" font-size="12">not enough data</text></svg>'
@@ -170,7 +170,7 @@ def segment_chart(kpi: dict[str, Any], split: dict[str, Any], width: int = 420, 
         return top + ph * (1 - (v - lo) / (hi - lo))
 
     parts = [
-        f'<svg class="kpi-chart split" role="img" aria-label="{label}" viewBox="0 0 {width} {height}" '
+        f'<svg class="segment-chart" role="img" aria-label="{label}" viewBox="0 0 {width} {height}" '
         f'width="100%" preserveAspectRatio="none">'
     ]
     for v in (lo + pad, hi - pad):
