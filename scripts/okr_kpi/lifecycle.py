@@ -226,6 +226,40 @@ def read_breaches(wh: Warehouse, schema: str) -> list[dict[str, Any]] | None:
     return [normalise_breach(r) for r in wh.query(f"select * from {wh.ident(schema, 'fct_kpi_breaches')}")]
 
 
+DRIVERS = "rpt_kpi_breach_drivers"
+DRIVER_COLUMNS = (
+    "segment_dimension", "segment_value", "value", "prior_value", "change", "change_pct",
+    "contribution", "share_of_change", "rate_share", "mix_share", "direction", "is_exact_share",
+)
+
+
+def read_drivers(wh: Warehouse, schema: str) -> dict[str, list[dict[str, Any]]]:
+    """breach_id -> the drivers the digest names (rpt_kpi_breach_drivers, in driver_rank order):
+    the model selects and ranks them, this only reads. {} when the model is not built (a project
+    older than segments, or a build that left it out): no breach then names drivers."""
+    if not wh.table_exists(schema, DRIVERS):
+        return {}
+    try:
+        rows = wh.query(f"select * from {wh.ident(schema, DRIVERS)} order by breach_id, driver_rank")
+    except Exception:  # an older build of the model (a column missing): no drivers, never a crash
+        return {}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        d: dict[str, Any] = {}
+        for c in DRIVER_COLUMNS:
+            v = r.get(c)
+            if c == "is_exact_share":
+                v = _bool(v)
+            elif c in ("segment_dimension", "segment_value", "direction"):
+                v = None if v is None else str(v)
+            else:
+                v = _num(v)
+            d[c] = v
+        d["rank"] = int(r.get("driver_rank") or len(out.get(str(r["breach_id"]), [])) + 1)
+        out.setdefault(str(r["breach_id"]), []).append(d)
+    return out
+
+
 # --- the lifecycle ----------------------------------------------------------------------------------
 
 
@@ -453,6 +487,7 @@ def digest_payload(
     mentions: dict[str, dict[str, Any]] | None = None,
     destination: str | None = None,
     key_results: dict[str, dict[str, Any]] | None = None,
+    drivers: dict[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """The generic digest (the JSON webhook's payload; other channels render it). Documented in
     docs/publishing.md and docs/okr_kpi_digest.schema.json; `schema_version` changes on breaking edits."""
@@ -494,6 +529,9 @@ def digest_payload(
                 "key_results": active_key_results(krs, key_results, as_of),
                 "is_suspect": bool(e["is_suspect"]),
                 "suspect_reason": e["suspect_reason"],
+                # the segments that explain a total's breach (rpt_kpi_breach_drivers); [] for a
+                # segment's breach, a KPI without segments, a resolution
+                "drivers": [] if e["event"] == "resolved" else list((drivers or {}).get(e["breach_id"], [])),
                 **({"link": kpi_link(report_path, e["kpi_id"])} if report_path else {}),
                 **(
                     {"first_seen_as_of": e.get("first_seen_as_of")}
@@ -503,10 +541,14 @@ def digest_payload(
             }
         )
     # One line per owner, event, KPI and period with every rule that fired; its severity is the
-    # worst of them. Groups: critical first, then by owner.
+    # worst of them. A segment's breach (its kpi_name names the segment) has a line of its own,
+    # so that it reads apart from the total's. Groups: critical first, then by owner.
     lines: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for item in items:
-        line_key = (item["owner"], item["event"], item["kpi_id"], item["grain"], str(item["period_start"]))
+        line_key = (
+            item["owner"], item["event"], item["kpi_id"], item["kpi_name"], item["grain"],
+            str(item["period_start"]),
+        )
         lines.setdefault(line_key, []).append(item)
     by_group: dict[tuple[str, str], list[list[dict[str, Any]]]] = {}
     for members in lines.values():
@@ -524,6 +566,9 @@ def digest_payload(
             titles: list[str] = []
             for m in members:
                 titles += [t for t in m["key_results"] if t not in titles]
+            # the line names the drivers of one of its rules: the anomaly's (against the expected
+            # value) when it has any, else the threshold's (against the prior period)
+            named = sorted((m for m in members if m["drivers"]), key=lambda m: m["rule"] != "anomaly")
             group["lines"].append(
                 {
                     "event": first["event"],
@@ -535,6 +580,8 @@ def digest_payload(
                     "rules": [m["rule"] for m in members],
                     "breach_ids": [m["breach_id"] for m in members],
                     "key_results": titles,
+                    "drivers": named[0]["drivers"] if named else [],
+                    **({"drivers_rule": named[0]["rule"]} if named else {}),
                     **({"link": first["link"]} if first.get("link") else {}),
                 }
             )
@@ -626,6 +673,7 @@ def update_lifecycle(
         events += extra
         alerted += extra
     carried: dict[str, list[str]] = {}
+    drivers = read_drivers(wh, schema) if any(mine for _, _, mine in routed) else {}
     for channel, destination, mine in routed:
         if not mine:
             continue
@@ -642,6 +690,7 @@ def update_lifecycle(
             mentions=mentions,
             destination=channel if router is not None else None,
             key_results=key_results,
+            drivers=drivers,
         )
         queued.append(
             {

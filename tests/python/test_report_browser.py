@@ -420,3 +420,52 @@ def test_key_results_over_their_cycle(published, browser):
         assert problems == []
     finally:
         page.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_chart_split_by_segment(published, browser, width):
+    """new_leads (cut by lead_channel): the chart's selector swaps the total's line for one line
+    per channel, the channels those of fct_kpi_segment_periods (plain SQL), each drawn over the
+    same periods as the total, with its legend; no overflow at phone width."""
+    env, out = published
+    db = env["OKR_KPI_DUCKDB_PATH"]
+    page, problems, _ = _open(browser, out, width)
+    try:
+        card = page.locator("#kpi-new_leads")
+        total = card.locator(".total-chart")
+        split = card.locator(".split-chart[data-dimension='lead_channel']")
+        assert total.is_visible() and split.is_hidden()
+        card.locator("select.split-select").select_option("lead_channel")
+        assert split.is_visible() and total.is_hidden()
+        [kpi] = duck_query(db, "select reporting_grain from okr_kpi.dim_kpis where kpi_id = 'new_leads'")
+        channels = duck_query(
+            db,
+            "select distinct segment_value from okr_kpi.fct_kpi_segment_periods where kpi_id = 'new_leads' "
+            f"and segment_dimension = 'lead_channel' and grain = '{kpi['reporting_grain']}' "
+            f"and period_end <= date '{DEMO_AS_OF}'",
+        )
+        expected = sorted(r["segment_value"] for r in channels)
+        assert len(expected) >= 2
+        lines = split.locator("polyline.segment-line")
+        assert sorted(lines.nth(i).get_attribute("data-segment") for i in range(lines.count())) == expected
+        total_points = len(card.locator(".total-chart polyline.trend").get_attribute("points").split())
+        for i in range(lines.count()):
+            assert len(lines.nth(i).get_attribute("points").split()) == total_points
+            box = lines.nth(i).bounding_box()
+            assert box is not None and box["width"] > 100
+        legend = split.locator(".split-legend li")
+        assert sorted(legend.nth(i).inner_text().strip() for i in range(legend.count())) == expected
+        assert legend.first.is_visible()
+        overflow = page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert overflow[0] <= overflow[1], f"page is {overflow[0]} px wide at {width} px"
+        shot = out / f"report_tour_{width}_split.png"
+        card.screenshot(path=str(shot))
+        if os.environ.get("OKR_KPI_UPDATE_SCREENSHOT") == "1" and width == 390:
+            shutil.copy(shot, REPO / "docs" / shot.name)
+        card.locator("select.split-select").select_option("")
+        assert total.is_visible() and split.is_hidden()
+        assert problems == []
+    finally:
+        page.close()

@@ -122,12 +122,59 @@ def group_lines(group: dict[str, Any]) -> list[tuple[dict[str, Any] | None, list
     return [(line, [by_id[b] for b in line["breach_ids"] if b in by_id]) for line in group["lines"]]
 
 
-def describe_line(line: dict[str, Any] | None, events: list[dict[str, Any]]) -> str:
+def _signed_pct(v: float) -> str:
+    """-0.382 -> '−38 %' (a minus sign, the unit apart, as the issue's digest line reads)."""
+    return f"{v * 100:+.0f} %".replace("-", "\u2212")
+
+
+def plain_segment(value: Any) -> str:
+    """A segment value on one line (user data: any whitespace run reads as one space)."""
+    return " ".join(str(value if value is not None else "(none)").split()) or "(none)"
+
+
+def describe_drivers(drivers: list[dict[str, Any]] | None, seg: Any = None) -> str:
+    """The drivers of a breach of a KPI's total (rpt_kpi_breach_drivers; docs/segments.md), e.g.
+    'paid (lead_channel) −100 %, 81 % of the drop' or, for a ratio, 'organic (channel) +0 %, 100 %
+    of the rise (rate 0 %, mix 100 %)'; drivers of a count_distinct, percentile, min or max KPI
+    give no share (theirs only rank the segments). `seg` renders a segment value for the channel
+    (Slack: a code span); the caller escapes the whole text. '' when there are none."""
+    seg = seg or plain_segment
+    parts = []
+    for d in drivers or []:
+        text = f"{seg(d.get('segment_value'))} ({plain_segment(d.get('segment_dimension'))})"
+        if d.get("change_pct") is not None:
+            text += f" {_signed_pct(float(d['change_pct']))}"
+        elif d.get("change") is not None:
+            change = float(d["change"])
+            text += f" {'+' if change >= 0 else chr(0x2212)}{fmt_num(abs(change))}"
+        share = d.get("share_of_change")
+        if d.get("is_exact_share", True) and share is not None:
+            text += f", {float(share):.0%} of the {d.get('direction') or 'change'}".replace("%", " %")
+            if d.get("rate_share") is not None and d.get("mix_share") is not None:
+                text += (
+                    f" (rate {float(d['rate_share']) * 100:.0f} %, mix {float(d['mix_share']) * 100:.0f} %)"
+                ).replace("-", "\u2212")
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def line_drivers(line: dict[str, Any] | None, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The drivers a digest line names (lifecycle.digest_payload); none for a resolution."""
+    if events and events[0]["event"] == "resolved":
+        return []
+    if line is not None and "drivers" in line:
+        return line["drivers"] or []
+    return next((e["drivers"] for e in events if e.get("drivers")), [])
+
+
+def describe_line(line: dict[str, Any] | None, events: list[dict[str, Any]], seg: Any = None) -> str:
     """One line for a KPI and period, e.g. 'New leads, day 2026-08-12: 12, below the lower bound
-    40 (threshold); 12, a sudden change from the expected 50, z = -4.1 (anomaly) · key results:
-    Double the leads'."""
+    40 (threshold); 12, a sudden change from the expected 50, z = -4.1 (anomaly) · drivers: paid
+    (lead_channel) −76 %, 81 % of the drop · key results: Double the leads'. `seg`: see
+    describe_drivers."""
+    named = describe_drivers(line_drivers(line, events), seg)
     if line is None:
-        return describe_event(events[0])
+        return describe_event(events[0]) + (f" · drivers: {named}" if named else "")
     first = events[0]
     period = f"{first['grain']} {first['period_start']}"
     if first["event"] == "resolved":
@@ -141,7 +188,8 @@ def describe_line(line: dict[str, Any] | None, events: list[dict[str, Any]]) -> 
             parts.append(part + ")")
         what = "; ".join(parts)
     krs = line.get("key_results") or []
-    tail = f" · open since {first['first_seen_as_of']}" if first.get("first_seen_as_of") else ""
+    tail = f" · drivers: {named}" if named else ""
+    tail += f" · open since {first['first_seen_as_of']}" if first.get("first_seen_as_of") else ""
     tail += f" · key results: {', '.join(krs)}" if krs else ""
     suspect = next((e for e in events if e.get("is_suspect")), None)
     tail += f" · suspect data: {suspect.get('suspect_reason') or 'yes'}" if suspect else ""
@@ -153,6 +201,13 @@ def slack_escape(text: Any) -> str:
     `<https://evil.example|click here>` in a seed's owner or title shows as typed, inert."""
     text = str(text if text is not None else "")
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_segment(value: Any) -> str:
+    """A segment value (user data) in Slack mrkdwn: a code span, in which Slack applies no
+    formatting (`*bold*`, `_x_`, `~x~` show as typed); a backquote of the value becomes ˋ so it
+    cannot end the span. slack_escape of the whole line then escapes &, <, >."""
+    return "`" + plain_segment(value).replace("`", "\u02cb") + "`"
 
 
 def flood_text(payload: dict[str, Any]) -> str:
@@ -183,7 +238,7 @@ def headline(payload: dict[str, Any]) -> str:
     return f"KPI breaches as of {payload['as_of_date']}: {', '.join(parts) or 'nothing new'}"
 
 
-def digest_text(payload: dict[str, Any]) -> str:
+def digest_text(payload: dict[str, Any], seg: Any = None) -> str:
     lines = [headline(payload), ""]
     if payload.get("flood"):
         lines += [flood_text(payload), ""]
@@ -191,7 +246,7 @@ def digest_text(payload: dict[str, Any]) -> str:
         lines.append(f"{group['owner']} — {group['severity']}")
         for line, events in group_lines(group):
             link = f" <{line['link']}>" if line and line.get("link") else ""
-            lines.append(f"  [{EVENT_LABEL[events[0]['event']]}] {describe_line(line, events)}{link}")
+            lines.append(f"  [{EVENT_LABEL[events[0]['event']]}] {describe_line(line, events, seg)}{link}")
         lines.append("")
     if payload.get("report"):
         lines.append(f"Report: {payload['report']}")
@@ -356,7 +411,7 @@ class SlackChannel(Channel):
                 f"{slack_escape(group['severity'])}"
             ]
             for line, events in group_lines(group):
-                text_ = slack_escape(describe_line(line, events))
+                text_ = slack_escape(describe_line(line, events, slack_segment))
                 link = line.get("link") if line else None
                 if link and str(link).startswith(("http://", "https://")):
                     # the link is ours (report.base_url / report.link + the KPI id, escaped)
@@ -373,7 +428,7 @@ class SlackChannel(Channel):
             context += f" · report: {slack_escape(payload['report'])}"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
         # `text` is the notification's fallback, parsed as mrkdwn too: escaped the same way.
-        return {"text": slack_escape(digest_text(payload))[:3000], "blocks": blocks[:50]}
+        return {"text": slack_escape(digest_text(payload, slack_segment))[:3000], "blocks": blocks[:50]}
 
     def send(self, payload, timeout):
         _post_json(self.url, self.render(payload), {"Idempotency-Key": payload["idempotency_key"]}, timeout)

@@ -21,8 +21,16 @@ from typing import Any
 from okr_kpi.config import Config, load_config
 from okr_kpi.logging import redact
 from okr_kpi.project import Project
+from okr_kpi.publish.channels import describe_drivers
 from okr_kpi.report.data import build_document
-from okr_kpi.report.svg import fmt, key_result_chart, progress_bar, trend_chart
+from okr_kpi.report.svg import (
+    SEGMENT_COLOURS,
+    fmt,
+    key_result_chart,
+    progress_bar,
+    segment_chart,
+    trend_chart,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATUS_CLASS = {"ok": "ok", "breaches": "breaches"}
@@ -94,6 +102,15 @@ def md_cell(text: Any) -> str:
     return " ".join(out.splitlines())
 
 
+def md_text(text: Any) -> str:
+    """md_cell, and no emphasis either: `*`, `_` and `~` escaped, so a segment value typed as
+    `*bold*` shows as typed (segment values are user data)."""
+    out = md_cell(text)
+    for ch in ("*", "_", "~"):
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
 def _facets(doc: dict[str, Any]) -> dict[str, list[str]]:
     """The values the owner / team / level filters offer (every section carries them)."""
     owners = {k.get("owner") for k in doc["kpis"]["items"]}
@@ -127,6 +144,8 @@ def render_html(doc: dict[str, Any], out_dir: Path) -> str:
         arrow=lambda v: "" if v is None or v == 0 else ("▲" if v > 0 else "▼"),
         bar=lambda s, e, st, w=160: Markup(progress_bar(s, e, st, w)),
         basis_label=BASIS_LABEL,
+        drivers_text=describe_drivers,  # plain text: the template's autoescape escapes it
+        segment_colour=lambda n: SEGMENT_COLOURS[n % len(SEGMENT_COLOURS)],
     )
     sections = cycle_sections(doc["okrs"])
     active = [o for c in sections if c["state"] == "active" for o in c["objectives"]]
@@ -142,6 +161,11 @@ def render_html(doc: dict[str, Any], out_dir: Path) -> str:
     return env.get_template("report.html.j2").render(
         doc=doc,
         charts={k["kpi_id"]: Markup(trend_chart(k)) for k in doc["kpis"]["items"]},
+        split_charts={
+            f"{k['kpi_id']}|{sp['dimension']}": Markup(segment_chart(k, sp))
+            for k in doc["kpis"]["items"]
+            for sp in k.get("segments") or []
+        },
         kr_charts={
             kr["key_result_id"]: Markup(key_result_chart(kr, kr["days"]))
             for o in doc["okrs"].get("objectives") or []
@@ -186,12 +210,17 @@ def render_markdown(doc: dict[str, Any]) -> str:
         )
         alerted = [e for e in b["events"] if e.get("is_alerted")]
         if alerted:
-            lines += ["", "| event | KPI | owner | period | rule | severity | value |", "| --- " * 7 + "|"]
+            lines += [
+                "",
+                "| event | KPI | owner | period | rule | severity | value | drivers |",
+                "| --- " * 8 + "|",
+            ]
             for e in alerted[:50]:
                 lines.append(
                     f"| {e['event']} | {md_cell(e['kpi_name'])} | {md_cell(e['owner'])} "
                     f"| {e['grain']} {e['period_start']} "
-                    f"| {e['rule']} | {e['severity']} | {fmt(e['value'])} |"
+                    f"| {e['rule']} | {e['severity']} | {fmt(e['value'])} "
+                    f"| {md_text(describe_drivers(e.get('drivers')))} |"
                 )
     lines += ["", "## KPIs", ""]
     if doc["kpis"]["available"]:

@@ -54,6 +54,54 @@ def _num(v: Any) -> float | None:
         return None
 
 
+MAX_SPLIT_SEGMENTS = 8  # lines per split chart; the rest are named as not shown
+
+
+def collect_segments(
+    wh: Warehouse, schema: str, kpi_id: str, grain: str, as_of: dt.date, periods: list[dict]
+) -> list[dict[str, Any]]:
+    """The KPI's series per segment value for the report's split chart: fct_kpi_segment_periods
+    at the KPI's reporting grain over the periods of its trend, one entry per segment dimension
+    with its segments (the MAX_SPLIT_SEGMENTS largest by volume over the window drawn, the
+    others listed in `hidden`). [] for a KPI without segments."""
+    if not periods or not wh.table_exists(schema, "fct_kpi_segment_periods"):
+        return []
+    starts = [p["period_start"] for p in periods]
+    rows = wh.query(
+        f"select segment_dimension, segment_value, period_start, value "
+        f"from {wh.ident(schema, 'fct_kpi_segment_periods')} where kpi_id = ? and grain = ? "
+        "and period_start >= ? and period_end <= ? order by segment_dimension, segment_value, period_start",
+        (kpi_id, grain, dt.date.fromisoformat(str(starts[0])[:10]), as_of),
+    )
+    wanted = set(starts)
+    by_dim: dict[str, dict[str, dict[str, float | None]]] = {}
+    for r in rows:
+        r = jsonable(r)
+        if r["period_start"] not in wanted:
+            continue
+        dim = str(r["segment_dimension"])
+        series = by_dim.setdefault(dim, {}).setdefault(str(r["segment_value"]), {})
+        series[r["period_start"]] = _num(r["value"])
+    out = []
+    for dim in sorted(by_dim):
+        series = by_dim[dim]
+        order = sorted(series, key=lambda v: (-sum(abs(x or 0) for x in series[v].values()), v))
+        out.append(
+            {
+                "dimension": dim,
+                "segments": [
+                    {
+                        "segment_value": v,
+                        "trend": [{"period_start": p, "value": series[v].get(p)} for p in starts],
+                    }
+                    for v in order[:MAX_SPLIT_SEGMENTS]
+                ],
+                "hidden": order[MAX_SPLIT_SEGMENTS:],
+            }
+        )
+    return out
+
+
 def collect_kpis(
     wh: Warehouse, schema: str, as_of: dt.date, trend_periods: int, breaches: list[dict] | None
 ) -> dict[str, Any]:
@@ -157,6 +205,7 @@ def collect_kpis(
                     for p in periods
                 ],
                 "breaches": kpi_breaches,
+                "segments": collect_segments(wh, schema, kpi_id, grain, as_of, periods),
                 "open_breaches": sum(1 for b in (breaches or []) if b["kpi_id"] == kpi_id),
                 "latest_breached": bool(latest_out)
                 and any(b["period_start"] == latest_out["period_start"] for b in kpi_breaches),
@@ -458,9 +507,10 @@ def build_document(
     data_docs_url: str | None = None,
     history_counts: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    from okr_kpi.lifecycle import acknowledged_breaches, read_breaches
+    from okr_kpi.lifecycle import acknowledged_breaches, read_breaches, read_drivers
 
     breaches = read_breaches(wh, schema)
+    drivers = read_drivers(wh, schema)  # breach_id -> the segments that drove a total's breach
     code = int(run_info.get("exit_code") or 0)
     try:
         status = ExitCode(code).name.lower()
@@ -491,6 +541,7 @@ def build_document(
                     "is_alerted",
                 )
             }
+            | {"drivers": [] if e["event"] == "resolved" else drivers.get(e["breach_id"], [])}
             for e in sorted(
                 lifecycle.events,
                 key=lambda e: (
@@ -541,6 +592,7 @@ def build_document(
                         "is_suspect",
                     )
                 }
+                | {"drivers": drivers.get(b["breach_id"], [])}
                 for b in recent
             ],
         },

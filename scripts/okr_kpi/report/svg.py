@@ -136,6 +136,78 @@ def trend_chart(kpi: dict[str, Any], width: int = 420, height: int = 150) -> str
     return "".join(parts)
 
 
+# Colour-blind-safe palette (Okabe-Ito), one colour per segment line of a split chart.
+SEGMENT_COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#999999"]
+
+
+def segment_chart(kpi: dict[str, Any], split: dict[str, Any], width: int = 420, height: int = 150) -> str:
+    """A KPI's trend split by one segment dimension (report.data.collect_segments): one line per
+    segment value on a shared scale, each a `polyline.segment-line` with `data-segment` and a
+    title (the legend is HTML, next to the chart). Segment values are user data: escaped."""
+    segments = split.get("segments") or []
+    label = escape(f"Trend of {kpi.get('name')} by {kpi.get('grain')}, split by {split.get('dimension')}")
+    values = [p["value"] for s in segments for p in s["trend"] if p.get("value") is not None]
+    starts = [p["period_start"] for p in (segments[0]["trend"] if segments else [])]
+    if len(starts) < 2 or not values:
+        return (
+            f'<svg class="segment-chart empty" role="img" aria-label="{label}" '
+            f'viewBox="0 0 {width} {height}" '
+            f'width="100%"><text x="{width / 2}" y="{height / 2}" text-anchor="middle" '
+            f'fill="{COLOURS["text"]}" font-size="12">not enough data</text></svg>'
+        )
+    left, right, top, bottom = 44, 8, 8, 20
+    pw, ph = width - left - right, height - top - bottom
+    lo, hi = min(values), max(values)
+    if hi == lo:
+        hi, lo = hi + 1, lo - 1
+    pad = (hi - lo) * 0.08
+    lo, hi = lo - pad, hi + pad
+
+    def x(i: int) -> float:
+        return left + pw * i / (len(starts) - 1)
+
+    def y(v: float) -> float:
+        return top + ph * (1 - (v - lo) / (hi - lo))
+
+    parts = [
+        f'<svg class="segment-chart" role="img" aria-label="{label}" viewBox="0 0 {width} {height}" '
+        f'width="100%" preserveAspectRatio="none">'
+    ]
+    for v in (lo + pad, hi - pad):
+        parts.append(
+            f'<text x="{left - 4}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="10" '
+            f'fill="{COLOURS["text"]}">{escape(fmt(v))}</text>'
+        )
+        parts.append(
+            f'<line x1="{left}" x2="{left + pw}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
+            f'stroke="{COLOURS["grid"]}" stroke-width="0.5"/>'
+        )
+    parts.append(
+        f'<text x="{left}" y="{height - 5}" font-size="10" fill="{COLOURS["text"]}">'
+        f"{escape(str(starts[0]))}</text>"
+    )
+    parts.append(
+        f'<text x="{left + pw}" y="{height - 5}" font-size="10" text-anchor="end" '
+        f'fill="{COLOURS["text"]}">{escape(str(starts[-1]))}</text>'
+    )
+    for n, s in enumerate(segments):
+        colour = SEGMENT_COLOURS[n % len(SEGMENT_COLOURS)]
+        path = " ".join(
+            f"{x(i):.1f},{y(p['value']):.1f}" for i, p in enumerate(s["trend"]) if p.get("value") is not None
+        )
+        last = next((p for p in reversed(s["trend"]) if p.get("value") is not None), None)
+        tip = str(s["segment_value"])
+        if last:
+            tip += f": {fmt(last['value'])} on {last['period_start']}"
+        parts.append(
+            f'<polyline class="segment-line" data-segment="{escape(str(s["segment_value"]), quote=True)}" '
+            f'points="{path}" fill="none" stroke="{colour}" stroke-width="1.5" stroke-linejoin="round">'
+            f"<title>{escape(tip)}</title></polyline>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def progress_bar(score: float | None, expected: float | None, status: str | None, width: int = 160) -> str:
     """A KR/objective progress bar: filled to the score, a tick at the expected pace."""
     colour = {"achieved": "#2e7d32", "on_track": "#33691e", "at_risk": "#a85400", "off_track": "#c62828"}.get(
