@@ -1329,6 +1329,7 @@ def render_findings(results: list[SizeResult], memory_limit: str) -> str:
         + f" Over all of history (a first run, `--full-history`) it takes "
         f"{series(x.step('checks, full history').seconds for x in ordered)} s.",
         _load_checks_finding(ordered),
+        _segments_finding(ordered),
         f"- **Memory.** Peak {_gb(peak)} GB ({peak_step}), under 4 GB, with DuckDB's memory limit "
         f"at {memory_limit} (`OKR_KPI_DUCKDB_MEMORY_LIMIT`; larger data spills to disk).",
         f"- **Tests on the raw data.** The dbt tests on the sources and the staging views (unique "
@@ -1348,6 +1349,23 @@ def render_findings(results: list[SizeResult], memory_limit: str) -> str:
            "`fct_kpi_daily` 2.2 × against 1.5 × the floor's; the full build about the same)."),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _segments_finding(ordered: list[SizeResult]) -> str:
+    """The KPIs by segment: their models' SQL against the segment floor, over the sizes."""
+    r = ordered[-1]
+    seg = r.segment_sql.get("full build", 0.0)
+    rows = sum(x[3] for x in r.segment_rows)
+    return (f"- **Segments.** `fct_kpi_segment_daily` holds {rows:,} rows ({len(r.segment_rows)} KPI "
+            f"and dimension pairs, {sum(x[2] for x in r.segment_rows)} segments). The SQL of the "
+            f"segment models (full build) goes "
+            + " → ".join(f"{x.segment_sql.get('full build', 0.0):.2f}" for x in ordered)
+            + " s over the sizes, the segment floor's "
+            + " → ".join(f"{x.segment_floor_sql_seconds:.2f}" for x in ordered)
+            + f" s ({_ratio(seg, r.segment_floor_sql_seconds)} × at the largest size); the segment "
+            f"rows do not grow with the raw rows (one per segment and day), so what grows is the "
+            f"input model's scan, in the SQL up to both marts: "
+            + " → ".join(f"{x.marts_sql.get('full build', 0.0):.2f}" for x in ordered) + " s.")
 
 
 def _load_checks_finding(ordered: list[SizeResult]) -> str:
