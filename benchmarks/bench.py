@@ -4,7 +4,9 @@ For each size (raw rows across the demo company's tables) it generates the demo 
 a fresh DuckDB file and measures, on this machine, one after the other:
 
 1. the floor: FLOOR_SQL below, a plain DuckDB script that computes fct_kpi_daily from the
-   raw tables in one pass (independent of dbt; its result is checked equal to dbt's);
+   raw tables in one pass (independent of dbt; its result is checked equal to dbt's); the
+   row-level floor (ROW_FLOOR_SQL) and the segment floor (SEGMENT_FLOOR_SQL: fct_kpi_segment_daily,
+   the KPIs by segment) likewise, each held against the SQL of the models it replaces;
 2. a full `dbt build`;
 3. an incremental `dbt build` after one new day of raw data (plus late rows for an earlier
    day inside the lookback window), checked equal to the floor on the new data;
@@ -21,6 +23,7 @@ written to docs/benchmarks.md with the machine described.
     python benchmarks/bench.py --sizes 100000,500000 --no-docs
     python benchmarks/bench.py --render-only     # docs/benchmarks.md again from the saved results
     python benchmarks/bench.py floor --db wh.duckdb --as-of 2026-08-31   # the floor alone
+    python benchmarks/bench.py segment-floor --db wh.duckdb              # the segment floor alone
     python benchmarks/bench.py row-level --rows 20000000 --repeat 5   # the row-level KPIs alone:
         # interleaved pairs of the row-level floor and dbt's int_kpi_row_inputs + int_kpi_row_periods,
         # median pair ratio, peak memory, load per pair; writes its section of docs/benchmarks.md
@@ -237,6 +240,147 @@ select 'p90_response_time', grain, cast(date_trunc(grain, d) as date),
 from requests cross join grains
 group by all;
 """
+
+# 1c. The segment floor: fct_kpi_segment_daily from the raw tables -- the demo's segmented KPIs
+# (examples/demo/seeds/kpi_definitions.csv, segment_dimensions) per segment and day, written from
+# docs/segments.md, not from the dbt models' SQL: revenue and average_order_value by the
+# customer's region, new_leads by lead channel (leads.source), churned_customers by plan. Every
+# segment ever seen gets a row for every day of the project's calendar (from the first day of any
+# KPI's data) to as_of_date;
+# days without its events are 0 (count, sum; numerator and denominator of the ratio).
+SEGMENT_KPIS = ("revenue", "average_order_value", "new_leads", "churned_customers")
+SEGMENT_MART = "model.okr_kpi.fct_kpi_segment_daily"
+SEGMENT_FLOOR_SQL = """
+create schema if not exists {floor};
+create or replace table {floor}.fct_kpi_segment_daily as
+with
+ord as (
+    select
+        cast(o.ordered_at as date) as date_day,
+        coalesce(nullif(c.region, ''), '(none)') as segment_value,
+        sum(o.amount) as revenue,
+        count(*) as orders
+    from {raw}.orders as o
+    left join {raw}.customers as c on o.customer_id = c.customer_id
+    where o.status = 'completed'
+    group by 1, 2
+),
+lead as (
+    select cast(created_at as date) as date_day, coalesce(nullif(source, ''), '(none)') as segment_value,
+           count(*) as leads
+    from {raw}.leads
+    group by 1, 2
+),
+churn as (
+    select
+        cancelled_on as date_day, coalesce(nullif(plan, ''), '(none)') as segment_value, count(*) as cancelled
+    from {raw}.subscriptions
+    where cancelled_on is not null
+    group by 1, 2
+),
+inputs (kpi_id, segment_dimension, segment_value, date_day, numerator, denominator) as (
+    select 'revenue', 'region', segment_value, date_day, revenue, null from ord
+    union all select 'average_order_value', 'region', segment_value, date_day, revenue, orders from ord
+    union all select 'new_leads', 'lead_channel', segment_value, date_day, leads, null from lead
+    union all select 'churned_customers', 'plan', segment_value, date_day, cancelled, null from churn
+),
+kpis (kpi_id, aggregation) as (
+    values ('revenue', 'sum'), ('average_order_value', 'ratio'), ('new_leads', 'count'),
+        ('churned_customers', 'count')
+),
+data_start as (
+    -- the project's calendar (int_kpi_calendar) starts on the first day of any KPI's data
+    select least(
+        (select min(cast(started_at as date)) from {raw}.web_sessions),
+        (select min(cast(requested_at as date)) from {raw}.app_requests),
+        (select min(date_day) from ord),
+        (select min(date_day) from lead),
+        (select min(spent_on) from {raw}.expenses),
+        (select min(cast(opened_at as date)) from {raw}.support_tickets),
+        (select min(cast(signed_up_at as date)) from {raw}.newsletter_signups),
+        (select min(started_on) from {raw}.subscriptions)
+    ) as first_day
+),
+segments as (
+    select distinct inputs.kpi_id, inputs.segment_dimension, inputs.segment_value, data_start.first_day
+    from inputs cross join data_start
+),
+calendar as (
+    select
+        segments.*,
+        cast(unnest(generate_series(first_day, cast('{as_of}' as date), interval 1 day)) as date) as date_day
+    from segments
+),
+joined as (
+    select
+        calendar.kpi_id,
+        kpis.aggregation,
+        calendar.segment_dimension,
+        calendar.segment_value,
+        calendar.date_day,
+        coalesce(cast(inputs.numerator as double), 0) as numerator,
+        case when kpis.aggregation = 'ratio' then coalesce(cast(inputs.denominator as double), 0) end
+            as denominator,
+        inputs.kpi_id is not null as has_data
+    from calendar
+    inner join kpis on calendar.kpi_id = kpis.kpi_id
+    left join inputs
+        on inputs.kpi_id = calendar.kpi_id and inputs.segment_dimension = calendar.segment_dimension
+        and inputs.segment_value = calendar.segment_value and inputs.date_day = calendar.date_day
+)
+select
+    kpi_id,
+    segment_dimension,
+    segment_value,
+    date_day,
+    numerator,
+    denominator,
+    case when aggregation = 'ratio' then numerator / nullif(denominator, 0) else numerator end as value,
+    has_data
+from joined;
+"""
+
+SEGMENT_COMPARE_SQL = """
+select count(*) as differences
+from {a} as a
+full outer join {b} as b
+    on a.kpi_id = b.kpi_id and a.segment_dimension = b.segment_dimension
+    and a.segment_value = b.segment_value and a.date_day = b.date_day
+where a.kpi_id is null or b.kpi_id is null
+   or a.has_data is distinct from b.has_data
+   or not ({close_num}) or not ({close_den}) or not ({close_val})
+"""
+
+
+def run_segment_floor(db: str, as_of: str, raw_schema: str = "raw",
+                      memory_limit: str = MEMORY_LIMIT) -> float:
+    """Run the segment floor on a DuckDB file; returns the seconds its SQL took."""
+    import duckdb
+
+    con = duckdb.connect(db)
+    try:
+        con.execute(f"set memory_limit = '{memory_limit}'")
+        con.execute("set preserve_insertion_order = false")
+        start = time.perf_counter()
+        con.execute(SEGMENT_FLOOR_SQL.format(raw=raw_schema, as_of=as_of, floor=FLOOR_SCHEMA))
+        return time.perf_counter() - start
+    finally:
+        con.close()
+
+
+def compare_segment_daily(con, a: str, b: str) -> int:
+    """Rows of fct_kpi_segment_daily that differ between the segment floor (a) and dbt's (b)."""
+    sql = SEGMENT_COMPARE_SQL.format(a=a, b=b, close_num=_close("numerator"), close_den=_close("denominator"),
+                                     close_val=_close("value"))
+    return int(con.execute(sql).fetchone()[0])
+
+
+def segment_rows(con, mart: str) -> list[tuple[str, str, int, int]]:
+    """(kpi_id, segment_dimension, segments, rows) of a fct_kpi_segment_daily."""
+    return [tuple(r) for r in con.execute(
+        f"select kpi_id, segment_dimension, count(distinct segment_value), count(*) from {mart} "
+        "group by all order by all").fetchall()]
+
 
 ROW_COMPARE_SQL = """
 select count(*) as differences
@@ -467,6 +611,18 @@ class SizeResult:
     row_floor_peak_bytes: int = 0
     row_floor_matches: int | None = None
     floor_matches_incremental: int | None = None
+    # Segments (docs/segments.md): the segment floor (SEGMENT_FLOOR_SQL) against dbt's
+    # fct_kpi_segment_daily. segment_sql: per dbt build, SQL of the segment models (upstream of
+    # fct_kpi_segment_daily and not of fct_kpi_daily); marts_sql: SQL of every model upstream of
+    # either mart (the row-level nodes left out), against floor + segment floor.
+    segment_sql: dict[str, float] = field(default_factory=dict)
+    marts_sql: dict[str, float] = field(default_factory=dict)
+    segment_floor_sql_seconds: float = 0.0
+    segment_floor_peak_bytes: int = 0
+    segment_floor_matches_full: int | None = None
+    segment_floor_matches_incremental: int | None = None
+    # (kpi_id, segment_dimension, segments, rows) of dbt's fct_kpi_segment_daily after the full build
+    segment_rows: list[tuple[str, str, int, int]] = field(default_factory=list)
     # Per dbt build: the load checks' nodes (LOAD_CHECK_NODES): SQL seconds and node time each.
     load_check_sql: dict[str, dict[str, float]] = field(default_factory=dict)
     load_check_nodes: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -496,7 +652,7 @@ def _dbt_step(result: SizeResult, step: str, runs: list[list[str]], env: dict[st
             _record_run(result, step, target_path, log_path)
         # SQL times: the lowest of the runs, each on its own (a statement can wait for another
         # thread's commit in one run and not in the next).
-        for name in ("kpi_input_sql", "daily_path_sql"):
+        for name in ("kpi_input_sql", "daily_path_sql", "segment_sql", "marts_sql"):
             probe = SizeResult(result.rows)
             _record_run(probe, step, target_path, log_path)
             value = getattr(probe, name).get(step, 0.0)
@@ -519,6 +675,11 @@ def _record_run(result: SizeResult, step: str, target_path: Path, log_path: Path
     result.daily_path_sql[step] = sum(t for node, t in per_node.items()
                                       if node in daily_path and node not in ROW_LEVEL_NODES)
     result.row_level_sql[step] = sum(t for node, t in per_node.items() if node in ROW_LEVEL_NODES)
+    segment_path = daily_path_models(target_path, SEGMENT_MART)
+    result.segment_sql[step] = sum(t for node, t in per_node.items()
+                                   if node in segment_path and node not in daily_path)
+    result.marts_sql[step] = sum(t for node, t in per_node.items()
+                                 if node in segment_path | daily_path and node not in ROW_LEVEL_NODES)
     result.load_check_sql[step] = {node.split(".")[-1]: per_node.get(node, 0.0) for node in LOAD_CHECK_NODES}
     result.all_sql[step] = sum(t for node, t in per_node.items() if node != CONNECTION_WAIT)
     result.connection_wait[step] = per_node.get(CONNECTION_WAIT, 0.0)
@@ -586,7 +747,8 @@ def source_tests(target_path: Path) -> set[str]:
 
 
 def daily_path_models(target_path: Path, mart: str = "model.okr_kpi.fct_kpi_daily") -> set[str]:
-    """fct_kpi_daily and every model upstream of it (manifest.json): what the floor replaces."""
+    """A mart (default fct_kpi_daily) and every model upstream of it (manifest.json): what the
+    floor (the segment floor for fct_kpi_segment_daily) replaces."""
     path = target_path / "manifest.json"
     if not path.exists():
         return set()
@@ -692,6 +854,21 @@ def bench_size(rows: int, work: Path, project_dir: Path, log=print,
     con = duckdb.connect(str(db))
     result.row_floor_matches = compare_row_periods(con, f"{FLOOR_SCHEMA}.kpi_row_periods",
                                                    "okr_kpi.int_kpi_row_periods")
+    con.close()
+    log(f"[{rows:,} rows] segment floor (fct_kpi_segment_daily) ...")
+    segment_floor = [py, str(Path(__file__).resolve()), "segment-floor", "--db", str(db), "--as-of",
+                     str(AS_OF), "--memory-limit", memory_limit]
+    for _ in range(repeat):
+        m = measure("segment floor", segment_floor, env, project_dir)
+        _fail_step(m)
+        seconds = float(re.findall(r"segment_floor_sql_seconds=([0-9.]+)", m.output)[-1])
+        if not result.segment_floor_sql_seconds or seconds < result.segment_floor_sql_seconds:
+            result.segment_floor_sql_seconds = seconds
+        result.segment_floor_peak_bytes = max(result.segment_floor_peak_bytes, m.peak_bytes)
+    con = duckdb.connect(str(db))
+    result.segment_floor_matches_full = compare_segment_daily(
+        con, f"{FLOOR_SCHEMA}.fct_kpi_segment_daily", "okr_kpi.fct_kpi_segment_daily")
+    result.segment_rows = segment_rows(con, "okr_kpi.fct_kpi_segment_daily")
     log(f"[{rows:,} rows] appending {new_day} (and a late row on {late_day}) ...")
     append_day(con, new_day, late_day, late_rows=5)
     con.close()
@@ -706,9 +883,12 @@ def bench_size(rows: int, work: Path, project_dir: Path, log=print,
     result.steps.append(_dbt_step(result, "incremental build", runs, nightly_env,
                                   folder / "logs" / "incremental_build", target_path, project_dir))
     run_floor(str(db), str(new_day), memory_limit=memory_limit)  # the floor on the new data, untimed
+    run_segment_floor(str(db), str(new_day), memory_limit=memory_limit)
     con = duckdb.connect(str(db))
     result.floor_matches_incremental = compare_daily(con, f"{FLOOR_SCHEMA}.fct_kpi_daily",
                                                      "okr_kpi.fct_kpi_daily")
+    result.segment_floor_matches_incremental = compare_segment_daily(
+        con, f"{FLOOR_SCHEMA}.fct_kpi_segment_daily", "okr_kpi.fct_kpi_segment_daily")
     con.close()
 
     reports = folder / "reports"
@@ -980,6 +1160,9 @@ def render_targets(r: SizeResult) -> str:
     path_sql = r.daily_path_sql.get("full build", 0.0)
     inc_sql = r.kpi_input_sql.get("incremental build", 0.0)
     checks_ok = checks.returncode in (0, 10, 30)
+    seg_sql = r.segment_sql.get("full build", 0.0)
+    marts_sql = r.marts_sql.get("full build", 0.0)
+    both_floors = r.floor_sql_seconds + r.segment_floor_sql_seconds
     rows = [
         ("full build ≤ 1.5 × floor: wall time of `dbt build`", f"{full.seconds / floor.seconds:.2f} ×",
          full.seconds <= 1.5 * floor.seconds),
@@ -1001,6 +1184,14 @@ def render_targets(r: SizeResult) -> str:
          f"({r.row_level_sql.get('full build', 0.0):.2f} s vs {r.row_floor_sql_seconds:.2f} s; "
          f"floor peak {_gb(r.row_floor_peak_bytes)} GB)",
          r.row_level_sql.get("full build", 0.0) <= 1.5 * r.row_floor_sql_seconds),
+        ("segments: SQL of the segment models (upstream of fct_kpi_segment_daily, not of "
+         "fct_kpi_daily) ≤ 1.5 × the segment floor's SQL",
+         f"{_ratio(seg_sql, r.segment_floor_sql_seconds)} × ({seg_sql:.2f} s vs "
+         f"{r.segment_floor_sql_seconds:.2f} s; floor peak {_gb(r.segment_floor_peak_bytes)} GB)",
+         seg_sql <= 1.5 * r.segment_floor_sql_seconds),
+        ("… SQL of every model up to fct_kpi_daily and fct_kpi_segment_daily ≤ 1.5 × floor + "
+         "segment floor", f"{_ratio(marts_sql, both_floors)} × ({marts_sql:.2f} s vs {both_floors:.2f} s)",
+         marts_sql <= 1.5 * both_floors),
         ("peak memory < 4 GB (every step)", f"{_gb(peak)} GB", peak < 4 * 1024 ** 3),
         ("guard: floor = dbt fct_kpi_daily (full build)", f"{r.floor_matches_full} differing rows",
          r.floor_matches_full == 0),
@@ -1008,10 +1199,26 @@ def render_targets(r: SizeResult) -> str:
          f"{r.row_floor_matches} differing periods", r.row_floor_matches == 0),
         ("guard: floor = dbt fct_kpi_daily (after the incremental build)",
          f"{r.floor_matches_incremental} differing rows", r.floor_matches_incremental == 0),
+        ("guard: segment floor = dbt fct_kpi_segment_daily (full build)",
+         f"{r.segment_floor_matches_full} differing rows", r.segment_floor_matches_full == 0),
+        ("guard: segment floor = dbt fct_kpi_segment_daily (after the incremental build)",
+         f"{r.segment_floor_matches_incremental} differing rows", r.segment_floor_matches_incremental == 0),
     ]
     out = ["| target | measured | met |", "| --- | --- | --- |"]
     out += [f"| {name} | {value} | {_yes(ok)} |" for name, value, ok in rows]
     return "\n".join(out)
+
+
+def render_segment_rows(r: SizeResult) -> str:
+    """The rows of fct_kpi_segment_daily per KPI and dimension (after the full build)."""
+    days = (AS_OF - dt.date.fromisoformat(DEFAULT_START)).days + 1
+    lines = [f"Rows of `fct_kpi_segment_daily` per KPI and dimension at {r.raw_rows:,} raw rows "
+             f"(each segment on each of the calendar's {days} days):", "",
+             "| KPI | dimension | segments | rows |", "| --- | --- | ---: | ---: |"]
+    lines += [f"| {kpi} | {dim} | {n} | {rows:,} |" for kpi, dim, n, rows in r.segment_rows]
+    total = sum(x[3] for x in r.segment_rows)
+    lines.append(f"| all | | {sum(x[2] for x in r.segment_rows)} | {total:,} |")
+    return "\n".join(lines)
 
 
 def _growth(results: list[SizeResult]) -> str:
@@ -1027,6 +1234,10 @@ def _growth(results: list[SizeResult]) -> str:
         lines.append(f"| SQL up to fct_kpi_daily, {step} | " + " | ".join(cells) + " |")
         cells = [f"{r.kpi_input_sql.get(step, 0.0):.2f}" for r in ordered]
         lines.append(f"| SQL of the KPI input models, {step} | " + " | ".join(cells) + " |")
+        cells = [f"{r.segment_sql.get(step, 0.0):.2f}" for r in ordered]
+        lines.append(f"| SQL of the segment models, {step} | " + " | ".join(cells) + " |")
+    lines.append("| segment floor SQL | " + " | ".join(f"{r.segment_floor_sql_seconds:.2f}" for r in ordered)
+                 + " |")
     for step in ("full build", "incremental build"):
         for node in LOAD_CHECK_NODES:
             name = node.split(".")[-1]
@@ -1118,6 +1329,7 @@ def render_findings(results: list[SizeResult], memory_limit: str) -> str:
         + f" Over all of history (a first run, `--full-history`) it takes "
         f"{series(x.step('checks, full history').seconds for x in ordered)} s.",
         _load_checks_finding(ordered),
+        _segments_finding(ordered),
         f"- **Memory.** Peak {_gb(peak)} GB ({peak_step}), under 4 GB, with DuckDB's memory limit "
         f"at {memory_limit} (`OKR_KPI_DUCKDB_MEMORY_LIMIT`; larger data spills to disk).",
         f"- **Tests on the raw data.** The dbt tests on the sources and the staging views (unique "
@@ -1137,6 +1349,23 @@ def render_findings(results: list[SizeResult], memory_limit: str) -> str:
            "`fct_kpi_daily` 2.2 × against 1.5 × the floor's; the full build about the same)."),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _segments_finding(ordered: list[SizeResult]) -> str:
+    """The KPIs by segment: their models' SQL against the segment floor, over the sizes."""
+    r = ordered[-1]
+    seg = r.segment_sql.get("full build", 0.0)
+    rows = sum(x[3] for x in r.segment_rows)
+    return (f"- **Segments.** `fct_kpi_segment_daily` holds {rows:,} rows ({len(r.segment_rows)} KPI "
+            f"and dimension pairs, {sum(x[2] for x in r.segment_rows)} segments). The SQL of the "
+            f"segment models (full build) goes "
+            + " → ".join(f"{x.segment_sql.get('full build', 0.0):.2f}" for x in ordered)
+            + " s over the sizes, the segment floor's "
+            + " → ".join(f"{x.segment_floor_sql_seconds:.2f}" for x in ordered)
+            + f" s ({_ratio(seg, r.segment_floor_sql_seconds)} × at the largest size); the segment "
+            f"rows do not grow with the raw rows (one per segment and day), so what grows is the "
+            f"input model's scan, in the SQL up to both marts: "
+            + " → ".join(f"{x.marts_sql.get('full build', 0.0):.2f}" for x in ordered) + " s.")
 
 
 def _load_checks_finding(ordered: list[SizeResult]) -> str:
@@ -1245,7 +1474,16 @@ counts, and the highest peak memory.
    `count(distinct)` and `quantile_cont` per period of every grain, straight from the raw
    tables, compared with dbt's `int_kpi_row_periods` period by period; the SQL time of
    `int_kpi_row_inputs` + `int_kpi_row_periods` is held against it (target: at most 1.5 ×), and
-   left out of "SQL up to fct_kpi_daily".
+   left out of "SQL up to fct_kpi_daily". The KPIs by segment (docs/segments.md) have theirs,
+   **segment floor** (`SEGMENT_FLOOR_SQL`, `python benchmarks/bench.py segment-floor`): the
+   values of `fct_kpi_segment_daily` (revenue and average order value by the customer's region,
+   new leads by lead channel, churned customers by plan; every segment on every day of the
+   calendar) straight from the raw tables, compared with dbt's row by row after the full and the
+   incremental build. Held against it: the SQL of the segment models (`fct_kpi_segment_daily`
+   and the models upstream of it that are not upstream of `fct_kpi_daily`), and the SQL of every
+   model up to either mart against floor + segment floor (the KPI input model computes the
+   totals and the segments in one scan, so its time is in the second comparison only); target
+   at most 1.5 × each. The rows of `fct_kpi_segment_daily` per KPI and dimension are listed.
 2. **full build**: `dbt build` of the whole project ({node_count} nodes: models, seeds, tests),
    as a first run: every test reads all of history. `as_of_date` reaches dbt as the environment
    variable `OKR_KPI_AS_OF_DATE`, as `okr-kpi run` passes it. One `dbt parse` runs before the
@@ -1290,6 +1528,8 @@ Slowest nodes of the incremental build (s): {_slowest(largest, "incremental buil
 Wall times at this size: full build {full.seconds:.1f} s, incremental build {inc.seconds:.1f} s,
 floor {largest.step("floor").seconds:.2f} s.
 
+{render_segment_rows(largest)}
+
 {render_findings(results, memory_limit)}
 {INCREMENTAL_DOC}
 {notes}
@@ -1309,6 +1549,12 @@ def main(argv: list[str] | None = None) -> int:
     rf.add_argument("--as-of", default=str(AS_OF))
     rf.add_argument("--raw-schema", default="raw")
     rf.add_argument("--memory-limit", default=MEMORY_LIMIT)
+    sf = sub.add_parser("segment-floor", help="run the segment floor SQL (fct_kpi_segment_daily) alone "
+                                              "on a DuckDB file")
+    sf.add_argument("--db", required=True)
+    sf.add_argument("--as-of", default=str(AS_OF))
+    sf.add_argument("--raw-schema", default="raw")
+    sf.add_argument("--memory-limit", default=MEMORY_LIMIT)
     rl = sub.add_parser("row-level", help="the row-level KPIs alone against their floor, in interleaved "
                                           "pairs; writes its section of docs/benchmarks.md")
     rl.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", DEFAULT_ROWS)))
@@ -1351,6 +1597,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "row-floor":
         seconds = run_row_floor(args.db, args.as_of, args.raw_schema, args.memory_limit)
         print(f"row_floor_sql_seconds={seconds:.6f}")
+        return 0
+
+    if args.command == "segment-floor":
+        seconds = run_segment_floor(args.db, args.as_of, args.raw_schema, args.memory_limit)
+        print(f"segment_floor_sql_seconds={seconds:.6f}")
         return 0
 
     if args.command == "nightly":
@@ -1446,6 +1697,7 @@ def _load_result(data: dict) -> SizeResult:
     data = dict(data)
     steps = [Measurement(**m) for m in data.pop("steps")]
     nodes = {k: [tuple(n) for n in v] for k, v in data.pop("nodes").items()}
+    data["segment_rows"] = [tuple(x) for x in data.get("segment_rows", [])]
     return SizeResult(**data, steps=steps, nodes=nodes)
 
 

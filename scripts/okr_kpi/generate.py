@@ -380,6 +380,7 @@ class DemoCompany:
         rng = self.rng("orders")
         counts = self.daily_counts(rng, "orders")
         amount_noise = self.value_noise(rng, counts, "order_amount", _lognormal_cv(c.ORDER_AMOUNT_SIGMA))
+        outage = self.cal.day_factor(self.incidents, "emea_payments_outage")
 
         def build(first_day, day_counts, first_id):
             seconds = self.event_seconds(rng, day_counts, first_day, c.HOURS_BUSINESS)
@@ -390,6 +391,9 @@ class DemoCompany:
             amount = c.ORDER_AMOUNT_MEDIAN * np.exp(c.ORDER_AMOUNT_SIGMA * z)
             amount = np.round(amount * amount_noise[day], 2)
             refunded = stratified_u(rng, self.strata(day, "orders")) < c.ORDER_REFUND_RATE
+            # emea_payments_outage hits one region only (docs/segments.md): on its days every order
+            # of an EMEA customer is refunded (no random numbers drawn: the other rows are unchanged)
+            refunded |= (outage[day] != 1) & (self.customers["region"][customer] == c.PAYMENTS_OUTAGE_REGION)
             return _frame("orders", {
                 "order_id": np.arange(first_id, first_id + n, dtype=np.int64),
                 "customer_id": customer + 1,

@@ -244,12 +244,13 @@ def test_demo_incidents_lists_the_planted_dates(con):
     rows = con.execute("select incident_id, kpi_id, start_date, end_date, factor from raw.demo_incidents "
                        "order by start_date, kpi_id").fetchall()
     d = dt.date
-    # end 2026-08-31: -76 days = 2026-06-16, -42..-39 = 07-20..07-23, -47 = 07-15, -27..-25 = 08-04..08-06,
-    # -19 = 08-12
+    # end 2026-08-31: -76 days = 2026-06-16, -70..-64 = 06-22..06-28, -42..-39 = 07-20..07-23,
+    # -47 = 07-15, -27..-25 = 08-04..08-06, -19 = 08-12
     assert rows == [
         ("apdex_outage", "apdex", d(2026, 6, 16), d(2026, 6, 16), 5.0),
         ("apdex_outage", "p90_response_time", d(2026, 6, 16), d(2026, 6, 16), 5.0),
         ("apdex_outage", "peak_response_time", d(2026, 6, 16), d(2026, 6, 16), 5.0),
+        ("emea_payments_outage", "revenue", d(2026, 6, 22), d(2026, 6, 28), 0.0),
         ("paid_leads_outage", "new_leads", d(2026, 7, 15), d(2026, 7, 15), 0.0),
         ("page_load_regression", "page_load_time", d(2026, 7, 20), d(2026, 7, 23), 2.5),
         ("churn_spike", "churned_customers", d(2026, 8, 4), d(2026, 8, 6), 6.0),
@@ -287,6 +288,27 @@ def test_paid_leads_outage_hits_the_paid_channel_only(con):
         series = daily(con, f"select cast(created_at as date), count(*) from raw.leads "
                             f"where source = '{source}' group by 1")
         assert by_source.get(source, 0) >= 0.5 * same_weekday_median(series, day), source
+
+
+def test_emea_payments_outage_refunds_the_orders_of_emea_customers_only(con):
+    # the week of 2026-06-22: every order of an EMEA customer refunded, the other regions as usual
+    rows = con.execute("""
+        select c.region, cast(o.ordered_at as date) between date '2026-06-22' and date '2026-06-28' as outage,
+               count(*) as orders, avg(case when o.status = 'refunded' then 1.0 else 0.0 end) as refunded
+        from raw.orders as o join raw.customers as c on o.customer_id = c.customer_id
+        where cast(o.ordered_at as date) between date '2026-06-01' and date '2026-07-19'
+        group by all""").fetchall()
+    by = {(region, outage): (orders, refunded) for region, outage, orders, refunded in rows}
+    assert by[("emea", True)][0] > 0 and by[("emea", True)][1] == 1.0
+    for region in ("americas", "apac"):
+        assert by[(region, True)][1] < 0.15, region
+    for region in ("emea", "americas", "apac"):
+        assert by[(region, False)][1] < 0.10, region  # the usual 3 % around it
+    # orders (rows) are not removed: the week's order count is that of an ordinary week
+    weekly = daily(con, "select date_trunc('week', ordered_at), count(*) from raw.orders group by 1")
+    week = dt.datetime(2026, 6, 22)
+    around = statistics.mean(weekly[week + dt.timedelta(weeks=w)] for w in (-2, -1, 1, 2))
+    assert 0.75 * around < weekly[week] < 1.25 * around
 
 
 def test_page_load_regression(con):

@@ -93,6 +93,8 @@ ORDER_AMOUNT_MEDIAN = 120.0  # EUR, lognormal
 ORDER_AMOUNT_SIGMA = 0.8
 ORDER_REFUND_RATE = 0.03
 CURRENCY = "EUR"
+# The region of the planted incident emea_payments_outage: its orders are refunded on its days.
+PAYMENTS_OUTAGE_REGION = "emea"
 
 # --- leads --------------------------------------------------------------------------------------
 LEAD_SOURCES = ("organic", "paid", "referral", "event")
@@ -169,7 +171,8 @@ NEWSLETTER_SOURCE_WEIGHTS = (0.55, 0.35, 0.10)
 # --- planted incidents: (incident_id, kpi_id, first day, last day as offsets from `end`, factor,
 # description). Only incidents wholly inside the window are planted. With the default window:
 # leads_drop 2026-08-12, page_load_regression 2026-07-20..23, churn_spike 2026-08-04..06,
-# paid_leads_outage 2026-07-15 (paid leads only), apdex_outage 2026-06-16 (one row per incident
+# paid_leads_outage 2026-07-15 (paid leads only), emea_payments_outage 2026-06-22..28 (orders of
+# EMEA customers only), apdex_outage 2026-06-16 (one row per incident
 # per KPI it shows in).
 INCIDENTS = (
     ("leads_drop", "new_leads", -19, -19, 0.25,
@@ -180,6 +183,9 @@ INCIDENTS = (
      "Billing migration cancels subscriptions: cancellations x6 for three days"),
     ("paid_leads_outage", "new_leads", -47, -47, 0.0,
      "Paid search account suspended for a day: paid leads x0 (one segment only; new leads -45 %)"),
+    ("emea_payments_outage", "revenue", -70, -64, 0.0,
+     "Card payments of EMEA customers declined for a week: their orders refunded, EMEA revenue x0"
+     " (one segment only; revenue about -45 %)"),
     ("apdex_outage", "apdex", -76, -76, 5.0,
      "Database failover: response_ms x5 for a day"),
     ("apdex_outage", "peak_response_time", -76, -76, 5.0,

@@ -2,8 +2,9 @@
 -- (sqlfluff 4.4's duckdb dialect cannot parse GROUP BY GROUPING SETS, which kpi_inputs with
 -- segments compiles to; the rest of the file is still linted: docs/segments.md)
 {#- One row per KPI per day with data: the daily inputs of the demo company's 15 KPIs
-    (kpi_id, date_day, numerator, denominator), one scan per raw table; new_leads also by lead
-    channel (segment_dimension, segment_value: docs/segments.md).
+    (kpi_id, date_day, numerator, denominator), one scan per raw table; by segment
+    (segment_dimension, segment_value: docs/segments.md): new_leads by lead channel, revenue and
+    average_order_value by the customer's region, churned_customers by plan.
 
     Incremental (macro kpi_input_incremental_config): a nightly run rebuilds only the days from
     the window start on (macro kpi_input_window_start: the latest built day minus var
@@ -17,11 +18,24 @@
 {%- set first_day = window_start or "cast('1900-01-01' as date)" %}
 {%- set double = okr_kpi.type_double() %}
 
+{#- The orders with their customer's region (every order has its customer: a left join keeps
+    every order, so the regions partition the total). #}
+{%- set orders_with_region -%}
+(
+    select
+        orders.*,
+        customers.region
+    from {{ ref('stg_demo__orders') }} as orders
+    left join {{ ref('stg_demo__customers') }} as customers
+        on orders.customer_id = customers.customer_id
+)
+{%- endset %}
+
 with orders as (
     {#- Sales, from completed orders. #}
     {{ okr_kpi.kpi_inputs(
         window_start=window_start,
-        relation=ref('stg_demo__orders'),
+        relation=orders_with_region,
         date_column='ordered_at',
         kpis=[
             {'kpi_id': 'revenue', 'aggregation': 'sum', 'value': 'amount', 'where': "status = 'completed'"},
@@ -33,6 +47,7 @@ with orders as (
                 'where': "status = 'completed'",
             },
         ],
+        segments=['region'],
     ) }}
 ),
 
@@ -130,7 +145,8 @@ subscriptions as (
         the window's changes. #}
     select
         started_on,
-        cancelled_on
+        cancelled_on,
+        plan
     from {{ ref('stg_demo__subscriptions') }}
     where started_on >= {{ first_day }} or cancelled_on >= {{ first_day }}
 ),
@@ -200,11 +216,26 @@ churned_customers as (
     where cancellations > 0
 ),
 
-{#- Only the leads are cut by segment (docs/segments.md): the other inputs' rows are totals. #}
+churned_customers_by_plan as (
+    {#- The same cancellations by the subscription's plan (every subscription has one). #}
+    select
+        cast('churned_customers' as {{ dbt.type_string() }}) as kpi_id,
+        cancelled_on as date_day,
+        cast(count(*) as {{ double }}) as numerator,
+        cast(null as {{ double }}) as denominator,
+        cast('plan' as {{ dbt.type_string() }}) as segment_dimension,
+        plan as segment_value
+    from subscriptions
+    where cancelled_on >= {{ first_day }}
+    group by cancelled_on, plan
+),
+
+{#- The leads and orders are cut by segment in kpi_inputs, the cancellations above
+    (docs/segments.md): the other inputs' rows are totals. #}
 {%- set no_segment = 'cast(null as ' ~ dbt.type_string() ~ ')' %}
 
 unioned as (
-    select *, {{ no_segment }} as segment_dimension, {{ no_segment }} as segment_value from orders
+    select * from orders
     union all
     select * from leads
     union all
@@ -221,6 +252,8 @@ unioned as (
     select *, {{ no_segment }} as segment_dimension, {{ no_segment }} as segment_value from active_customers
     union all
     select *, {{ no_segment }} as segment_dimension, {{ no_segment }} as segment_value from churned_customers
+    union all
+    select * from churned_customers_by_plan
 )
 
 select * from unioned
