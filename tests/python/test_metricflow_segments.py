@@ -122,9 +122,11 @@ def test_mf_by_segment_equals_fct_kpi_segment_periods(project, grain, family):
 
 def pandas_by_segment(kpi: str, grain: str, events=EVENTS) -> dict:
     """The same keys from the raw events (pandas), with the marts' empty-period rule: 0 for a
-    count or distinct count, null otherwise; a segment exists from its first event."""
+    count or distinct count, null otherwise; a segment exists from the KPI's first day of data."""
     out = {}
     starts = sorted({period_start(grain, d) for d in CALENDAR})
+    inputs = EVENTS[EVENTS.converted == 1] if kpi in ("basket", "buyers") else EVENTS
+    first = period_start(grain, inputs.event_at.min().date())
     for dimension in DEFINED_DIMENSIONS[kpi]:
         for value in sorted(set(EVENTS[dimension].replace("", "(none)"))):
             seg = segment_events(dimension, value)
@@ -133,7 +135,6 @@ def pandas_by_segment(kpi: str, grain: str, events=EVENTS) -> dict:
                 seg = seg[seg.converted == 1]
             if seg.empty:
                 continue
-            first = period_start(grain, seg.event_at.min().date())
             want = expected_periods(kpi, seg)
             for start in starts:
                 if start >= first:
