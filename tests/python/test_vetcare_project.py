@@ -420,7 +420,8 @@ class Clinic:
     def okr_kpi(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
         cmd = [str(self.bin / "okr-kpi"), *args]
         if TOOLKIT_FOLLOWS_PROFILE and args[0] in ("run", "report", "publish"):
-            cmd[2:2] = ["--project-dir", str(self.path)]
+            # from another cwd, dbt's flags named as a scheduler would name them
+            cmd[2:2] = ["--project-dir", str(self.path), "--profiles-dir", str(self.path)]
         return subprocess.run(cmd, cwd=cwd or self.tmp, env=self.toolkit_env(), text=True,
                               capture_output=True, timeout=900)
 
@@ -734,6 +735,17 @@ def test_segment_threshold_breaches_name_the_clinic(clinic, expected):
     assert feb["kpi_name"] == "Waiting time (clinic = WES)"
     assert feb["affected_key_results"] == "kr-h1-wes-wait"
     assert expected.period("vet_wait_minutes", "month", dt.date(2025, 2, 1))["value"] < 20.5
+
+
+def test_run_alerts_the_clinic_breach_by_its_segment(clinic):
+    # `okr-kpi run` (from outside the project dir) sends Westside's February breach apart from
+    # the chain's, named after its segment
+    breach = clinic.query("select breach_id from {schema}.fct_kpi_breaches "
+                          "where kpi_id = 'vet_wait_minutes' and segment_value = 'WES' and grain = 'month' "
+                          "and period_start = date '2025-02-01'")
+    events = {e["breach_id"]: e for p in clinic.posts for g in p["body"]["groups"] for e in g["events"]}
+    assert len(breach) == 1 and breach[0]["breach_id"] in events
+    assert events[breach[0]["breach_id"]]["kpi_name"] == "Waiting time (clinic = WES)"
 
 
 def test_key_result_on_one_clinic(clinic, expected):
