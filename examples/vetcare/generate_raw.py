@@ -39,6 +39,9 @@ FRIDGE_EVENTS = {
 }
 # A summer of no-shows (the front desk's OKR story): August 2024.
 NO_SHOW_SPIKE = (dt.date(2024, 8, 1), dt.date(2024, 8, 31))
+# One clinic only (a segment incident): a fortnight short of a vet at Westside, every completed
+# visit there waits 15 minutes longer. Added after the draws, so every other value is unchanged.
+WES_SHORT_STAFFED = ("WES", dt.date(2025, 2, 3), dt.date(2025, 2, 16), 15)
 
 
 def days():
@@ -67,6 +70,9 @@ def appointments(rng: random.Random) -> list[list]:
                 if outcome == "completed":
                     invoice = int(round(rng.lognormvariate(math.log(6500), 0.45), -1))
                     wait = max(0, round(rng.gauss(21 - 6 * (day - FIRST).days / 540, 6)))
+                    short_clinic, short_from, short_to, extra = WES_SHORT_STAFFED
+                    if clinic == short_clinic and short_from <= day <= short_to:
+                        wait += extra
                 rows.append([next_id, clinic, at.strftime("%Y-%m-%d %H:%M:%S"), rng.choice(SPECIES), outcome,
                              invoice, wait])
                 next_id += 1

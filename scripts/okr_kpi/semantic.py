@@ -21,6 +21,12 @@ count_distinct and percentile KPIs are computed from rows, not days: when the re
 the file also holds a semantic model `kpi_rows` over the package's row-level view
 int_kpi_row_inputs, with the measure kpi_distinct_members and one continuous percentile measure
 per percentile used (MetricFlow's percentile measures take p as a constant).
+
+A KPI with segment_dimensions also gets the metric `<kpi_id>_by_segment`: the same shape on the
+measures `kpi_segment_*` of the package's semantic model kpi_segment_daily (over
+fct_kpi_segment_daily) or, for a row-level KPI, of a generated semantic model `kpi_segment_rows`
+over int_kpi_segment_row_inputs, so that grouped by segment dimension and value it equals
+fct_kpi_segment_periods (docs/semantic_layer.md, "By segment").
 """
 
 from __future__ import annotations
@@ -35,7 +41,9 @@ from okr_kpi.project import OkrKpiError, find_project_dir
 from okr_kpi.seeds import read_seed
 
 # Metric names of the package itself (models/semantic/_semantic__kpis.yml): a KPI may not take them.
-RESERVED_NAMES = frozenset({"kpi_numerator_total", "kpi_denominator_total", "metric_time"})
+RESERVED_NAMES = frozenset({"kpi_numerator_total", "kpi_denominator_total", "kpi_segment_numerator_total",
+                            "kpi_segment_denominator_total", "metric_time"})
+SEGMENT_SUFFIX = "_by_segment"  # the metric of a KPI by segment: <kpi_id>_by_segment
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 SIMPLE_MEASURES = {
@@ -67,6 +75,7 @@ class KpiMetric:
     aggregation: str
     owner: str
     percentile: float | None = None
+    segment_dimensions: tuple[str, ...] = ()
 
 
 def read_kpis(seed_path: Path) -> list[KpiMetric]:
@@ -102,11 +111,22 @@ def read_kpis(seed_path: Path) -> list[KpiMetric]:
             aggregation=row["aggregation"],
             owner=row.get("owner", ""),
             percentile=_percentile(row, problems, seed_path),
+            segment_dimensions=_segment_dimensions(row.raw.get("segment_dimensions")),
         ))
+    ids = {k.kpi_id for k in kpis}
+    for kpi in kpis:
+        if kpi.segment_dimensions and kpi.kpi_id + SEGMENT_SUFFIX in ids:
+            problems.append(f"{seed_path}: kpi_id: {kpi.kpi_id + SEGMENT_SUFFIX!r} is the metric of "
+                            f"{kpi.kpi_id!r} by segment: rename one of them")
     if problems:
         shown = "\n".join(f"  {p}" for p in problems)
         raise SemanticError(f"{len(problems)} problem(s) in the KPI registry:\n{shown}")
     return kpis
+
+
+def _segment_dimensions(text: str | None) -> tuple[str, ...]:
+    """The declared dimensions of a KPI (`a|b`); their form is checked by `okr-kpi lint`."""
+    return tuple(part.strip() for part in (text or "").split("|") if part.strip())
 
 
 def _percentile(row, problems: list[str], seed_path: Path) -> float | None:
@@ -135,9 +155,12 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _metric(kpi: KpiMetric, enabled_var: str | None) -> list[str]:
+def _metric(kpi: KpiMetric, enabled_var: str | None, segment: bool = False) -> list[str]:
     where = f"{{{{ Entity('kpi') }}}} = '{kpi.kpi_id}'"
     description = kpi.description.strip() or kpi.name
+    prefix = "kpi_segment_" if segment else "kpi_"
+    if segment:
+        description += f", by segment ({', '.join(kpi.segment_dimensions)})"
     how = {
         "sum": "sum of the days",
         "count": "sum of the daily counts",
@@ -153,8 +176,8 @@ def _metric(kpi: KpiMetric, enabled_var: str | None) -> list[str]:
     unit = kpi.unit or "no unit"
     text = f"{description} ({unit}; {kpi.aggregation}: {how})."
     lines = [
-        f"  - name: {kpi.kpi_id}",
-        f"    label: {_q(kpi.name)}",
+        f"  - name: {kpi.kpi_id}{SEGMENT_SUFFIX if segment else ''}",
+        f"    label: {_q(kpi.name + (' by segment' if segment else ''))}",
         f"    description: {_q(text)}",
     ]
     if kpi.aggregation in RATIO_KINDS:
@@ -162,10 +185,10 @@ def _metric(kpi: KpiMetric, enabled_var: str | None) -> list[str]:
             "    type: ratio",
             "    type_params:",
             "      numerator:",
-            "        name: kpi_numerator_total",
+            f"        name: {prefix}numerator_total",
             f"        filter: {_q(where)}",
             "      denominator:",
-            "        name: kpi_denominator_total",
+            f"        name: {prefix}denominator_total",
             f"        filter: {_q(where)}",
         ]
     elif kpi.aggregation == "count_distinct":
@@ -174,7 +197,7 @@ def _metric(kpi: KpiMetric, enabled_var: str | None) -> list[str]:
             "    type: simple",
             "    type_params:",
             "      measure:",
-            f"        name: {_simple_measure(kpi)}",
+            f"        name: {_simple_measure(kpi, prefix)}",
             "        fill_nulls_with: 0",
             f"    filter: {_q(where)}",
         ]
@@ -182,7 +205,7 @@ def _metric(kpi: KpiMetric, enabled_var: str | None) -> list[str]:
         lines += [
             "    type: simple",
             "    type_params:",
-            f"      measure: {_simple_measure(kpi)}",
+            f"      measure: {_simple_measure(kpi, prefix)}",
             f"    filter: {_q(where)}",
         ]
     lines += ["    config:"]
@@ -199,27 +222,45 @@ def _metric(kpi: KpiMetric, enabled_var: str | None) -> list[str]:
     return lines
 
 
-def _simple_measure(kpi: KpiMetric) -> str:
+def _simple_measure(kpi: KpiMetric, prefix: str = "kpi_") -> str:
     if kpi.aggregation == "count_distinct":
-        return "kpi_distinct_members"
-    if kpi.aggregation == "percentile":
-        return percentile_measure(kpi.percentile if kpi.percentile is not None else 0.5)
-    return SIMPLE_MEASURES[kpi.aggregation]
+        name = "kpi_distinct_members"
+    elif kpi.aggregation == "percentile":
+        name = percentile_measure(kpi.percentile if kpi.percentile is not None else 0.5)
+    else:
+        name = SIMPLE_MEASURES[kpi.aggregation]
+    return prefix + name.removeprefix("kpi_")
 
 
-def _row_semantic_model(kpis: list[KpiMetric]) -> list[str]:
-    """The semantic model kpi_rows over int_kpi_row_inputs (count_distinct and percentile KPIs)."""
+def _row_semantic_model(kpis: list[KpiMetric], segment: bool = False) -> list[str]:
+    """The semantic model kpi_rows over int_kpi_row_inputs (count_distinct and percentile KPIs), or
+    kpi_segment_rows over int_kpi_segment_row_inputs (their segments)."""
     percentiles = sorted({k.percentile for k in kpis if k.aggregation == "percentile" and k.percentile})
-    lines = [
-        "semantic_models:",
-        "  - name: kpi_rows",
-        "    description: >",
-        "      One row per event of the count_distinct and percentile KPIs (the package's view",
-        "      int_kpi_row_inputs): distinct members and percentiles are computed over a period's rows.",
-        "    model: ref('int_kpi_row_inputs')",
-        "    defaults:",
-        "      agg_time_dimension: date_day",
-        "    primary_entity: kpi_row",
+    prefix = "kpi_segment_" if segment else "kpi_"
+    if segment:
+        lines = [
+            "  - name: kpi_segment_rows",
+            "    description: >",
+            "      One row per event, segment dimension and segment value of the count_distinct and",
+            "      percentile KPIs (the package's view int_kpi_segment_row_inputs): distinct members",
+            "      and percentiles of a segment are computed over the segment's rows in the period.",
+            "    model: ref('int_kpi_segment_row_inputs')",
+            "    defaults:",
+            "      agg_time_dimension: date_day",
+            "    primary_entity: segment_row",
+        ]
+    else:
+        lines = [
+            "  - name: kpi_rows",
+            "    description: >",
+            "      One row per event of the count_distinct and percentile KPIs (the package's view",
+            "      int_kpi_row_inputs): distinct members and percentiles are computed over a period's rows.",
+            "    model: ref('int_kpi_row_inputs')",
+            "    defaults:",
+            "      agg_time_dimension: date_day",
+            "    primary_entity: kpi_row",
+        ]
+    lines += [
         "    entities:",
         "      - name: kpi",
         "        type: foreign",
@@ -230,15 +271,26 @@ def _row_semantic_model(kpis: list[KpiMetric]) -> list[str]:
         "        description: The event's day.",
         "        type_params:",
         "          time_granularity: day",
+    ]
+    if segment:
+        lines += [
+            "      - name: segment_dimension",
+            "        type: categorical",
+            "        description: The dimension the KPI is cut by (kpi_definitions.segment_dimensions).",
+            "      - name: segment_value",
+            "        type: categorical",
+            "        description: The segment of the dimension.",
+        ]
+    lines += [
         "    measures:",
-        "      - name: kpi_distinct_members",
+        f"      - name: {prefix}distinct_members",
         "        description: Distinct members of the period's rows (count_distinct KPIs).",
         "        agg: count_distinct",
         "        expr: member",
     ]
     for p in percentiles:
         lines += [
-            f"      - name: {percentile_measure(p)}",
+            f"      - name: {prefix}{percentile_measure(p).removeprefix('kpi_')}",
             f"        description: \"Percentile {p:g} of the period's values, continuous "
             "(percentile KPIs).\"",
             "        agg: percentile",
@@ -248,7 +300,7 @@ def _row_semantic_model(kpis: list[KpiMetric]) -> list[str]:
             "          use_discrete_percentile: false",
             "          use_approximate_percentile: false",
         ]
-    return lines + [""]
+    return lines
 
 
 def render_metrics(kpis: list[KpiMetric], *, source: str, enabled_var: str | None = None) -> str:
@@ -261,11 +313,20 @@ def render_metrics(kpis: list[KpiMetric], *, source: str, enabled_var: str | Non
     ]
     if not kpis:
         return "\n".join(lines + ["metrics: []", ""])
-    if any(k.aggregation in ROW_LEVEL_KINDS for k in kpis):
-        lines += _row_semantic_model(kpis)
+    row_level = [k for k in kpis if k.aggregation in ROW_LEVEL_KINDS]
+    segmented_rows = [k for k in row_level if k.segment_dimensions]
+    if row_level:
+        lines.append("semantic_models:")
+        lines += _row_semantic_model(row_level)
+        if segmented_rows:
+            lines += [""] + _row_semantic_model(segmented_rows, segment=True)
+        lines.append("")
     lines.append("metrics:")
     for kpi in kpis:
         lines += _metric(kpi, enabled_var)
+    for kpi in kpis:
+        if kpi.segment_dimensions:
+            lines += _metric(kpi, enabled_var, segment=True)
     return "\n".join(lines) + "\n"
 
 

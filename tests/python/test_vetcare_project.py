@@ -135,12 +135,24 @@ class Expected:
             cell[0] += num
             cell[1] += den or 0.0
 
+        # by segment (kpi_definitions.segment_dimensions): visits by clinic and species, the
+        # waiting time by clinic; every segment on every day of the KPI's calendar
+        segments: dict[tuple[str, str, str], dict[dt.date, list[float]]] = defaultdict(dict)
+
+        def add_segment(kpi: str, dimension: str, value: str, day: dt.date, num: float, den: float) -> None:
+            cell = segments[(kpi, dimension, value)].setdefault(day, [0.0, 0.0])
+            cell[0] += num
+            cell[1] += den
+
         for r in _rows("appointments", raw):
             day = dt.date.fromisoformat(r["scheduled_at"][:10])
             if r["outcome"] == "completed":
                 add("vet_revenue", day, int(r["invoice_cents"]) / 100)
                 add("vet_visits", day, 1)
                 add("vet_wait_minutes", day, float(r["wait_min"]), 1)
+                add_segment("vet_visits", "clinic", r["clinic"], day, 1, 0)
+                add_segment("vet_visits", "species", r["species"], day, 1, 0)
+                add_segment("vet_wait_minutes", "clinic", r["clinic"], day, float(r["wait_min"]), 1)
             if r["outcome"] != "cancelled":
                 add("vet_no_show_rate", day, 1 if r["outcome"] == "no_show" else 0, 1)
         readings: dict[dt.date, list[float]] = defaultdict(list)
@@ -174,15 +186,28 @@ class Expected:
             self.daily["vet_plan_members"][day] = (float(members), None, float(members))
 
         self.periods = {(k, g): self._periods(k, g) for k in self.kpis for g in GRAINS}
+        # segments: from the KPI's first day of data to as_of_date (0 on days without visits)
+        self.segment_daily: dict[tuple[str, str, str], dict[dt.date, tuple]] = {}
+        for (kpi, dimension, value), cells in segments.items():
+            series = {}
+            for day in self.calendar:
+                num, den = cells.get(day, [0.0, 0.0])
+                ratio = num / den if den else None
+                series[day] = (num, None, num) if kpi == "vet_visits" else (num, den, ratio)
+            self.segment_daily[(kpi, dimension, value)] = series
+        self.segment_periods = {(*key, g): self._periods(key[0], g, daily)
+                                for key, daily in self.segment_daily.items() for g in GRAINS}
 
-    def _periods(self, kpi: str, grain: str) -> dict[dt.date, dict]:
+    def _periods(self, kpi: str, grain: str, daily: dict | None = None) -> dict[dt.date, dict]:
+        """The periods of `kpi` at `grain` from its daily rows (a segment's: `daily`)."""
         aggregation = self.kpis[kpi]["aggregation"]
+        daily = self.daily[kpi] if daily is None else daily
         by_start: dict[dt.date, list[dt.date]] = defaultdict(list)
-        for day in self.calendar:
+        for day in daily:
             by_start[period_start(grain, day)].append(day)
         out = {}
         for start, days in sorted(by_start.items()):
-            rows = [self.daily[kpi][d] for d in days]
+            rows = [daily[d] for d in sorted(days)]
             values = [r[2] for r in rows if r[2] is not None]
             num = den = None
             if aggregation in ("sum", "count"):
@@ -205,14 +230,21 @@ class Expected:
     def period(self, kpi: str, grain: str, start: dt.date) -> dict:
         return self.periods[(kpi, grain)][start]
 
-    def threshold_breaches(self) -> dict[tuple, dict]:
-        """(kpi_id, grain, period_start) -> severity and bound, the worst severity crossed."""
+    def threshold_breaches(self, segments: bool = False) -> dict[tuple, dict]:
+        """(kpi_id, grain, period_start) -> severity and bound, the worst severity crossed, from
+        the totals' bounds; with `segments`, (kpi_id, grain, period_start, segment_dimension,
+        segment_value) from the segments' bounds, judged on the segment's own periods."""
         rank = {"warning": 1, "critical": 2}
         out: dict[tuple, dict] = {}
         for t in _seed("kpi_thresholds"):
+            if bool(t["segment_dimension"]) is not segments:
+                continue
             lower = float(t["lower_bound"]) if t["lower_bound"] else None
             upper = float(t["upper_bound"]) if t["upper_bound"] else None
-            for start, p in self.periods[(t["kpi_id"], t["grain"])].items():
+            segment = (t["segment_dimension"], t["segment_value"]) if segments else ()
+            periods = (self.segment_periods[(t["kpi_id"], *segment, t["grain"])] if segments
+                       else self.periods[(t["kpi_id"], t["grain"])])
+            for start, p in periods.items():
                 if not p["is_full"] or p["value"] is None:
                     continue
                 v = p["value"]
@@ -222,14 +254,21 @@ class Expected:
                     bound = upper
                 else:
                     continue
-                key = (t["kpi_id"], t["grain"], start)
+                key = (t["kpi_id"], t["grain"], start, *segment)
                 if key not in out or rank[t["severity"]] > rank[out[key]["severity"]]:
                     out[key] = {"severity": t["severity"], "bound": bound, "value": v}
         return out
 
     # key results (SPEC "How a key result reads its KPI")
-    def _latest_full_period(self, kpi: str, grain: str, on_or_before: dt.date) -> float | None:
-        ends = [(p["period_end"], p["value"]) for p in self.periods[(kpi, grain)].values()
+    def _kr_periods(self, kr: dict) -> dict[dt.date, dict]:
+        """The periods a key result reads: its KPI's, or its segment's (docs/segments.md)."""
+        if kr.get("segment_dimension"):
+            key = (kr["kpi_id"], kr["segment_dimension"], kr["segment_value"], kr["grain"])
+            return self.segment_periods[key]
+        return self.periods[(kr["kpi_id"], kr["grain"])]
+
+    def _latest_full_period(self, periods: dict[dt.date, dict], on_or_before: dt.date) -> float | None:
+        ends = [(p["period_end"], p["value"]) for p in periods.values()
                 if p["is_full"] and p["period_end"] <= on_or_before]
         return max(ends)[1] if ends else None
 
@@ -245,7 +284,7 @@ class Expected:
                 seen = [v for when, v in check_ins if when <= d]
                 return seen[-1] if seen else None
             if kr["measure"] == "latest_period":
-                return self._latest_full_period(kpi, grain, d)
+                return self._latest_full_period(self._kr_periods(kr), d)
             assert self.kpis[kpi]["aggregation"] in ("sum", "count"), "only additive cycle_to_date here"
             return sum(self.daily[kpi][x][0] for x in _days(start, d))
 
@@ -255,7 +294,7 @@ class Expected:
             before = [v for when, v in check_ins if when <= start]
             baseline = before[-1] if before else None
         elif kr["measure"] == "latest_period":
-            baseline = self._latest_full_period(kpi, grain, start - dt.timedelta(days=1))
+            baseline = self._latest_full_period(self._kr_periods(kr), start - dt.timedelta(days=1))
         else:
             baseline = 0.0
         target = float(kr["target"])
@@ -288,7 +327,7 @@ class Expected:
             return any(start <= when <= day for when, _ in check_ins)
         if kr["measure"] == "cycle_to_date":
             return any(d in self.has_data[kr["kpi_id"]] for d in _days(start, day))
-        ends = [p["period_end"] for p in self.periods[(kr["kpi_id"], kr["grain"])].values()
+        ends = [p["period_end"] for p in self._kr_periods(kr).values()
                 if p["is_full"] and p["period_end"] <= day]
         return bool(ends) and max(ends) >= start
 
@@ -381,7 +420,8 @@ class Clinic:
     def okr_kpi(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
         cmd = [str(self.bin / "okr-kpi"), *args]
         if TOOLKIT_FOLLOWS_PROFILE and args[0] in ("run", "report", "publish"):
-            cmd[2:2] = ["--project-dir", str(self.path)]
+            # from another cwd, dbt's flags named as a scheduler would name them
+            cmd[2:2] = ["--project-dir", str(self.path), "--profiles-dir", str(self.path)]
         return subprocess.run(cmd, cwd=cwd or self.tmp, env=self.toolkit_env(), text=True,
                               capture_output=True, timeout=900)
 
@@ -596,7 +636,8 @@ def test_leap_day_and_partial_periods(clinic, expected):
 
 def test_threshold_breaches_equal_the_raw_rows(clinic, expected):
     rows = clinic.query("select kpi_id, grain, period_start, value, severity, bound, affected_key_results "
-                        "from {schema}.fct_kpi_breaches where rule = 'threshold'")
+                        "from {schema}.fct_kpi_breaches "
+                        "where rule = 'threshold' and segment_dimension is null")
     want = expected.threshold_breaches()
     got = {(r["kpi_id"], r["grain"], r["period_start"]): r for r in rows}
     assert set(got) == set(want)
@@ -610,6 +651,122 @@ def test_threshold_breaches_equal_the_raw_rows(clinic, expected):
     cold = got[("vet_fridge_min_temp", "day", dt.date(2025, 1, 9))]
     assert cold["affected_key_results"] == "kr-q2-fridge-cold"
     assert ("vet_no_show_rate", "month", dt.date(2024, 8, 1)) in got
+
+
+# --- segments: visits by clinic and species, the waiting time by clinic (docs/segments.md) ----------
+
+SEGMENT_VALUES = {"clinic": {"HBR", "MIL", "WES"}, "species": {"dog", "cat", "rabbit", "bird"}}
+
+
+def segment_mismatches(rows: list[dict], expected: Expected) -> list[tuple]:
+    """(kpi_id, dimension, value, grain, period_start, column) of every built segment period that
+    differs from `expected`, and of every period missing on either side."""
+    got = {(r["kpi_id"], r["segment_dimension"], r["segment_value"], r["grain"], r["period_start"]): r
+           for r in rows}
+    want = {(*key, start): p for key, periods in expected.segment_periods.items()
+            for start, p in periods.items()}
+    out = [(*key, "missing") for key in set(got) ^ set(want)]
+    for key in set(got) & set(want):
+        for column in ("period_end", "is_complete", "value", "numerator", "denominator"):
+            a, b = got[key][column], want[key][column]
+            if not (a == b if column in ("period_end", "is_complete") else _close(a, b)):
+                out.append((*key, column))
+        if got[key]["is_complete"] and got[key]["is_full_period"] is not want[key]["is_full"]:
+            out.append((*key, "is_full_period"))
+    return sorted(out, key=str)
+
+
+@pytest.fixture(scope="module")
+def segment_periods(clinic) -> list[dict]:
+    return clinic.query("select * from {schema}.fct_kpi_segment_periods")
+
+
+def test_segment_periods_equal_the_raw_rows(segment_periods, expected):
+    # the declared dimensions only, every clinic and species, every grain
+    declared = {("vet_visits", "clinic"), ("vet_visits", "species"), ("vet_wait_minutes", "clinic")}
+    assert {(r["kpi_id"], r["segment_dimension"]) for r in segment_periods} == declared
+    for kpi, dimension in declared:
+        values = {r["segment_value"] for r in segment_periods
+                  if (r["kpi_id"], r["segment_dimension"]) == (kpi, dimension)}
+        assert values == SEGMENT_VALUES[dimension], (kpi, dimension)
+    assert len(segment_periods) > 5000
+    assert segment_mismatches(segment_periods, expected) == []
+    # the clinics' visits add up to the chain's; their waiting times do not average to it
+    month = dt.date(2025, 2, 1)
+    feb = {(r["kpi_id"], r["segment_value"]): r for r in segment_periods
+           if (r["grain"], r["period_start"], r["segment_dimension"]) == ("month", month, "clinic")}
+    total = {k: expected.period(k, "month", month)["value"] for k in ("vet_visits", "vet_wait_minutes")}
+    assert sum(feb[("vet_visits", c)]["value"] for c in SEGMENT_VALUES["clinic"]) == total["vet_visits"]
+    waits = [feb[("vet_wait_minutes", c)]["value"] for c in SEGMENT_VALUES["clinic"]]
+    assert not _close(sum(waits) / 3, total["vet_wait_minutes"])
+
+
+def test_segment_comparison_finds_one_changed_wait(segment_periods, tmp_path):
+    # Bad input: one completed Westside visit on 2025-02-10 waited 1 minute longer. The independent
+    # computation disagrees with the marts in exactly the Westside waiting-time periods holding it.
+    raw = tmp_path / "raw"
+    shutil.copytree(PROJECT / "raw", raw)
+    lines = (raw / "appointments.csv").read_text().splitlines(keepends=True)
+    i = next(n for n, line in enumerate(lines) if ",WES,2025-02-10 " in line and ",completed," in line)
+    cells = lines[i].rstrip("\n").split(",")
+    cells[6] = str(int(cells[6]) + 1)
+    lines[i] = ",".join(cells) + "\n"
+    (raw / "appointments.csv").write_text("".join(lines))
+    wrong = segment_mismatches(segment_periods, Expected(raw))
+    day = dt.date(2025, 2, 10)
+    assert {key[:5] for key in wrong} == {("vet_wait_minutes", "clinic", "WES", g, period_start(g, day))
+                                          for g in GRAINS}
+    assert {key[5] for key in wrong} == {"value", "numerator"}
+
+
+def test_segment_threshold_breaches_name_the_clinic(clinic, expected):
+    rows = clinic.query("select kpi_id, grain, period_start, segment_dimension, segment_value, value, "
+                        "severity, kpi_name, affected_key_results from {schema}.fct_kpi_breaches "
+                        "where rule = 'threshold' and segment_dimension is not null")
+    got = {(r["kpi_id"], r["grain"], r["period_start"], r["segment_dimension"], r["segment_value"]): r
+           for r in rows}
+    want = expected.threshold_breaches(segments=True)
+    assert set(got) == set(want)
+    for key, breach in want.items():
+        assert got[key]["severity"] == breach["severity"] and _close(got[key]["value"], breach["value"]), key
+    # the planted short-staffed fortnight at Westside (2025-02-03 .. 02-16): its February breaches
+    # the clinic's bound, while the chain's February (all three clinics) stays under the same bound
+    feb = got[("vet_wait_minutes", "month", dt.date(2025, 2, 1), "clinic", "WES")]
+    assert feb["kpi_name"] == "Waiting time (clinic = WES)"
+    assert feb["affected_key_results"] == "kr-h1-wes-wait"
+    assert expected.period("vet_wait_minutes", "month", dt.date(2025, 2, 1))["value"] < 20.5
+
+
+def test_run_alerts_the_clinic_breach_by_its_segment(clinic):
+    # `okr-kpi run` (from outside the project dir) sends Westside's February breach apart from
+    # the chain's, named after its segment
+    breach = clinic.query("select breach_id from {schema}.fct_kpi_breaches "
+                          "where kpi_id = 'vet_wait_minutes' and segment_value = 'WES' and grain = 'month' "
+                          "and period_start = date '2025-02-01'")
+    events = {e["breach_id"]: e for p in clinic.posts for g in p["body"]["groups"] for e in g["events"]}
+    assert len(breach) == 1 and breach[0]["breach_id"] in events
+    assert events[breach[0]["breach_id"]]["kpi_name"] == "Waiting time (clinic = WES)"
+
+
+def test_key_result_on_one_clinic(clinic, expected):
+    # "Keep Westside's monthly wait at or below 18 minutes" (maintain_below, month) in H1 FY2025:
+    # scored from Westside's months only. On 2025-03-16 five months have ended in the cycle; by
+    # hand from raw/appointments.csv, Westside waited 17.49, 18.24, 15.63, 15.97 and 22.26 minutes
+    # on average (October .. February): three of five at or below 18.
+    kr = next(k for k in _seed("okr_key_results") if k["key_result_id"] == "kr-h1-wes-wait")
+    assert (kr["segment_dimension"], kr["segment_value"]) == ("clinic", "WES")
+    row = clinic.query("select * from {schema}.fct_key_result_progress "
+                       "where key_result_id = 'kr-h1-wes-wait' and date_day = date '2025-03-16'")[0]
+    want = expected.key_result(kr, AS_OF)
+    assert _close(row["score"], want["score"]) and _close(row["score"], 3 / 5)
+    feb = expected.segment_periods[("vet_wait_minutes", "clinic", "WES", "month")][dt.date(2025, 2, 1)]
+    feb = feb["value"]
+    assert _close(row["current_value"], feb) and round(feb, 2) == 22.26
+    # the chain's own waiting-time key result reads the total, not Westside
+    chain = clinic.query("select current_value from {schema}.fct_key_result_progress "
+                         "where key_result_id = 'kr-h1-wait' and date_day = date '2025-03-16'")[0]
+    chain_feb = expected.period("vet_wait_minutes", "month", dt.date(2025, 2, 1))["value"]
+    assert _close(chain["current_value"], chain_feb)
 
 
 @pytest.mark.parametrize("day", ["2024-10-01", "2024-12-31", "2025-01-01", "2025-02-28", "2025-03-16"])
@@ -805,7 +962,8 @@ def test_the_shared_target_on_postgresql(tmp_path, wheel_env_postgres, expected)
                 cols = [d[0] for d in cur.description]
                 periods = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
                 cur.execute("select kpi_id, grain, period_start, severity "
-                            f"from \"{schema}\".fct_kpi_breaches where rule = 'threshold'")
+                            f"from \"{schema}\".fct_kpi_breaches where rule = 'threshold' "
+                            "and segment_dimension is null")
                 breaches = {(k, g, s): sev for k, g, s, sev in cur.fetchall()}
         finally:
             con.close()
