@@ -171,8 +171,12 @@ def test_report_document_splits_new_leads_by_channel(demo):
     mart = {str(r["period_start"]): r["value"] for r in rows}
     assert [p["period_start"] for p in paid["trend"]] == starts
     assert [p["value"] for p in paid["trend"]] == [mart[s] for s in starts]
-    # a KPI without segments has none
-    assert next(k for k in doc["kpis"]["items"] if k["kpi_id"] == "revenue")["segments"] == []
+    # revenue is cut by region (kpi_definitions.segment_dimensions); a KPI that declares no
+    # dimension (organic_visits) has no split
+    [revenue_split] = next(k for k in doc["kpis"]["items"] if k["kpi_id"] == "revenue")["segments"]
+    assert revenue_split["dimension"] == "region"
+    assert {s["segment_value"] for s in revenue_split["segments"]} == {"emea", "americas", "apac"}
+    assert next(k for k in doc["kpis"]["items"] if k["kpi_id"] == "organic_visits")["segments"] == []
 
 
 # --- a second company: a hand-made fixture with a ratio, a KPI without segments, a hostile value -----
