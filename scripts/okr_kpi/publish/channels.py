@@ -18,6 +18,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import smtplib
 import socket
 import ssl
@@ -211,7 +212,10 @@ def slack_escape(text: Any) -> str:
 # not know as markup cannot format, so each one is replaced by a look-alike (the replacements
 # jsx-slack uses where it cannot escape): docs/publishing.md, "Escaping".
 SLACK_LOOKALIKES = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
-_SLACK_LITERAL = str.maketrans(SLACK_LOOKALIKES)
+# Slack formats only at word boundaries: a `*`, `_` or `~` between two letters or digits can
+# neither open nor close (`lead_channel`, `Super_cali_fragilistic` show as typed), so those stay;
+# every other one, and every backquote, becomes its look-alike.
+_SLACK_MARKUP = re.compile(r"`|(?<![A-Za-z0-9])[*_~]|[*_~](?![A-Za-z0-9])")
 # slack_segment marks a code span with these (private-use characters, never in seed text after
 # slack_literal's sweep): the span's content keeps its characters, Slack does not format in it.
 _SPAN_OPEN, _SPAN_CLOSE = "\ue000", "\ue001"
@@ -220,15 +224,17 @@ _SPAN_OPEN, _SPAN_CLOSE = "\ue000", "\ue001"
 def slack_literal(text: Any) -> str:
     """Seed-derived text (a KPI name, an objective or key result title, an owner, a segment value
     in a line, a suspect reason) for Slack mrkdwn, shown as typed: slack_escape, and `*`, `_`,
-    `~` and the backquote as look-alikes (∗ ˍ ∼ ˋ: SLACK_LOOKALIKES), so `*Revenue* _net_` is
-    neither bold nor italic. Code spans made by slack_segment keep their content as typed."""
+    `~` (unless inside a word) and the backquote as look-alikes (∗ ˍ ∼ ˋ: SLACK_LOOKALIKES), so
+    `*Revenue* _net_` is neither bold nor italic. Code spans made by slack_segment keep their
+    content as typed."""
     text = str(text if text is not None else "")
     out = []
     for i, part in enumerate(text.split(_SPAN_OPEN)):
         span, _, rest = part.partition(_SPAN_CLOSE) if i else ("", "", part)
         if i:
             out.append("`" + slack_escape(span.replace("`", "\u02cb")) + "`")
-        out.append(slack_escape(rest.replace(_SPAN_CLOSE, "").translate(_SLACK_LITERAL)))
+        rest = _SLACK_MARKUP.sub(lambda m: SLACK_LOOKALIKES[m.group()], rest.replace(_SPAN_CLOSE, ""))
+        out.append(slack_escape(rest))
     return "".join(out)
 
 
