@@ -166,6 +166,8 @@ def run_checks_stage(
     )
     if fatal:
         detail += f"; {fatal}"
+    for message in getattr(result, "not_built", None) or []:
+        detail += f"; {message}"
     info = {
         "status": status,
         "exit_code": code,

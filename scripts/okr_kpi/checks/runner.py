@@ -81,6 +81,9 @@ class CheckResult:
     outcomes: list[Outcome]
     data_docs_path: str | None = None
     fatal: str | None = None  # the run itself failed (GX could not start, warehouse unreachable ...)
+    # a relation the threshold suites read is not built (a partial dbt build): one message each;
+    # the threshold suites did not run, the source suites did
+    not_built: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Outcome]:
@@ -112,9 +115,9 @@ class CheckResult:
         return found
 
     def exit_code(self) -> int:
-        """ERROR (1) for an engine error or a failed run, DATA_QUALITY (30) for failures,
-        BREACHES (10) for threshold breaches, else OK (0). The most serious wins."""
-        if self.fatal or self.errors:
+        """ERROR (1) for an engine error, a failed run or a relation not built, DATA_QUALITY (30)
+        for failures, BREACHES (10) for threshold breaches, else OK (0). The most serious wins."""
+        if self.fatal or self.errors or self.not_built:
             return ExitCode.ERROR
         if self.failures:
             return ExitCode.DATA_QUALITY
@@ -148,15 +151,25 @@ def load_manifest(project: Project) -> dict:
         raise OkrKpiError(f"cannot read the dbt manifest {path}: {err}") from None
 
 
-def _relation(manifest: dict, name: str, resource_type: str) -> str:
+def _node(manifest: dict, name: str, resource_type: str) -> dict:
     for node in manifest.get("nodes", {}).values():
         if (
             node.get("resource_type") == resource_type
             and node.get("name") == name
             and node.get("relation_name")
         ):
-            return node["relation_name"]
+            return node
     raise OkrKpiError(f"the dbt manifest has no {resource_type} {name!r}: is okr_kpi installed and built?")
+
+
+def _relation(manifest: dict, name: str, resource_type: str) -> str:
+    return _node(manifest, name, resource_type)["relation_name"]
+
+
+def _table(manifest: dict, name: str, resource_type: str) -> dict[str, str]:
+    """{"schema", "name"} of a node's relation in the warehouse (its alias, if it has one)."""
+    node = _node(manifest, name, resource_type)
+    return {"schema": str(node.get("schema") or ""), "name": str(node.get("alias") or node["name"])}
 
 
 def source_expectations(manifest: dict) -> list[dict]:
@@ -213,6 +226,11 @@ def run_checks(
             "threshold_candidates": _relation(manifest, "int_kpi_threshold_candidates", "model"),
             "kpi_thresholds": _relation(manifest, "kpi_thresholds", "seed"),
         },
+        # checked before the threshold suites run (worker.missing_relations)
+        "tables": {
+            "threshold_candidates": _table(manifest, "int_kpi_threshold_candidates", "model"),
+            "kpi_thresholds": _table(manifest, "kpi_thresholds", "seed"),
+        },
         "source_expectations": source_expectations(manifest),
     }
     _ensure_gx_dir(Path(spec["gx_dir"]))
@@ -236,7 +254,9 @@ def run_checks(
         fatal = data["fatal"].replace(url, "<connection>") if url else data["fatal"]
         return CheckResult(outcomes=[], fatal=fatal)
     return CheckResult(
-        outcomes=[Outcome(**o) for o in data["outcomes"]], data_docs_path=data.get("data_docs_path")
+        outcomes=[Outcome(**o) for o in data["outcomes"]],
+        data_docs_path=data.get("data_docs_path"),
+        not_built=list(data.get("not_built") or []),
     )
 
 
@@ -259,6 +279,8 @@ def summary_lines(result: CheckResult) -> list[str]:
         f"failures, {len(result.warnings)} warnings, {len(result.threshold_breaches)} threshold breaches, "
         f"{len(result.errors)} engine errors"
     )
+    for message in result.not_built:
+        lines.append(f"ERROR    the threshold suites did not run: {message}")
     for o in result.errors:
         lines.append(f"ERROR    {o.suite}: {o.expectation}: {o.error}")
     for o in result.failures:

@@ -242,8 +242,11 @@ def _run(spec: dict) -> dict:
 
     plans = []  # (kind, suite name, batch definition, batch parameters, [(expectation, meta)])
 
-    # 1. KPI thresholds: one query asset per (kpi, grain), one expectation per severity row.
-    thresholds = read_thresholds(engine, spec["relations"]["kpi_thresholds"], spark)
+    # 1. KPI thresholds: one query asset per (kpi, grain), one expectation per severity row. A
+    #    relation they read that is not built (a partial `dbt build --select ...`) is reported
+    #    once, and the threshold suites are left out (not one catalog error per suite).
+    not_built = missing_relations(spec, engine, spark)
+    thresholds = [] if not_built else read_thresholds(engine, spec["relations"]["kpi_thresholds"], spark)
     by_kpi_grain: dict[tuple[str, str], list[dict]] = {}
     for row in thresholds:
         if row["lower_bound"] is None and row["upper_bound"] is None:
@@ -414,7 +417,42 @@ def _run(spec: dict) -> dict:
     if spark is None:
         engine.dispose()
         _dispose_gx_engine(datasource)
-    return {"outcomes": outcomes, "data_docs_path": data_docs_path}
+    return {"outcomes": outcomes, "data_docs_path": data_docs_path, "not_built": not_built}
+
+
+# What to run when a relation the threshold suites read is missing (spec "tables").
+BUILD_HINT = {
+    "threshold_candidates": "`dbt build` (or `dbt build --select +int_kpi_threshold_candidates`)",
+    "kpi_thresholds": "`dbt build` (or `dbt seed --select kpi_thresholds`)",
+}
+
+
+def relation_exists(engine, spark, schema: str, name: str) -> bool | None:
+    """Whether the table or view exists; None when the warehouse cannot say (the suites then run
+    and report what they find)."""
+    try:
+        if spark is not None:
+            return bool(spark.catalog.tableExists(f"{schema}.{name}"))
+        import sqlalchemy as sa
+
+        inspector = sa.inspect(engine)
+        if inspector.has_table(name, schema=schema):
+            return True
+        return name in inspector.get_view_names(schema=schema)
+    except Exception:
+        return None
+
+
+def missing_relations(spec: dict, engine, spark) -> list[str]:
+    """One message per relation of the threshold suites (spec "tables": key -> schema, name) that
+    is not built, e.g. "int_kpi_threshold_candidates is not built in okr_kpi: run `dbt build` (or
+    `dbt build --select +int_kpi_threshold_candidates`) first"."""
+    out = []
+    for key, table in (spec.get("tables") or {}).items():
+        if relation_exists(engine, spark, table["schema"], table["name"]) is False:
+            hint = BUILD_HINT.get(key, "`dbt build`")
+            out.append(f"{table['name']} is not built in {table['schema']}: run {hint} first")
+    return out
 
 
 def _dispose_gx_engine(datasource) -> None:

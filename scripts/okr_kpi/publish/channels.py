@@ -18,6 +18,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import smtplib
 import socket
 import ssl
@@ -198,16 +199,51 @@ def describe_line(line: dict[str, Any] | None, events: list[dict[str, Any]], seg
 
 def slack_escape(text: Any) -> str:
     """Text for Slack mrkdwn: &, <, > as &amp; &lt; &gt; (Slack's own rule), so `<!channel>` or
-    `<https://evil.example|click here>` in a seed's owner or title shows as typed, inert."""
+    `<https://evil.example|click here>` in a seed's owner or title shows as typed, inert. For the
+    toolkit's own text and URLs; text from the seeds goes through slack_literal."""
     text = str(text if text is not None else "")
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# Slack's mrkdwn formatting characters and the look-alikes seed text shows instead. Slack has no
+# escape for them (no backslash; its documented escaping covers &, <, > only), and a zero-width
+# space does not help: Slack reads it as a word boundary, which is what lets `*`, `_`, `~` format
+# at all (jsx-slack's "exact mode" inserts U+200B to *force* formatting). A character Slack does
+# not know as markup cannot format, so each one is replaced by a look-alike (the replacements
+# jsx-slack uses where it cannot escape): docs/publishing.md, "Escaping".
+SLACK_LOOKALIKES = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
+# Slack formats only at word boundaries: a `*`, `_` or `~` between two letters or digits can
+# neither open nor close (`lead_channel`, `Super_cali_fragilistic` show as typed), so those stay;
+# every other one, and every backquote, becomes its look-alike.
+_SLACK_MARKUP = re.compile(r"`|(?<![A-Za-z0-9])[*_~]|[*_~](?![A-Za-z0-9])")
+# slack_segment marks a code span with these (private-use characters, never in seed text after
+# slack_literal's sweep): the span's content keeps its characters, Slack does not format in it.
+_SPAN_OPEN, _SPAN_CLOSE = "\ue000", "\ue001"
+
+
+def slack_literal(text: Any) -> str:
+    """Seed-derived text (a KPI name, an objective or key result title, an owner, a segment value
+    in a line, a suspect reason) for Slack mrkdwn, shown as typed: slack_escape, and `*`, `_`,
+    `~` (unless inside a word) and the backquote as look-alikes (∗ ˍ ∼ ˋ: SLACK_LOOKALIKES), so
+    `*Revenue* _net_` is neither bold nor italic. Code spans made by slack_segment keep their
+    content as typed."""
+    text = str(text if text is not None else "")
+    out = []
+    for i, part in enumerate(text.split(_SPAN_OPEN)):
+        span, _, rest = part.partition(_SPAN_CLOSE) if i else ("", "", part)
+        if i:
+            out.append("`" + slack_escape(span.replace("`", "\u02cb")) + "`")
+        rest = _SLACK_MARKUP.sub(lambda m: SLACK_LOOKALIKES[m.group()], rest.replace(_SPAN_CLOSE, ""))
+        out.append(slack_escape(rest))
+    return "".join(out)
 
 
 def slack_segment(value: Any) -> str:
     """A segment value (user data) in Slack mrkdwn: a code span, in which Slack applies no
     formatting (`*bold*`, `_x_`, `~x~` show as typed); a backquote of the value becomes ˋ so it
-    cannot end the span. slack_escape of the whole line then escapes &, <, >."""
-    return "`" + plain_segment(value).replace("`", "\u02cb") + "`"
+    cannot end the span. The span is marked for slack_literal, which renders the whole line."""
+    value = plain_segment(value).replace("`", "\u02cb").replace(_SPAN_OPEN, "").replace(_SPAN_CLOSE, "")
+    return _SPAN_OPEN + value + _SPAN_CLOSE
 
 
 def flood_text(payload: dict[str, Any]) -> str:
@@ -238,19 +274,25 @@ def headline(payload: dict[str, Any]) -> str:
     return f"KPI breaches as of {payload['as_of_date']}: {', '.join(parts) or 'nothing new'}"
 
 
-def digest_text(payload: dict[str, Any], seg: Any = None) -> str:
-    lines = [headline(payload), ""]
+def digest_text(payload: dict[str, Any], seg: Any = None, seed: Any = None, own: Any = None) -> str:
+    """The digest as text. `seed` renders the text from the seeds (owner, severity, each line),
+    `own` the toolkit's (headline, links, report, run id); both as is by default (e-mail's text
+    part). Slack: slack_literal and slack_escape, with `seg` slack_segment."""
+    seed = seed or str
+    own = own or str
+    lines = [own(headline(payload)), ""]
     if payload.get("flood"):
-        lines += [flood_text(payload), ""]
+        lines += [own(flood_text(payload)), ""]
     for group in payload["groups"]:
-        lines.append(f"{group['owner']} — {group['severity']}")
+        lines.append(f"{seed(group['owner'])} — {seed(group['severity'])}")
         for line, events in group_lines(group):
-            link = f" <{line['link']}>" if line and line.get("link") else ""
-            lines.append(f"  [{EVENT_LABEL[events[0]['event']]}] {describe_line(line, events, seg)}{link}")
+            link = own(f" <{line['link']}>") if line and line.get("link") else ""
+            label = EVENT_LABEL[events[0]["event"]]
+            lines.append(f"  [{label}] {seed(describe_line(line, events, seg))}{link}")
         lines.append("")
     if payload.get("report"):
-        lines.append(f"Report: {payload['report']}")
-    lines.append(f"(okr-kpi run {payload['run_id']}, message {payload['idempotency_key']})")
+        lines.append(own(f"Report: {payload['report']}"))
+    lines.append(own(f"(okr-kpi run {payload['run_id']}, message {payload['idempotency_key']})"))
     return "\n".join(lines)
 
 
@@ -407,11 +449,11 @@ class SlackChannel(Channel):
             mention = (group.get("mention") or {}).get("slack")
             who = f"<@{mention}> " if mention else ""
             lines = [
-                f"{who}*{slack_escape(group['owner'])}* · {SEVERITY_ICON.get(group['severity'], '')} "
-                f"{slack_escape(group['severity'])}"
+                f"{who}*{slack_literal(group['owner'])}* · {SEVERITY_ICON.get(group['severity'], '')} "
+                f"{slack_literal(group['severity'])}"
             ]
             for line, events in group_lines(group):
-                text_ = slack_escape(describe_line(line, events, slack_segment))
+                text_ = slack_literal(describe_line(line, events, slack_segment))
                 link = line.get("link") if line else None
                 if link and str(link).startswith(("http://", "https://")):
                     # the link is ours (report.base_url / report.link + the KPI id, escaped)
@@ -428,7 +470,8 @@ class SlackChannel(Channel):
             context += f" · report: {slack_escape(payload['report'])}"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
         # `text` is the notification's fallback, parsed as mrkdwn too: escaped the same way.
-        return {"text": slack_escape(digest_text(payload, slack_segment))[:3000], "blocks": blocks[:50]}
+        text = digest_text(payload, slack_segment, seed=slack_literal, own=slack_escape)
+        return {"text": text[:3000], "blocks": blocks[:50]}
 
     def send(self, payload, timeout):
         _post_json(self.url, self.render(payload), {"Idempotency-Key": payload["idempotency_key"]}, timeout)

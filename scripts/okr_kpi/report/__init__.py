@@ -217,7 +217,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
             ]
             for e in alerted[:50]:
                 lines.append(
-                    f"| {e['event']} | {md_cell(e['kpi_name'])} | {md_cell(e['owner'])} "
+                    f"| {e['event']} | {md_text(e['kpi_name'])} | {md_text(e['owner'])} "
                     f"| {e['grain']} {e['period_start']} "
                     f"| {e['rule']} | {e['severity']} | {fmt(e['value'])} "
                     f"| {md_text(describe_drivers(e.get('drivers')))} |"
@@ -228,7 +228,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         for k in doc["kpis"]["items"]:
             la = k.get("latest") or {}
             lines.append(
-                f"| {md_cell(k['name'])} | {k['grain']} {la.get('period_start', '–')} "
+                f"| {md_text(k['name'])} | {k['grain']} {la.get('period_start', '–')} "
                 f"| {fmt(la.get('value'))} "
                 f"| {_pct(la.get('change_pct'))} | {_pct(la.get('change_pct_last_year'))} |"
             )
@@ -244,14 +244,14 @@ def render_markdown(doc: dict[str, Any]) -> str:
     for c in sections:
         if c["state"] == "active":
             lines += [
-                f"### {md_cell(c['name'])} · active · {cycle_label(c)} ({_pct0(c.get('expected_progress'))})",
+                f"### {md_text(c['name'])} · active · {cycle_label(c)} ({_pct0(c.get('expected_progress'))})",
                 "",
                 "| objective / key result | score | expected | status |",
                 "| --- | --- | --- | --- |",
             ]
         else:
             lines += [
-                f"### {md_cell(c['name'])} · finished · {cycle_label(c)} · score {fmt(c.get('score'))}, "
+                f"### {md_text(c['name'])} · finished · {cycle_label(c)} · score {fmt(c.get('score'))}, "
                 f"grade **{c.get('grade') or '–'}**",
                 "",
                 "| objective / key result | final score | grade / status |",
@@ -261,9 +261,9 @@ def render_markdown(doc: dict[str, Any]) -> str:
             indent = "&nbsp;&nbsp;" * (2 * int(o.get("cycle_depth") or 0))
             aligned = ""
             if o.get("parent_cycle_id") and o.get("parent_cycle_id") != o.get("cycle_id"):
-                parent = f"{md_cell(o.get('parent_title'))}, {md_cell(o.get('parent_cycle_name'))}"
+                parent = f"{md_text(o.get('parent_title'))}, {md_text(o.get('parent_cycle_name'))}"
                 aligned = f" (aligned to {parent})"
-            title = f"{indent}**{md_cell(o['title'])}**{aligned}"
+            title = f"{indent}**{md_text(o['title'])}**{aligned}"
             score = o.get("score") if o.get("score") is not None else o.get("progress")
             if c["state"] == "active":
                 expected = fmt(o.get("expected_progress"))
@@ -271,7 +271,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
             else:
                 lines.append(f"| {title} | {fmt(score)} | {o.get('grade') or '–'} |")
             for kr in o["key_results"]:
-                kr_title = f"{indent}&nbsp;&nbsp;&nbsp;&nbsp;{md_cell(kr['title'])}"
+                kr_title = f"{indent}&nbsp;&nbsp;&nbsp;&nbsp;{md_text(kr['title'])}"
                 if c["state"] == "active":
                     lines.append(
                         f"| {kr_title} | {fmt(kr.get('score'))} | {fmt(kr.get('expected_progress'))} "
