@@ -260,9 +260,11 @@ def test_the_package_brings_no_demo_node(shop):
     assert not [uid for uid in package["nodes"] if uid.startswith("seed.")]  # the package ships no seed
     everything = [uid for kind in package.values() for uid in kind]
     assert not [uid for uid in everything if "demo" in uid], everything
-    # the package's generic semantic layer: the KPI semantic model over fct_kpi_daily, two metrics
+    # the package's generic semantic layer: the KPI semantic models over fct_kpi_daily and
+    # fct_kpi_segment_daily (models/semantic/_semantic__kpis.yml), two building-block metrics each
     metrics = {uid.split(".")[-1] for uid in package["metrics"]}
-    assert metrics == {"kpi_numerator_total", "kpi_denominator_total"}
+    assert metrics == {"kpi_numerator_total", "kpi_denominator_total",
+                       "kpi_segment_numerator_total", "kpi_segment_denominator_total"}
     # nothing disabled is left over from a demo company either
     assert not [uid for uid in manifest.get("disabled", {}) if "demo" in uid]
     # the definition seeds the package reads are the shop's
