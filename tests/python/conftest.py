@@ -17,23 +17,6 @@ if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
     _main.__file__ = "<pytest-xdist worker>"
 
 
-# The modules that hold the Spark cluster longest, heaviest first (pytest --durations on this
-# machine, docs/benchmarks.md "The Spark test modules"). `make test` distributes whole modules to
-# the xdist workers in collection order as they become free (--dist loadfile): started first, the
-# long cluster modules run while the other worker goes through the short ones, instead of one of
-# them starting last and leaving a worker idle at the end (longest job first).
-LONGEST_FIRST = (
-    "test_spark_cluster.py", "test_checks_spark.py", "test_kpi_options.py", "test_okr_scoring.py",
-    "test_kpi_aggregation.py", "test_segments_marts.py", "test_kpi_row_level.py", "test_report_cycles.py",
-    "test_segments_breaches.py", "test_publish_spark.py", "test_spark_file_load.py",
-)
-
-
-def pytest_collection_modifyitems(session, config, items):
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _own_gx_context(tmp_path_factory):
     if "OKR_KPI_GX_DIR" not in os.environ:
