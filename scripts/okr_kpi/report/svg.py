@@ -29,6 +29,25 @@ def fmt(value: float | None) -> str:
     return f"{v:.3g}"
 
 
+def _scale(values: list[float], count: int, left: float, top: float, pw: float, ph: float):
+    """The shared scale of a trend chart: the range of `values` (one unit either side when flat)
+    padded by 8 %, and the maps from point index (0 .. count - 1) and value to x and y.
+    Returns (x, y, lo, hi, pad) with lo/hi the padded range."""
+    lo, hi = min(values), max(values)
+    if hi == lo:
+        hi, lo = hi + 1, lo - 1
+    pad = (hi - lo) * 0.08
+    lo, hi = lo - pad, hi + pad
+
+    def x(i: int) -> float:
+        return left + pw * i / (count - 1)
+
+    def y(v: float) -> float:
+        return top + ph * (1 - (v - lo) / (hi - lo))
+
+    return x, y, lo, hi, pad
+
+
 def trend_chart(kpi: dict[str, Any], width: int = 420, height: int = 150) -> str:
     """A KPI's trend: line, threshold bands (shaded outside the bounds) and breach markers."""
     points = [(p["period_start"], p["value"]) for p in kpi.get("trend", []) if p.get("value") is not None]
@@ -48,17 +67,7 @@ def trend_chart(kpi: dict[str, Any], width: int = 420, height: int = 150) -> str
         for b in (t.get("lower_bound"), t.get("upper_bound"))
         if b is not None
     ]
-    lo, hi = min(values + bounds), max(values + bounds)
-    if hi == lo:
-        hi, lo = hi + 1, lo - 1
-    pad = (hi - lo) * 0.08
-    lo, hi = lo - pad, hi + pad
-
-    def x(i: int) -> float:
-        return left + pw * i / (len(points) - 1)
-
-    def y(v: float) -> float:
-        return top + ph * (1 - (v - lo) / (hi - lo))
+    x, y, lo, hi, pad = _scale(values + bounds, len(points), left, top, pw, ph)
 
     parts = [
         f'<svg class="kpi-chart" role="img" aria-label="{label}" viewBox="0 0 {width} {height}" '
@@ -157,17 +166,7 @@ def segment_chart(kpi: dict[str, Any], split: dict[str, Any], width: int = 420, 
         )
     left, right, top, bottom = 44, 8, 8, 20
     pw, ph = width - left - right, height - top - bottom
-    lo, hi = min(values), max(values)
-    if hi == lo:
-        hi, lo = hi + 1, lo - 1
-    pad = (hi - lo) * 0.08
-    lo, hi = lo - pad, hi + pad
-
-    def x(i: int) -> float:
-        return left + pw * i / (len(starts) - 1)
-
-    def y(v: float) -> float:
-        return top + ph * (1 - (v - lo) / (hi - lo))
+    x, y, lo, hi, pad = _scale(values, len(starts), left, top, pw, ph)
 
     parts = [
         f'<svg class="segment-chart" role="img" aria-label="{label}" viewBox="0 0 {width} {height}" '
